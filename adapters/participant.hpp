@@ -1,0 +1,54 @@
+#pragma once
+// A participant: an external system reached through a config-driven HTTP adapter.
+// This is the API the reconciler uses; templates and outcome rules live beside it.
+
+#include "config/yaml_reader.hpp"
+#include "http_transport.hpp"
+#include "model/transaction.hpp"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace compensatord::adapters {
+
+struct ActionResult {
+  Outcome outcome = Outcome::Retry;
+  std::optional<int> http_status;
+  std::string error;            // why retry/fatal: transport error, unmatched answer, rule name
+  std::string request_summary;  // "POST http://stock:8080/api/stock/rollback/ORD-1"; no headers, no body
+  std::chrono::milliseconds latency{0};
+  bool skipped = false;         // the participant has no such action (confirm is a no-op)
+};
+
+class ParticipantSpec;  // parsed, validated YAML (participant_spec.hpp)
+
+class Participant {
+ public:
+  Participant(std::string name, std::shared_ptr<const ParticipantSpec> spec, std::shared_ptr<HttpTransport> transport);
+  ~Participant();
+  Participant(const Participant&) = delete;
+  Participant& operator=(const Participant&) = delete;
+
+  [[nodiscard]] const std::string& name() const { return name_; }
+  [[nodiscard]] bool has_action(Decision action) const;
+
+  // Renders the request for `action` on `branch`, sends it within the participant's
+  // max_in_flight limit and timeout, and maps the answer through the outcome rules.
+  // Never throws for participant behaviour: errors become Outcome::Retry.
+  ActionResult run(Decision action, const Transaction& txn, const Branch& branch);
+
+ private:
+  struct Limiter;
+  std::string name_;
+  std::shared_ptr<const ParticipantSpec> spec_;
+  std::shared_ptr<HttpTransport> transport_;
+  std::unique_ptr<Limiter> limiter_;
+};
+
+// Parses `participants:` (a map of name -> spec). Errors go to `reader.errors()` with key path and line.
+std::map<std::string, std::shared_ptr<const ParticipantSpec>> parse_participants(const config::Reader& reader);
+
+}  // namespace compensatord::adapters

@@ -1,0 +1,40 @@
+#pragma once
+// The check: "did transaction xid commit?", asked of the order database (SQL) or an HTTP endpoint.
+
+#include "config/yaml_reader.hpp"
+#include "model/transaction.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace compensatord::adapters {
+class HttpTransport;
+}
+
+namespace compensatord::check {
+
+struct CheckSpec;  // parsed, validated YAML (defined in check_spec.hpp)
+
+struct CheckResult {
+  CheckVerdict verdict = CheckVerdict::Unknown;
+  std::optional<int> http_status;
+  std::string error;            // why unknown
+  std::string request_summary;  // "SQL orders-db" or "GET http://order/api/order/ORD-1"; never secrets
+  std::chrono::milliseconds latency{0};
+};
+
+class Check {
+ public:
+  virtual ~Check() = default;
+  // Never throws: database and HTTP errors become CheckVerdict::Unknown with the error text.
+  virtual CheckResult run(const Transaction& txn) = 0;
+};
+
+// Parses a kind's `check:` (exactly one of `sql:` or `http:`). Errors go to reader.errors().
+std::shared_ptr<const CheckSpec> parse_check(const config::Reader& reader);
+
+std::unique_ptr<Check> make_check(std::shared_ptr<const CheckSpec> spec, std::shared_ptr<adapters::HttpTransport> transport);
+
+}  // namespace compensatord::check

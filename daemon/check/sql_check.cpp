@@ -1,0 +1,76 @@
+#include "check/sql_check.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <pqxx/pqxx>
+
+namespace compensatord::check {
+
+SqlCheck::SqlCheck(SqlCheckSpec spec) : spec_(std::move(spec)) {}
+SqlCheck::~SqlCheck() = default;
+
+std::unique_ptr<pqxx::connection> SqlCheck::acquire() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  auto c = std::make_unique<pqxx::connection>(spec_.dsn);
+  // A hung order database must not hold a worker for longer than the check's timeout.
+  pqxx::nontransaction(*c).exec(fmt::format("SET statement_timeout = {}", spec_.timeout.count()));
+  return c;
+}
+
+void SqlCheck::give_back(std::unique_ptr<pqxx::connection> c) {
+  std::lock_guard lock(mutex_);
+  idle_.push_back(std::move(c));
+}
+
+namespace {
+
+CheckVerdict verdict_of(const SqlCheckSpec& spec, const pqxx::result& rows) {
+  if (rows.empty()) return CheckVerdict::Absent;
+  if (spec.committed_values.empty() && spec.absent_values.empty()) return CheckVerdict::Committed;
+  if (rows.columns() == 0 || rows[0][0].is_null()) return CheckVerdict::Unknown;
+  const std::string value = rows[0][0].c_str();
+  auto in = [&](const std::vector<std::string>& values) {
+    return std::find(values.begin(), values.end(), value) != values.end();
+  };
+  if (in(spec.committed_values)) return CheckVerdict::Committed;
+  if (in(spec.absent_values)) return CheckVerdict::Absent;
+  return CheckVerdict::Unknown;
+}
+
+}  // namespace
+
+CheckResult SqlCheck::run(const Transaction& txn) {
+  CheckResult result;
+  result.request_summary = "SQL check";
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    auto connection = acquire();
+    pqxx::result rows;
+    {
+      pqxx::read_transaction tx(*connection);
+      rows = tx.exec_params(spec_.query, txn.xid);
+    }
+    give_back(std::move(connection));
+    result.verdict = verdict_of(spec_, rows);
+    if (result.verdict == CheckVerdict::Unknown) {
+      result.error = fmt::format("the check query answered a value in neither committed_values nor absent_values");
+    }
+  } catch (const std::exception& e) {
+    // libpq error texts name the host and the problem, never the password.
+    result.verdict = CheckVerdict::Unknown;
+    result.error = fmt::format("SQL check failed: {}", e.what());
+  }
+  result.latency =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  return result;
+}
+
+}  // namespace compensatord::check

@@ -1,0 +1,31 @@
+#pragma once
+
+#include "check/check.hpp"
+#include "check/check_spec.hpp"
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <pqxx/connection>
+
+namespace compensatord::check {
+
+// Asks the order database. Connections are pooled (one per concurrent check at most) and
+// a broken one is dropped, so the next check reconnects.
+class SqlCheck final : public Check {
+ public:
+  explicit SqlCheck(SqlCheckSpec spec);
+  ~SqlCheck() override;
+  CheckResult run(const Transaction& txn) override;
+
+ private:
+  std::unique_ptr<pqxx::connection> acquire();
+  void give_back(std::unique_ptr<pqxx::connection> c);
+
+  SqlCheckSpec spec_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+};
+
+}  // namespace compensatord::check

@@ -1,0 +1,99 @@
+#pragma once
+// The daemon's validated configuration. Every key, its type and default is documented in
+// docs/configuration.md; load_config() is the only way to build one.
+
+#include "config/yaml_reader.hpp"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace compensatord::adapters {
+class ParticipantSpec;
+}
+namespace compensatord::check {
+struct CheckSpec;
+}
+
+namespace compensatord::config {
+
+using std::chrono::milliseconds;
+
+struct DatabaseConfig {
+  std::string dsn;  // required; compensatord's state (and the pending log)
+  milliseconds connect_timeout{std::chrono::seconds(5)};
+};
+
+struct RetryPolicy {
+  milliseconds initial_backoff{std::chrono::seconds(1)};
+  milliseconds max_backoff{std::chrono::minutes(5)};
+  double multiplier = 2.0;
+  double jitter = 0.2;        // +/- share of the delay, 0..1
+  int max_attempts = 50;      // then PARKED
+  milliseconds max_age{std::chrono::hours(72)};  // since creation; then PARKED
+};
+
+struct KindConfig {
+  std::string name;
+  milliseconds timeout{std::chrono::minutes(5)};  // due = created + timeout, unless the source gives a due time
+  std::shared_ptr<const check::CheckSpec> check;  // required
+  RetryPolicy retry;                              // defaults to the top-level `retry`
+};
+
+struct BranchMapping {
+  std::string participant;
+  // branch field name -> column of the legacy query's result
+  std::map<std::string, std::string> fields;
+};
+
+struct LegacyLogSource {
+  std::string name;
+  std::string dsn;
+  std::string query;  // must return a column named `xid`; may return `due_at` (timestamptz)
+  std::string kind;
+  milliseconds interval{std::chrono::seconds(10)};
+  std::vector<BranchMapping> branches;  // a branch whose mapped columns are all NULL is omitted
+};
+
+struct ReconcilerConfig {
+  int batch_size = 100;
+  int workers = 16;
+  milliseconds poll_interval{std::chrono::seconds(1)};
+  milliseconds lease{std::chrono::seconds(60)};
+  milliseconds shutdown_grace{std::chrono::seconds(30)};
+};
+
+struct HttpConfig {
+  std::string listen = "127.0.0.1:8080";  // health, readiness and the /v1 API
+};
+
+struct LoggingConfig {
+  std::string level = "info";  // trace, debug, info, warn, error
+};
+
+struct DaemonConfig {
+  std::string replica_id;  // default: hostname-pid
+  DatabaseConfig database;
+  ReconcilerConfig reconciler;
+  RetryPolicy retry;
+  HttpConfig http;
+  LoggingConfig logging;
+  std::map<std::string, KindConfig> kinds;
+  std::map<std::string, std::shared_ptr<const adapters::ParticipantSpec>> participants;
+  std::vector<LegacyLogSource> legacy_logs;
+  bool verify_tls = true;
+};
+
+struct LoadResult {
+  std::optional<DaemonConfig> config;  // set when there are no errors
+  ConfigErrors errors;
+};
+
+// Reads, expands ${ENV} and validates a config file. Touches nothing outside the file.
+LoadResult load_config_file(const std::string& path);
+LoadResult load_config_text(const std::string& yaml_text);
+
+}  // namespace compensatord::config

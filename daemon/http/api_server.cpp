@@ -1,0 +1,104 @@
+#include "http/api_server.hpp"
+
+#include "http/transaction_json.hpp"
+
+// fmt before cpprest: cpprest's U() macro breaks fmt's templates.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cpprest/http_listener.h>
+
+namespace compensatord::http {
+namespace {
+
+using web::http::http_request;
+using web::http::status_code;
+using web::http::status_codes;
+
+constexpr std::size_t kMaxXidLength = 256;
+
+void reply_json(const http_request& request, status_code status, const nlohmann::json& body) {
+  request.reply(status, body.dump(), "application/json").wait();
+}
+
+void reply_error(const http_request& request, status_code status, const std::string& message) {
+  reply_json(request, status, {{"error", message}});
+}
+
+}  // namespace
+
+class ApiServer::Impl {
+ public:
+  Impl(const std::string& listen, store::Store& store)
+      : store_(store), listener_(utility::conversions::to_string_t(fmt::format("http://{}/", listen))) {
+    listener_.support(web::http::methods::GET, [this](const http_request& r) { handle(r); });
+    try {
+      listener_.open().wait();
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("cannot listen on http.listen {}: {}", listen, e.what()));
+    }
+  }
+  ~Impl() {
+    try {
+      listener_.close().wait();
+    } catch (const std::exception& e) {
+      spdlog::warn("http: closing the listener failed: {}", e.what());
+    }
+  }
+
+ private:
+  void handle(const http_request& request) {
+    try {
+      route(request);
+    } catch (const std::exception& e) {
+      spdlog::error("http: {} failed: {}", request.relative_uri().path(), e.what());
+      reply_error(request, status_codes::InternalError, "internal error");
+    }
+  }
+
+  void route(const http_request& request) {
+    const std::string path = request.relative_uri().path();
+    if (path == "/healthz") {
+      request.reply(status_codes::OK, "ok\n").wait();
+      return;
+    }
+    if (path == "/readyz") return ready(request);
+    const std::string prefix = "/v1/transactions/";
+    if (path.rfind(prefix, 0) == 0) return transaction(request, path.substr(prefix.size()));
+    reply_error(request, status_codes::NotFound, "no such endpoint");
+  }
+
+  void ready(const http_request& request) {
+    try {
+      store_.count_due();
+      request.reply(status_codes::OK, "ready\n").wait();
+    } catch (const std::exception& e) {
+      spdlog::warn("http: not ready: state database check failed: {}", e.what());
+      request.reply(status_codes::ServiceUnavailable, "not ready: state database unreachable\n").wait();
+    }
+  }
+
+  void transaction(const http_request& request, const std::string& encoded_xid) {
+    std::string xid;
+    try {
+      xid = web::uri::decode(encoded_xid);
+    } catch (const std::exception&) {
+      return reply_error(request, status_codes::BadRequest, "malformed percent-encoding in xid");
+    }
+    if (xid.empty() || xid.size() > kMaxXidLength) {
+      return reply_error(request, status_codes::BadRequest, fmt::format("xid must be 1..{} bytes", kMaxXidLength));
+    }
+    auto txn = store_.find(xid);
+    if (!txn) return reply_error(request, status_codes::NotFound, "unknown xid");
+    reply_json(request, status_codes::OK, to_json(*txn));
+  }
+
+  store::Store& store_;
+  web::http::experimental::listener::http_listener listener_;
+};
+
+ApiServer::ApiServer(const std::string& listen, store::Store& store)
+    : impl_(std::make_unique<Impl>(listen, store)) {}
+ApiServer::~ApiServer() = default;
+
+}  // namespace compensatord::http

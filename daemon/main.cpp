@@ -1,0 +1,165 @@
+// compensatord: finds unfinished distributed transactions, decides each once, and drives
+// every participant to the decision. See README.md and docs/.
+
+#include "adapters/http_transport.hpp"
+#include "config/config.hpp"
+#include "http/api_server.hpp"
+#include "process/signals.hpp"
+#include "reconciler/context.hpp"
+#include "reconciler/reconcile_loop.hpp"
+#include "sources/legacy_log_source.hpp"
+#include "store/pg_store.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+namespace compensatord {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitBadConfig = 2;
+
+std::optional<config::DaemonConfig> load_or_report(const std::string& path) {
+  config::LoadResult loaded = config::load_config_file(path);
+  if (!loaded.config) {
+    std::cerr << path << ": invalid configuration\n";
+    for (const auto& e : loaded.errors.all()) std::cerr << "  " << e.to_string() << "\n";
+  }
+  return std::move(loaded.config);
+}
+
+int check_config(const std::string& path) {
+  auto config = load_or_report(path);
+  if (!config) return kExitBadConfig;
+  std::cout << path << ": ok (" << config->kinds.size() << " kinds, " << config->participants.size()
+            << " participants, " << config->legacy_logs.size() << " legacy log sources)\n";
+  return kExitOk;
+}
+
+int migrate(const std::string& path) {
+  auto config = load_or_report(path);
+  if (!config) return kExitBadConfig;
+  try {
+    store::PgStore store(config->database.dsn, store::PgStoreOptions{.pool_size = 1});
+    store.migrate();
+  } catch (const std::exception& e) {
+    spdlog::critical("compensatord: migrating the state database failed: {}", e.what());
+    return kExitFailure;
+  }
+  spdlog::info("compensatord: state database schema is up to date");
+  return kExitOk;
+}
+
+int run(const std::string& path, bool until_idle) {
+  auto config = load_or_report(path);
+  if (!config) return kExitBadConfig;
+  spdlog::set_level(spdlog::level::from_str(config->logging.level));
+  process::ShutdownSignals signals;  // before any thread starts, so every thread inherits the mask
+
+  std::unique_ptr<store::PgStore> store;
+  try {
+    store = std::make_unique<store::PgStore>(
+        config->database.dsn, store::PgStoreOptions{.pool_size = static_cast<std::size_t>(config->reconciler.workers) + 2});
+    store->migrate();
+  } catch (const std::exception& e) {
+    spdlog::critical("compensatord: cannot open the state database: {}", e.what());
+    return kExitFailure;
+  }
+
+  std::unique_ptr<http::ApiServer> api;
+  try {
+    api = std::make_unique<http::ApiServer>(config->http.listen, *store);
+  } catch (const std::exception& e) {
+    spdlog::critical("compensatord: {}", e.what());
+    return kExitFailure;
+  }
+
+  auto transport = std::shared_ptr<adapters::HttpTransport>(
+      adapters::make_cpprest_transport({.verify_tls = config->verify_tls}));
+  reconciler::ReconcileContext context = reconciler::build_context(*config, transport);
+  reconciler::TransactionReconciler reconciler(*store, context, config->replica_id);
+  reconciler::ReconcileLoop loop(*store, reconciler, config->reconciler, config->replica_id);
+
+  std::stop_source stop;
+  std::jthread signal_watcher([&](std::stop_token own) { signals.wait_then_stop(own, stop); });
+
+  std::vector<std::unique_ptr<sources::LegacyLogSource>> legacy_sources;
+  std::vector<std::jthread> source_threads;
+  for (const auto& source : config->legacy_logs) {
+    auto& s = legacy_sources.emplace_back(
+        std::make_unique<sources::LegacyLogSource>(source, config->kinds.at(source.kind), *store));
+    if (until_idle) {
+      s->poll_once();
+    } else {
+      source_threads.emplace_back([&s = *s, token = stop.get_token()] { s.run(token); });
+    }
+  }
+
+  spdlog::info("compensatord {}: replica {} reconciling ({} kinds, {} participants)", COMPENSATORD_VERSION,
+               config->replica_id, config->kinds.size(), config->participants.size());
+  const bool drained = loop.run(stop.get_token(), until_idle);
+  const auto totals = loop.totals();
+  spdlog::info("compensatord: stopped; claimed {} finished {} requeued {} parked {} lease_lost {} errors {}",
+               totals.claimed, totals.finished, totals.requeued, totals.parked, totals.lease_lost, totals.errors);
+  stop.request_stop();
+  signal_watcher.request_stop();
+  source_threads.clear();
+  if (!drained) {
+    // Worker threads still wait on participants; their leases expire and another replica
+    // takes the work over. Leave without running destructors that would wait for them.
+    spdlog::shutdown();
+    std::_Exit(kExitOk);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace compensatord
+
+int main(int argc, char** argv) {
+  CLI::App app{"compensatord: repairs half-finished distributed transactions by confirming or cancelling every "
+               "branch, once, through config-driven HTTP adapters."};
+  app.set_version_flag("--version", std::string(COMPENSATORD_VERSION));
+  app.require_subcommand(1);
+
+  std::string config_path;
+  bool until_idle = false;
+  CLI::App* run = app.add_subcommand("run", "Run the daemon: ingest sources, reconcile due transactions.");
+  run->add_option("-c,--config", config_path, "Config file (YAML; see docs/configuration.md)")->required();
+  run->add_flag("--until-idle", until_idle,
+                "Exit 0 once a claim finds nothing due and nothing is in flight (for tests and cron); legacy log "
+                "sources are polled once at start");
+
+  std::string check_path;
+  CLI::App* check = app.add_subcommand(
+      "check-config", "Validate a config file and exit: 0 if valid, 2 with every error's key path and line if not. "
+                      "Touches no database and no participant.");
+  check->add_option("file", check_path, "Config file")->required();
+
+  std::string migrate_path;
+  CLI::App* migrate = app.add_subcommand(
+      "migrate", "Apply the state database's schema migrations and exit (run also does this at start, under an "
+                 "advisory lock, so this is for deploy pipelines that migrate before rolling out).");
+  migrate->add_option("-c,--config", migrate_path, "Config file (only database.* is used)")->required();
+
+  app.footer(
+      "Exit codes: 0 ok (also after SIGTERM), 1 runtime failure (e.g. state database unreachable at start), "
+      "2 invalid configuration or usage.\nSignals: SIGTERM/SIGINT stop claiming, finish or release in-flight work "
+      "within reconciler.shutdown_grace, and exit 0.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : compensatord::kExitBadConfig;
+  }
+  if (*run) return compensatord::run(config_path, until_idle);
+  if (*migrate) return compensatord::migrate(migrate_path);
+  return compensatord::check_config(check_path);
+}

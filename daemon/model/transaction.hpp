@@ -1,0 +1,102 @@
+#pragma once
+// The words of design.md as types: transaction, branch, decision, action, attempt.
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace compensatord {
+
+using Clock = std::chrono::system_clock;
+using TimePoint = Clock::time_point;
+
+// Lifecycle of a transaction in the store.
+//   PENDING    -> undecided; the order service may move it to COMMITTED, or the reconciler decides
+//   COMMITTED  -> the order service committed it (decision confirm, no check needed)
+//   CONFIRMING -> decided confirm, confirm actions not all acknowledged yet
+//   CANCELLING -> decided cancel, cancel actions not all acknowledged yet
+//   CONFIRMED / CANCELLED -> every branch acknowledged (terminal)
+//   PARKED     -> needs a human (retries exhausted or fatal answer); kept with its reason
+enum class Status { Pending, Committed, Confirming, Cancelling, Confirmed, Cancelled, Parked };
+
+enum class Decision { Confirm, Cancel };
+
+// The answer of a check: did the business transaction commit?
+enum class CheckVerdict { Committed, Absent, Unknown };
+
+// What an adapter made of a participant's answer (design.md "Idempotent actions").
+enum class Outcome { Done, AlreadyDone, NotFound, Retry, Fatal };
+
+// Per-branch progress of the decided action.
+enum class BranchStatus { Waiting, Done, Fatal };
+
+std::string_view to_string(Status s);
+std::string_view to_string(Decision d);
+std::string_view to_string(CheckVerdict v);
+std::string_view to_string(Outcome o);
+std::string_view to_string(BranchStatus s);
+std::optional<Status> parse_status(std::string_view s);
+std::optional<Decision> parse_decision(std::string_view s);
+std::optional<CheckVerdict> parse_check_verdict(std::string_view s);
+std::optional<Outcome> parse_outcome(std::string_view s);
+std::optional<BranchStatus> parse_branch_status(std::string_view s);
+
+// The action that carries out a decision on one branch: "confirm" or "cancel".
+inline std::string_view action_name(Decision d) { return to_string(d); }
+
+// True for done, already_done and not_found: the participant needs nothing more.
+bool acknowledged(Outcome o);
+bool is_terminal(Status s);
+
+// One participant's part of a transaction. `fields` is a JSON object of scalars
+// (e.g. {"sku": "A-1", "qty": 2}) used by the adapter templates as {{branch.NAME}}.
+struct Branch {
+  int no = 0;  // 0-based position within the transaction
+  std::string participant;
+  nlohmann::json fields = nlohmann::json::object();
+  BranchStatus status = BranchStatus::Waiting;
+  std::optional<Outcome> last_outcome;
+  int attempt_count = 0;
+  std::string last_error;
+  std::optional<int> last_http_status;
+};
+
+struct Transaction {
+  std::string xid;
+  std::string kind;
+  std::string source;  // "pending_log", "legacy:<name>", "kafka:<topic>"
+  Status status = Status::Pending;
+  std::optional<Decision> decision;
+  std::string decided_by;
+  std::vector<Branch> branches;
+  TimePoint created_at;
+  TimePoint due_at;
+  TimePoint next_attempt_at;
+  int attempt_count = 0;
+  std::string last_error;
+  std::optional<int> last_http_status;
+  std::string parked_reason;
+  std::string lease_owner;
+  // Set by a claim that took the row over from another replica whose lease expired.
+  bool lease_taken_over = false;
+};
+
+// One try of a check or an action, appended to the audit trail.
+struct Attempt {
+  std::string xid;
+  std::optional<int> branch_no;  // nullopt for a check
+  std::string action;            // "check", "confirm" or "cancel"
+  std::string replica;
+  TimePoint started_at;
+  std::string request_summary;  // "POST http://stock/api/stock/rollback/ORD-1" — never headers or secrets
+  std::string outcome;          // an Outcome or a CheckVerdict name, or "error"
+  std::optional<int> http_status;
+  std::chrono::milliseconds latency{0};
+  std::string error;
+};
+
+}  // namespace compensatord

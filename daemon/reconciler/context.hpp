@@ -1,0 +1,27 @@
+#pragma once
+// What the reconciler talks to, built from a validated config: each kind's check and
+// retry policy, and each participant's adapter.
+
+#include "adapters/participant.hpp"
+#include "check/check.hpp"
+#include "config/config.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace compensatord::reconciler {
+
+struct KindRuntime {
+  config::RetryPolicy retry;
+  std::unique_ptr<check::Check> check;
+};
+
+struct ReconcileContext {
+  std::map<std::string, KindRuntime> kinds;
+  std::map<std::string, std::unique_ptr<adapters::Participant>> participants;
+};
+
+ReconcileContext build_context(const config::DaemonConfig& config, std::shared_ptr<adapters::HttpTransport> transport);
+
+}  // namespace compensatord::reconciler

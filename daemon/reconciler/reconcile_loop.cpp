@@ -1,0 +1,161 @@
+#include "reconciler/reconcile_loop.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+namespace compensatord::reconciler {
+
+ReconcileLoop::ReconcileLoop(store::Store& store, TransactionReconciler& reconciler, config::ReconcilerConfig config,
+                             std::string replica)
+    : store_(store), reconciler_(reconciler), config_(config), replica_(std::move(replica)) {}
+
+LoopTotals ReconcileLoop::totals() const {
+  std::lock_guard lock(mutex_);
+  return totals_;
+}
+
+bool ReconcileLoop::run(std::stop_token stop, bool until_idle) {
+  std::stop_source workers_stop;
+  std::vector<std::jthread> workers;
+  for (int i = 0; i < config_.workers; ++i) {
+    workers.emplace_back([this, token = workers_stop.get_token()] { work(token); });
+  }
+  // Claimed rows wait in the queue with their lease ticking, so never hold more than the
+  // workers can start soon.
+  const int capacity = std::max(config_.batch_size, config_.workers);
+  while (!stop.stop_requested()) {
+    int outstanding = 0;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, stop, [&] { return static_cast<int>(queue_.size()) + running_ < capacity; });
+      if (stop.stop_requested()) break;
+      outstanding = static_cast<int>(queue_.size()) + running_;
+    }
+    const int wanted = std::min(config_.batch_size, capacity - outstanding);
+    const int claimed = claim_batch(wanted);
+    if (claimed == wanted) continue;
+    std::unique_lock lock(mutex_);
+    if (until_idle && claimed == 0 && queue_.empty() && running_ == 0) break;
+    // Nothing more is due now: wait for the poll interval, or for a worker to finish when idle-exiting.
+    changed_.wait_for(lock, stop, config_.poll_interval, [&] { return until_idle && queue_.empty() && running_ == 0; });
+  }
+  const bool drained = drain();
+  workers_stop.request_stop();
+  changed_.notify_all();
+  if (!drained) {
+    for (auto& w : workers) w.detach();
+  }
+  return drained;
+}
+
+int ReconcileLoop::claim_batch(int capacity) {
+  std::vector<Transaction> claimed;
+  try {
+    claimed = store_.claim_due({replica_, capacity, config_.lease});
+  } catch (const std::exception& e) {
+    spdlog::error("reconciler: claiming due transactions failed: {}", e.what());
+    return 0;
+  }
+  std::lock_guard lock(mutex_);
+  for (auto& txn : claimed) {
+    ++totals_.claimed;
+    if (txn.lease_taken_over) {
+      ++totals_.lease_takeovers;
+      spdlog::warn("reconciler: xid={} taken over from an expired lease", txn.xid);
+    }
+    queue_.push_back(std::move(txn));
+  }
+  changed_.notify_all();
+  return static_cast<int>(claimed.size());
+}
+
+void ReconcileLoop::work(std::stop_token stop) {
+  while (true) {
+    Transaction txn;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, stop, [&] { return !queue_.empty() && !stopping_; });
+      if (stop.stop_requested() || stopping_) return;
+      txn = std::move(queue_.front());
+      queue_.pop_front();
+      ++running_;
+    }
+    reconcile_one(std::move(txn));
+    {
+      std::lock_guard lock(mutex_);
+      --running_;
+    }
+    changed_.notify_all();
+  }
+}
+
+void ReconcileLoop::reconcile_one(Transaction txn) {
+  const std::string xid = txn.xid;
+  try {
+    ReconcileReport report = reconciler_.reconcile(std::move(txn));
+    std::lock_guard lock(mutex_);
+    switch (report.result) {
+      case ReconcileResult::Finished:
+        ++totals_.finished;
+        spdlog::info("reconciler: xid={} {}", xid, to_string(report.status));
+        break;
+      case ReconcileResult::Requeued:
+        ++totals_.requeued;
+        spdlog::debug("reconciler: xid={} requeued: {}", xid, report.error);
+        break;
+      case ReconcileResult::Parked:
+        ++totals_.parked;
+        spdlog::warn("reconciler: xid={} PARKED: {}", xid, report.error);
+        break;
+      case ReconcileResult::LeaseLost:
+        ++totals_.lease_lost;
+        spdlog::warn("reconciler: xid={} lease lost to another replica; result dropped", xid);
+        break;
+    }
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard lock(mutex_);
+      ++totals_.errors;
+    }
+    spdlog::error("reconciler: xid={} reconcile failed: {}", xid, e.what());
+    try {
+      store_.release(replica_, {xid});
+    } catch (const std::exception& release_error) {
+      spdlog::warn("reconciler: xid={} release failed, its lease will expire: {}", xid, release_error.what());
+    }
+  }
+}
+
+bool ReconcileLoop::drain() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  release_queued();
+  std::unique_lock lock(mutex_);
+  const bool drained = changed_.wait_for(lock, config_.shutdown_grace, [&] { return running_ == 0; });
+  if (!drained) spdlog::warn("reconciler: {} transactions still in flight after the grace period", running_);
+  return drained;
+}
+
+void ReconcileLoop::release_queued() {
+  std::vector<std::string> xids;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& txn : queue_) xids.push_back(txn.xid);
+    queue_.clear();
+  }
+  if (xids.empty()) return;
+  try {
+    store_.release(replica_, xids);
+    spdlog::info("reconciler: released {} claimed transactions not yet started", xids.size());
+  } catch (const std::exception& e) {
+    spdlog::warn("reconciler: releasing {} transactions failed, their leases will expire: {}", xids.size(), e.what());
+  }
+}
+
+}  // namespace compensatord::reconciler

@@ -1,0 +1,106 @@
+#pragma once
+// The store: compensatord's durable state (transactions, branches, attempts) in PostgreSQL.
+// Status lives here, not in memory (the controller-runtime contract): every replica works
+// only on rows it holds a lease on, and every write is guarded by that lease.
+
+#include "model/transaction.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace compensatord::store {
+
+struct NewBranch {
+  std::string participant;
+  nlohmann::json fields = nlohmann::json::object();
+};
+
+struct NewTransaction {
+  std::string xid;
+  std::string kind;
+  std::string source;
+  std::vector<NewBranch> branches;
+  TimePoint due_at;
+};
+
+enum class IngestResult { Inserted, AlreadyKnown };
+
+struct ClaimRequest {
+  std::string owner;  // replica id
+  int limit = 100;
+  std::chrono::milliseconds lease{std::chrono::seconds(60)};
+};
+
+// Result of the compare-and-set decision.
+struct DecideResult {
+  bool lease_lost = false;          // another replica holds the row now: drop it
+  bool decided_by_us = false;       // our CAS won
+  std::optional<Decision> decision; // the decision in force (ours or the earlier one)
+  Status status = Status::Pending;  // status after the attempt
+};
+
+struct BranchUpdate {
+  int no = 0;
+  BranchStatus status = BranchStatus::Waiting;
+  std::optional<Outcome> outcome;
+  std::string error;
+  std::optional<int> http_status;
+};
+
+// Everything one reconcile of one transaction writes back, in one database transaction.
+struct WriteBack {
+  std::string xid;
+  std::string owner;
+  // The status this reconcile acted on. The order service may move a PENDING row to
+  // COMMITTED while we hold the lease; then the new status is not applied (the row is
+  // made due now, so the next reconcile sees the commit) but attempts are still recorded.
+  Status expected_status = Status::Pending;
+  Status status = Status::Pending;      // new status
+  int attempt_count = 0;                 // new transaction-level attempt count
+  std::chrono::milliseconds requeue_after{0};  // next_attempt_at = now() + this (ignored when terminal/parked)
+  std::string last_error;
+  std::optional<int> last_http_status;
+  std::string parked_reason;             // set when status is PARKED
+  std::vector<BranchUpdate> branches;    // only the branches that were tried
+  std::vector<Attempt> attempts;         // appended to the audit trail
+};
+
+// Counts per status, for metrics and the demo's progress.
+struct StatusCount {
+  Status status;
+  long long count = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Idempotent: the same xid ingested twice (or from two sources) is one transaction;
+  // the second ingest changes nothing.
+  virtual IngestResult ingest(const NewTransaction& txn) = 0;
+
+  // Claims up to `limit` due, unfinished, unleased transactions with FOR UPDATE SKIP LOCKED,
+  // sets the lease and returns them with their branches.
+  virtual std::vector<Transaction> claim_due(const ClaimRequest& request) = 0;
+
+  // Compare-and-set from PENDING to CONFIRMING/CANCELLING, guarded by the lease.
+  // A transaction the order service moved to COMMITTED reports decision confirm.
+  virtual DecideResult decide(const std::string& xid, const std::string& owner, Decision decision) = 0;
+
+  // Applies one reconcile's results and releases the lease. Returns false (and writes
+  // nothing) when the lease was lost.
+  virtual bool write_back(const WriteBack& result) = 0;
+
+  // Gives claimed rows back without counting an attempt (shutdown).
+  virtual void release(const std::string& owner, const std::vector<std::string>& xids) = 0;
+
+  virtual std::optional<Transaction> find(const std::string& xid) = 0;
+  virtual std::vector<Attempt> attempts(const std::string& xid) = 0;
+  virtual std::vector<StatusCount> count_by_status() = 0;
+  // Transactions due now and not finished (PENDING past due, COMMITTED, CONFIRMING, CANCELLING).
+  virtual long long count_due() = 0;
+};
+
+}  // namespace compensatord::store

@@ -1,0 +1,55 @@
+#include "reconciler/backoff.hpp"
+
+#include <gtest/gtest.h>
+
+namespace compensatord::reconciler {
+namespace {
+
+using std::chrono::milliseconds;
+
+config::RetryPolicy policy(double jitter) {
+  config::RetryPolicy p;
+  p.initial_backoff = milliseconds(1000);
+  p.max_backoff = milliseconds(60'000);
+  p.multiplier = 2.0;
+  p.jitter = jitter;
+  return p;
+}
+
+TEST(Backoff, DoublesFromTheInitialDelayWithoutJitter) {
+  const auto p = policy(0.0);
+  EXPECT_EQ(backoff_delay(p, 1, 0.5), milliseconds(1000));
+  EXPECT_EQ(backoff_delay(p, 2, 0.5), milliseconds(2000));
+  EXPECT_EQ(backoff_delay(p, 3, 0.5), milliseconds(4000));
+  EXPECT_EQ(backoff_delay(p, 6, 0.5), milliseconds(32'000));
+}
+
+TEST(Backoff, IsCappedAtMaxBackoff) {
+  const auto p = policy(0.0);
+  EXPECT_EQ(backoff_delay(p, 7, 0.5), milliseconds(60'000));
+  EXPECT_EQ(backoff_delay(p, 1'000'000, 0.5), milliseconds(60'000));
+}
+
+TEST(Backoff, JitterSpreadsWithinItsShareAndNeverPastTheCap) {
+  const auto p = policy(0.2);
+  EXPECT_EQ(backoff_delay(p, 3, 0.0), milliseconds(3200));
+  EXPECT_EQ(backoff_delay(p, 3, 0.5), milliseconds(4000));
+  EXPECT_EQ(backoff_delay(p, 3, 0.999999), milliseconds(4800));
+  EXPECT_EQ(backoff_delay(p, 50, 0.999999), milliseconds(60'000));
+  EXPECT_EQ(backoff_delay(p, 50, 0.0), milliseconds(48'000));
+}
+
+TEST(Backoff, OutOfRangeRandomIsClamped) {
+  const auto p = policy(0.5);
+  EXPECT_EQ(backoff_delay(p, 1, -3.0), milliseconds(500));
+  EXPECT_EQ(backoff_delay(p, 1, 7.0), milliseconds(1500));
+}
+
+TEST(Backoff, MultiplierOneIsAConstantDelay) {
+  auto p = policy(0.0);
+  p.multiplier = 1.0;
+  EXPECT_EQ(backoff_delay(p, 40, 0.3), milliseconds(1000));
+}
+
+}  // namespace
+}  // namespace compensatord::reconciler

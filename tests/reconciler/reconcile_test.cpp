@@ -1,0 +1,299 @@
+// The reconcile state machine against an in-memory store, a scripted check and a scripted
+// participant transport. The same flow against real PostgreSQL and real HTTP participants
+// is covered by the e2e tests.
+#include "reconciler/reconcile.hpp"
+
+#include "adapters/participant_spec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <mutex>
+
+namespace compensatord::reconciler {
+namespace {
+
+using namespace std::chrono_literals;
+
+class MemoryStore final : public store::Store {
+ public:
+  Transaction txn;
+  std::vector<Attempt> trail;
+  std::vector<store::WriteBack> writes;
+  bool order_service_commits_first = false;
+  bool lose_lease = false;
+
+  store::IngestResult ingest(const store::NewTransaction&) override { return store::IngestResult::AlreadyKnown; }
+  std::vector<Transaction> claim_due(const store::ClaimRequest&) override { return {txn}; }
+  store::DecideResult decide(const std::string&, const std::string& owner, Decision d) override {
+    if (lose_lease) return {.lease_lost = true};
+    if (order_service_commits_first) {
+      txn.status = Status::Committed;
+      txn.decision = Decision::Confirm;
+      return {.decided_by_us = false, .decision = Decision::Confirm, .status = Status::Committed};
+    }
+    txn.decision = d;
+    txn.decided_by = owner;
+    txn.status = d == Decision::Confirm ? Status::Confirming : Status::Cancelling;
+    return {.decided_by_us = true, .decision = d, .status = txn.status};
+  }
+  bool write_back(const store::WriteBack& wb) override {
+    writes.push_back(wb);
+    txn.status = wb.status;
+    txn.attempt_count = wb.attempt_count;
+    for (const auto& b : wb.branches) txn.branches[static_cast<std::size_t>(b.no)].status = b.status;
+    trail.insert(trail.end(), wb.attempts.begin(), wb.attempts.end());
+    return true;
+  }
+  void release(const std::string&, const std::vector<std::string>&) override {}
+  std::optional<Transaction> find(const std::string&) override { return txn; }
+  std::vector<Attempt> attempts(const std::string&) override { return trail; }
+  std::vector<store::StatusCount> count_by_status() override { return {}; }
+  long long count_due() override { return 0; }
+};
+
+class ScriptedCheck final : public check::Check {
+ public:
+  explicit ScriptedCheck(CheckVerdict v) : verdict(v) {}
+  CheckVerdict verdict;
+  int calls = 0;
+  check::CheckResult run(const Transaction&) override {
+    ++calls;
+    return {verdict, std::nullopt, verdict == CheckVerdict::Unknown ? "order db unreachable" : "", "SQL check", 1ms};
+  }
+};
+
+// Answers by URL prefix; records every request.
+class ScriptedTransport final : public adapters::HttpTransport {
+ public:
+  std::mutex mutex;
+  std::map<std::string, std::deque<adapters::HttpResponse>> answers;  // path fragment -> queued answers
+  std::vector<adapters::HttpRequest> requests;
+
+  adapters::HttpResponse send(const adapters::HttpRequest& request) override {
+    std::lock_guard lock(mutex);
+    requests.push_back(request);
+    for (auto& [fragment, queue] : answers) {
+      if (request.url.find(fragment) == std::string::npos || queue.empty()) continue;
+      auto answer = queue.front();
+      if (queue.size() > 1) queue.pop_front();
+      return answer;
+    }
+    return {0, "", "connection refused"};
+  }
+  int count(const std::string& fragment) {
+    std::lock_guard lock(mutex);
+    return static_cast<int>(std::count_if(requests.begin(), requests.end(), [&](const auto& r) {
+      return r.url.find(fragment) != std::string::npos;
+    }));
+  }
+};
+
+constexpr const char* kParticipants = R"(
+stock:
+  base_url: http://stock.test
+  actions:
+    confirm:
+      method: POST
+      path: /confirm/{{xid}}
+      body: {sku: "{{branch.sku}}"}
+      outcomes:
+        - {status: [200], json: {code: 0}, then: done}
+        - {status: [404], then: not_found}
+        - {status: [409, 422], then: fatal}
+    cancel:
+      method: POST
+      path: /rollback/{{xid}}
+      body: {sku: "{{branch.sku}}"}
+      outcomes:
+        - {status: [200], json: {code: 0}, then: done}
+        - {status: [200], json: {code: 1002}, then: already_done}
+        - {status: [404], then: not_found}
+        - {status: [409, 422], then: fatal}
+coupon:
+  base_url: http://coupon.test
+  actions:
+    cancel:
+      method: POST
+      path: /unlock/{{xid}}
+      outcomes:
+        - {status: [200], then: done}
+)";
+
+class ReconcileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config::ConfigErrors errors;
+    YAML::Node root = YAML::Load(kParticipants);
+    config::Reader reader(root, "participants", errors);
+    for (const auto& name : reader.keys()) {
+      auto spec = adapters::parse_participant_spec(reader.child(name));
+      ASSERT_TRUE(spec) << errors.to_string();
+      context.participants.emplace(name, std::make_unique<adapters::Participant>(name, spec, transport));
+    }
+    auto owned_check = std::make_unique<ScriptedCheck>(CheckVerdict::Absent);
+    check = owned_check.get();
+    config::RetryPolicy retry;
+    retry.initial_backoff = 1s;
+    retry.max_backoff = 10s;
+    retry.jitter = 0.0;
+    retry.max_attempts = 3;
+    context.kinds.emplace("order", KindRuntime{retry, std::move(owned_check)});
+
+    store.txn.xid = "ORD-1";
+    store.txn.kind = "order";
+    store.txn.status = Status::Pending;
+    store.txn.created_at = Clock::now();
+    store.txn.branches.push_back(Branch{0, "stock", {{"sku", "A-1"}, {"qty", 2}}});
+    store.txn.branches.push_back(Branch{1, "coupon", {{"coupon_id", "C-9"}}});
+  }
+
+  ReconcileReport reconcile() { return reconciler.reconcile(store.txn); }
+  void answer(const std::string& fragment, int status, const std::string& body) {
+    transport->answers[fragment] = {{status, body, ""}};
+  }
+
+  MemoryStore store;
+  std::shared_ptr<ScriptedTransport> transport = std::make_shared<ScriptedTransport>();
+  ReconcileContext context;
+  ScriptedCheck* check = nullptr;
+  TransactionReconciler reconciler{store, context, "replica-a"};
+};
+
+TEST_F(ReconcileTest, AbsentOrderIsCancelledOnEveryBranch) {
+  answer("/rollback/ORD-1", 200, R"({"code":0})");
+  answer("/unlock/ORD-1", 200, "{}");
+  auto report = reconcile();
+  EXPECT_EQ(report.result, ReconcileResult::Finished);
+  EXPECT_TRUE(report.decided_now);
+  EXPECT_EQ(store.txn.status, Status::Cancelled);
+  ASSERT_EQ(store.trail.size(), 3u);
+  EXPECT_EQ(store.trail[0].action, "check");
+  EXPECT_EQ(store.trail[0].outcome, "absent");
+  EXPECT_EQ(transport->count("/rollback/ORD-1"), 1);
+  EXPECT_EQ(transport->count("/unlock/ORD-1"), 1);
+}
+
+TEST_F(ReconcileTest, CommittedOrderIsConfirmedAndAParticipantWithoutConfirmIsANoOp) {
+  check->verdict = CheckVerdict::Committed;
+  answer("/confirm/ORD-1", 200, R"({"code":0})");
+  auto report = reconcile();
+  EXPECT_EQ(report.result, ReconcileResult::Finished);
+  EXPECT_EQ(store.txn.status, Status::Confirmed);
+  EXPECT_EQ(transport->count("/confirm/ORD-1"), 1);
+  EXPECT_EQ(transport->count("coupon.test"), 0);
+  EXPECT_EQ(store.trail.back().outcome, "skipped");
+}
+
+TEST_F(ReconcileTest, OrderServiceThatCommitsFirstWinsOverTheCancel) {
+  store.order_service_commits_first = true;
+  answer("/confirm/ORD-1", 200, R"({"code":0})");
+  auto report = reconcile();
+  EXPECT_FALSE(report.decided_now);
+  EXPECT_EQ(report.decision, Decision::Confirm);
+  EXPECT_EQ(store.txn.status, Status::Confirmed);
+  EXPECT_EQ(transport->count("/rollback/"), 0);
+}
+
+TEST_F(ReconcileTest, CommittedRowNeedsNoCheck) {
+  store.txn.status = Status::Committed;
+  store.txn.decision = Decision::Confirm;
+  answer("/confirm/ORD-1", 200, R"({"code":0})");
+  EXPECT_EQ(reconcile().result, ReconcileResult::Finished);
+  EXPECT_EQ(check->calls, 0);
+}
+
+TEST_F(ReconcileTest, UnknownCheckRequeuesWithBackoffAndNoDecision) {
+  check->verdict = CheckVerdict::Unknown;
+  auto report = reconcile();
+  EXPECT_EQ(report.result, ReconcileResult::Requeued);
+  EXPECT_EQ(store.txn.status, Status::Pending);
+  EXPECT_FALSE(store.txn.decision);
+  ASSERT_EQ(store.writes.size(), 1u);
+  EXPECT_EQ(store.writes[0].attempt_count, 1);
+  EXPECT_EQ(store.writes[0].requeue_after, 1s);
+  EXPECT_NE(store.writes[0].last_error.find("order db unreachable"), std::string::npos);
+  EXPECT_EQ(transport->requests.size(), 0u);
+}
+
+TEST_F(ReconcileTest, RetryThenNotFoundCountsAsDoneAndOnlyWaitingBranchesAreRetried) {
+  transport->answers["/rollback/ORD-1"] = {{503, "busy", ""}, {404, R"({"code":1001})", ""}};
+  answer("/unlock/ORD-1", 200, "{}");
+  auto first = reconcile();
+  EXPECT_EQ(first.result, ReconcileResult::Requeued);
+  EXPECT_EQ(store.txn.status, Status::Cancelling);
+  EXPECT_EQ(store.txn.branches[1].status, BranchStatus::Done);
+  EXPECT_EQ(store.writes.back().last_http_status, 503);
+
+  auto second = reconcile();
+  EXPECT_EQ(second.result, ReconcileResult::Finished);
+  EXPECT_EQ(store.txn.status, Status::Cancelled);
+  EXPECT_EQ(transport->count("/unlock/ORD-1"), 1);
+  EXPECT_EQ(transport->count("/rollback/ORD-1"), 2);
+  EXPECT_EQ(store.trail.back().outcome, "not_found");
+}
+
+TEST_F(ReconcileTest, FatalAnswerParksAtOnceNamingTheParticipant) {
+  answer("/rollback/ORD-1", 409, R"({"code":1005})");
+  answer("/unlock/ORD-1", 200, "{}");
+  auto report = reconcile();
+  EXPECT_EQ(report.result, ReconcileResult::Parked);
+  EXPECT_EQ(store.txn.status, Status::Parked);
+  EXPECT_NE(store.writes.back().parked_reason.find("stock cancel of branch 0"), std::string::npos);
+}
+
+TEST_F(ReconcileTest, ParksAfterMaxAttemptsKeepingTheLastError) {
+  answer("/rollback/ORD-1", 500, "oops");
+  answer("/unlock/ORD-1", 200, "{}");
+  EXPECT_EQ(reconcile().result, ReconcileResult::Requeued);
+  EXPECT_EQ(reconcile().result, ReconcileResult::Requeued);
+  EXPECT_EQ(store.writes.back().requeue_after, 2s);
+  auto last = reconcile();
+  EXPECT_EQ(last.result, ReconcileResult::Parked);
+  EXPECT_NE(store.writes.back().parked_reason.find("gave up after 3 attempts"), std::string::npos);
+  EXPECT_NE(store.writes.back().parked_reason.find("HTTP 500"), std::string::npos);
+}
+
+TEST_F(ReconcileTest, ParksAfterMaxAge) {
+  store.txn.created_at = Clock::now() - std::chrono::hours(100);
+  check->verdict = CheckVerdict::Unknown;
+  auto report = reconcile();
+  EXPECT_EQ(report.result, ReconcileResult::Parked);
+  EXPECT_NE(report.error.find("max_age"), std::string::npos);
+}
+
+TEST_F(ReconcileTest, UnknownParticipantOrKindParks) {
+  store.txn.branches[1].participant = "points";
+  EXPECT_EQ(reconcile().result, ReconcileResult::Parked);
+  EXPECT_NE(store.writes.back().parked_reason.find("unknown participant 'points'"), std::string::npos);
+
+  store.txn.status = Status::Pending;
+  store.txn.kind = "refund";
+  EXPECT_EQ(reconcile().result, ReconcileResult::Parked);
+  EXPECT_NE(store.writes.back().parked_reason.find("unknown kind 'refund'"), std::string::npos);
+}
+
+TEST_F(ReconcileTest, LostLeaseWritesNothing) {
+  store.lose_lease = true;
+  EXPECT_EQ(reconcile().result, ReconcileResult::LeaseLost);
+  EXPECT_TRUE(store.writes.empty());
+  EXPECT_EQ(transport->requests.size(), 0u);
+}
+
+TEST_F(ReconcileTest, HostileBranchFieldsCannotEscapeTheRequest) {
+  store.txn.xid = "a/../b?x=1&\"}";
+  store.txn.branches[0].fields["sku"] = "\"},\"admin\":true,\"x\":{\"";
+  answer("/rollback/", 200, R"({"code":0})");
+  answer("/unlock/", 200, "{}");
+  EXPECT_EQ(reconcile().result, ReconcileResult::Finished);
+  const auto& request = transport->requests.front().url.find("rollback") != std::string::npos
+                            ? transport->requests.front()
+                            : transport->requests.back();
+  EXPECT_EQ(request.url, "http://stock.test/rollback/a%2F..%2Fb%3Fx%3D1%26%22%7D");
+  auto body = nlohmann::json::parse(request.body);
+  EXPECT_EQ(body.size(), 1u);
+  EXPECT_EQ(body["sku"], "\"},\"admin\":true,\"x\":{\"");
+}
+
+}  // namespace
+}  // namespace compensatord::reconciler

@@ -42,6 +42,14 @@ int check_config(const std::string& path) {
   return kExitOk;
 }
 
+void poll_once_or_log(sources::LegacyLogSource& source) {
+  try {
+    source.poll_once();
+  } catch (const std::exception& e) {
+    spdlog::error("compensatord: legacy log {} poll failed: {}", source.name(), e.what());
+  }
+}
+
 int migrate(const std::string& path) {
   auto config = load_or_report(path);
   if (!config) return kExitBadConfig;
@@ -89,15 +97,13 @@ int run(const std::string& path, bool until_idle) {
   std::stop_source stop;
   std::jthread signal_watcher([&](std::stop_token own) { signals.wait_then_stop(own, stop); });
 
-  std::vector<std::unique_ptr<sources::LegacyLogSource>> legacy_sources;
+  auto legacy_sources = sources::make_legacy_log_sources(*config, *store);
   std::vector<std::jthread> source_threads;
-  for (const auto& source : config->legacy_logs) {
-    auto& s = legacy_sources.emplace_back(
-        std::make_unique<sources::LegacyLogSource>(source, config->kinds.at(source.kind), *store));
+  for (auto& source : legacy_sources) {
     if (until_idle) {
-      s->poll_once();
+      poll_once_or_log(*source);
     } else {
-      source_threads.emplace_back([&s = *s, token = stop.get_token()] { s.run(token); });
+      source_threads.emplace_back([&source = *source, token = stop.get_token()] { source.run(token); });
     }
   }
 

@@ -20,6 +20,15 @@ std::vector<std::string> string_list(const config::Reader& parent, std::string_v
   return out;
 }
 
+std::optional<std::chrono::milliseconds> positive_duration(const config::Reader& r, std::string_view key) {
+  auto value = r.duration(key);
+  if (value && value->count() <= 0) {
+    r.child(key).error("must be greater than 0");
+    return std::nullopt;
+  }
+  return value;
+}
+
 std::optional<SqlCheckSpec> parse_sql(const config::Reader& r) {
   r.reject_unknown_keys({"dsn", "query", "timeout", "committed_values", "absent_values"});
   SqlCheckSpec spec;
@@ -28,7 +37,7 @@ std::optional<SqlCheckSpec> parse_sql(const config::Reader& r) {
   if (query && query->find("$1") == std::string::npos) {
     r.child("query").error("the query must use $1 (bound to the xid)");
   }
-  if (auto t = r.duration("timeout")) spec.timeout = *t;
+  if (auto t = positive_duration(r, "timeout")) spec.timeout = *t;
   spec.committed_values = string_list(r, "committed_values");
   spec.absent_values = string_list(r, "absent_values");
   if (!dsn || !query) return std::nullopt;
@@ -75,7 +84,7 @@ std::optional<HttpCheckSpec> parse_http(const config::Reader& r) {
     }
   }
   auto headers = r.string_map("headers");
-  auto timeout = r.duration("timeout");
+  auto timeout = positive_duration(r, "timeout");
   config::Reader outcomes_reader = r.child("outcomes");
   if (!outcomes_reader.present()) outcomes_reader.error("required key is missing");
   auto outcomes = adapters::parse_response_rules(outcomes_reader, {"committed", "absent", "unknown"});

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
+#include <set>
 
 namespace compensatord::config {
 
@@ -90,9 +91,15 @@ void Reader::error(std::string message) const { errors_->add(path_, line(), std:
 
 void Reader::reject_unknown_keys(const std::vector<std::string_view>& known) const {
   if (!node_.IsMap()) return;
+  std::set<std::string> seen;
   for (const auto& kv : node_) {
     if (!kv.first.IsScalar()) continue;
     const std::string& key = kv.first.Scalar();
+    // yaml-cpp keeps a duplicated key and lookups see only the first: the second would be ignored silently.
+    if (!seen.insert(key).second) {
+      errors_->add(join_path(path_, key), kv.first.Mark().line + 1, fmt::format("duplicate key '{}'", key));
+      continue;
+    }
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     std::string expected;
     for (auto k : known) {
@@ -195,7 +202,8 @@ std::map<std::string, std::string> Reader::string_map(std::string_view key) cons
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   std::size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  if (digits == 0 || digits > 12) return std::nullopt;
+  // Nine digits of days still fit in milliseconds; more would overflow.
+  if (digits == 0 || digits > 9) return std::nullopt;
   std::int64_t amount = 0;
   for (std::size_t i = 0; i < digits; ++i) amount = amount * 10 + (text[i] - '0');
   std::string_view unit = text.substr(digits);

@@ -56,7 +56,7 @@ class Reader {
   [[nodiscard]] std::vector<std::string> keys() const;
 
   void error(std::string message) const;
-  // Reports every key of this map that is not in `known` ("unknown key, did you mean ...").
+  // Reports every key of this map that is not in `known`, and every key given twice.
   void reject_unknown_keys(const std::vector<std::string_view>& known) const;
 
   // Scalars. A required value that is missing is an error; an optional one returns nullopt.

@@ -26,7 +26,7 @@ class MemoryStore final : public store::Store {
   store::IngestResult ingest(const store::NewTransaction&) override { return store::IngestResult::AlreadyKnown; }
   std::vector<Transaction> claim_due(const store::ClaimRequest&) override { return {txn}; }
   store::DecideResult decide(const std::string&, const std::string& owner, Decision d) override {
-    if (lose_lease) return {.lease_lost = true};
+    if (lose_lease) return {.lease_lost = true, .decided_by_us = false, .decision = std::nullopt, .status = txn.status};
     if (order_service_commits_first) {
       txn.status = Status::Committed;
       txn.decision = Decision::Confirm;
@@ -120,6 +120,14 @@ coupon:
         - {status: [200], then: done}
 )";
 
+Branch branch(int no, std::string participant, nlohmann::json fields) {
+  Branch b;
+  b.no = no;
+  b.participant = std::move(participant);
+  b.fields = std::move(fields);
+  return b;
+}
+
 class ReconcileTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -144,8 +152,8 @@ class ReconcileTest : public ::testing::Test {
     store.txn.kind = "order";
     store.txn.status = Status::Pending;
     store.txn.created_at = Clock::now();
-    store.txn.branches.push_back(Branch{0, "stock", {{"sku", "A-1"}, {"qty", 2}}});
-    store.txn.branches.push_back(Branch{1, "coupon", {{"coupon_id", "C-9"}}});
+    store.txn.branches.push_back(branch(0, "stock", {{"sku", "A-1"}, {"qty", 2}}));
+    store.txn.branches.push_back(branch(1, "coupon", {{"coupon_id", "C-9"}}));
   }
 
   ReconcileReport reconcile() { return reconciler.reconcile(store.txn); }

@@ -1,0 +1,289 @@
+#include "sources/legacy_log_source.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+namespace compensatord::sources {
+namespace {
+
+constexpr std::size_t kMaxXidLength = 256;
+// A branch field feeds an adapter template; a legacy column holding megabytes is a bad row.
+constexpr std::size_t kMaxFieldBytes = 64 * 1024;
+// Rows fetched per round trip, so a query returning millions of rows does not load them all at once.
+constexpr pqxx::cursor_base::difference_type kFetchRows = 500;
+
+// PostgreSQL type OIDs (pg_type.dat) of the columns that become JSON numbers.
+constexpr pqxx::oid kInt8 = 20;
+constexpr pqxx::oid kInt2 = 21;
+constexpr pqxx::oid kInt4 = 23;
+constexpr pqxx::oid kFloat4 = 700;
+constexpr pqxx::oid kFloat8 = 701;
+constexpr pqxx::oid kNumeric = 1700;
+
+// A row that cannot become a transaction; skipped and counted, never stops the poll.
+class BadRow : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+using Column = pqxx::row::size_type;
+
+struct MappedBranch {
+  std::string participant;
+  std::vector<std::pair<std::string, Column>> fields;  // branch field -> result column
+};
+
+// Where the mapped columns are in the query's result; resolved from its column names.
+struct ResultShape {
+  Column xid = 0;
+  std::optional<Column> due_at;
+  std::vector<MappedBranch> branches;
+};
+
+std::optional<Column> find_column(const pqxx::result& result, const std::string& name) {
+  for (Column c = 0; c < result.columns(); ++c) {
+    if (name == result.column_name(c)) return c;
+  }
+  return std::nullopt;
+}
+
+// A mapped column missing from the result is a query/config mismatch that affects every row:
+// an error for the whole poll, not a bad row.
+ResultShape resolve_shape(const pqxx::result& result, const config::LegacyLogSource& config) {
+  ResultShape shape;
+  auto xid = find_column(result, "xid");
+  if (!xid) throw std::runtime_error("the query returns no column named 'xid'");
+  shape.xid = *xid;
+  shape.due_at = find_column(result, "due_at");
+  for (const auto& mapping : config.branches) {
+    MappedBranch branch{mapping.participant, {}};
+    for (const auto& [field, column_name] : mapping.fields) {
+      auto column = find_column(result, column_name);
+      if (!column) {
+        throw std::runtime_error(fmt::format("the query returns no column '{}' (mapped to branch field {}.{})",
+                                             column_name, mapping.participant, field));
+      }
+      branch.fields.emplace_back(field, *column);
+    }
+    shape.branches.push_back(std::move(branch));
+  }
+  return shape;
+}
+
+std::string_view text_of(const pqxx::field& field) { return {field.c_str(), field.size()}; }
+
+nlohmann::json number_or_text(std::string_view text) {
+  std::int64_t integer = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), integer);
+  if (ec == std::errc() && end == text.data() + text.size()) return integer;
+  std::string copy(text);
+  char* parsed_end = nullptr;
+  double real = std::strtod(copy.c_str(), &parsed_end);
+  // NaN and Infinity have no JSON number; keep what the database said.
+  if (parsed_end == copy.c_str() + copy.size() && std::isfinite(real)) return real;
+  return copy;
+}
+
+nlohmann::json field_value(const pqxx::field& field, pqxx::oid type) {
+  switch (type) {
+    case kInt2:
+    case kInt4:
+    case kInt8:
+    case kFloat4:
+    case kFloat8:
+    case kNumeric:
+      return number_or_text(text_of(field));
+    default:
+      return std::string(text_of(field));
+  }
+}
+
+std::string read_xid(const pqxx::row& row, Column column) {
+  const pqxx::field field = row[column];
+  if (field.is_null()) throw BadRow("xid is NULL");
+  if (field.size() == 0) throw BadRow("xid is empty");
+  if (field.size() > kMaxXidLength) {
+    throw BadRow(fmt::format("xid is {} bytes, more than {}", field.size(), kMaxXidLength));
+  }
+  return std::string(text_of(field));
+}
+
+// Reads the ISO text PostgreSQL sends for timestamptz under TimeZone UTC ("2024-05-01 12:30:00.25+00")
+// and for timestamp without time zone, taken as UTC.
+std::optional<TimePoint> parse_utc_timestamp(const std::string& text) {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d %2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second, &consumed) !=
+      6) {
+    return std::nullopt;
+  }
+  std::string_view rest = std::string_view(text).substr(static_cast<std::size_t>(consumed));
+  std::chrono::microseconds fraction{0};
+  if (rest.starts_with('.')) {
+    std::size_t digits = 1;
+    long long micros = 0;
+    for (; digits < rest.size() && digits <= 6 && std::isdigit(static_cast<unsigned char>(rest[digits])); ++digits) {
+      micros = micros * 10 + (rest[digits] - '0');
+    }
+    for (std::size_t pad = digits; pad <= 6; ++pad) micros *= 10;
+    fraction = std::chrono::microseconds(micros);
+    rest.remove_prefix(digits);
+  }
+  if (!rest.empty() && rest != "+00" && rest != "+00:00") return std::nullopt;
+  using namespace std::chrono;
+  const year_month_day date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
+                            std::chrono::day{static_cast<unsigned>(day)}};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  return time_point_cast<Clock::duration>(sys_days{date} + hours{hour} + minutes{minute} + seconds{second} + fraction);
+}
+
+TimePoint read_due_at(const pqxx::row& row, std::optional<Column> column, std::chrono::milliseconds kind_timeout) {
+  if (!column || row[*column].is_null()) return Clock::now() + kind_timeout;
+  std::string text(text_of(row[*column]));
+  auto due_at = parse_utc_timestamp(text);
+  if (!due_at) throw BadRow(fmt::format("due_at {:?} is not a timestamp", text.substr(0, 64)));
+  return *due_at;
+}
+
+// nullopt when every mapped column is NULL: that participant took no part in this transaction.
+std::optional<store::NewBranch> read_branch(const pqxx::row& row, const MappedBranch& mapping) {
+  store::NewBranch branch{mapping.participant, nlohmann::json::object()};
+  std::vector<std::string_view> null_columns;
+  for (const auto& [field_name, column] : mapping.fields) {
+    const pqxx::field field = row[column];
+    if (field.is_null()) {
+      null_columns.push_back(field.name());
+      continue;
+    }
+    if (field.size() > kMaxFieldBytes) {
+      throw BadRow(fmt::format("column {} is {} bytes, more than {}", field.name(), field.size(), kMaxFieldBytes));
+    }
+    branch.fields[field_name] = field_value(field, field.type());
+  }
+  if (null_columns.size() == mapping.fields.size()) return std::nullopt;
+  if (!null_columns.empty()) {
+    throw BadRow(fmt::format("branch {} has NULL in column(s) {} while others are set", mapping.participant,
+                             fmt::join(null_columns, ", ")));
+  }
+  return branch;
+}
+
+store::NewTransaction read_transaction(const pqxx::row& row, const ResultShape& shape, const std::string& kind,
+                                       const std::string& source, std::chrono::milliseconds kind_timeout) {
+  store::NewTransaction txn;
+  txn.xid = read_xid(row, shape.xid);
+  txn.kind = kind;
+  txn.source = source;
+  txn.due_at = read_due_at(row, shape.due_at, kind_timeout);
+  for (const auto& mapping : shape.branches) {
+    if (auto branch = read_branch(row, mapping)) txn.branches.push_back(std::move(*branch));
+  }
+  return txn;
+}
+
+// How a skipped row is named in the warning: its xid when it has a usable one, else its position.
+std::string row_label(const pqxx::row& row, Column xid_column, long long position) {
+  const pqxx::field xid = row[xid_column];
+  if (xid.is_null() || xid.size() == 0) return fmt::format("at position {}", position);
+  return fmt::format("with xid {:?}", std::string(text_of(xid).substr(0, 64)));
+}
+
+// The query runs inside DECLARE ... CURSOR FOR, where a trailing ';' is a syntax error.
+std::string cursor_query(std::string query) {
+  while (!query.empty() && (query.back() == ';' || std::isspace(static_cast<unsigned char>(query.back())))) {
+    query.pop_back();
+  }
+  return query;
+}
+
+}  // namespace
+
+struct LegacyLogSource::Connection {
+  explicit Connection(const std::string& dsn) : db(dsn) {}
+  pqxx::connection db;
+};
+
+LegacyLogSource::LegacyLogSource(config::LegacyLogSource config, std::chrono::milliseconds kind_timeout,
+                                 store::Store& store)
+    : config_(std::move(config)), kind_timeout_(kind_timeout), store_(store), source_("legacy:" + config_.name) {}
+
+LegacyLogSource::~LegacyLogSource() = default;
+
+LegacyLogSource::Connection& LegacyLogSource::connection() {
+  if (!connection_ || !connection_->db.is_open()) connection_ = std::make_unique<Connection>(config_.dsn);
+  return *connection_;
+}
+
+PollResult LegacyLogSource::poll_once() {
+  PollResult result;
+  try {
+    // Read-only: the legacy database is someone else's, and its query must not change it.
+    pqxx::read_transaction tx(connection().db, "legacy_log");
+    tx.exec0("SET LOCAL TIME ZONE 'UTC'");
+    tx.exec0("SET LOCAL DateStyle = 'ISO, YMD'");
+    pqxx::icursorstream rows(tx, cursor_query(config_.query), "legacy_log", kFetchRows);
+    pqxx::result batch;
+    while (rows >> batch) {
+      const ResultShape shape = resolve_shape(batch, config_);
+      for (const auto& row : batch) {
+        ++result.rows_seen;
+        store::NewTransaction txn;
+        try {
+          txn = read_transaction(row, shape, config_.kind, source_, kind_timeout_);
+        } catch (const BadRow& bad) {
+          ++result.rejected;
+          spdlog::warn("legacy log {}: skipped the row {}: {}", config_.name,
+                       row_label(row, shape.xid, result.rows_seen), bad.what());
+          continue;
+        }
+        if (store_.ingest(txn) == store::IngestResult::Inserted) {
+          ++result.inserted;
+        } else {
+          ++result.already_known;
+        }
+      }
+    }
+  } catch (...) {
+    // The next poll starts from a fresh connection rather than one in an unknown state.
+    connection_.reset();
+    throw;
+  }
+  return result;
+}
+
+void LegacyLogSource::run(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    try {
+      const PollResult result = poll_once();
+      spdlog::log(result.inserted > 0 || result.rejected > 0 ? spdlog::level::info : spdlog::level::debug,
+                  "legacy log {}: {} rows, {} new, {} already known, {} rejected", config_.name, result.rows_seen,
+                  result.inserted, result.already_known, result.rejected);
+    } catch (const std::exception& e) {
+      spdlog::error("legacy log {}: poll failed, retrying in {}: {}", config_.name, config_.interval, e.what());
+    }
+    std::unique_lock lock(wait_mutex_);
+    wake_.wait_for(lock, stop, config_.interval, [] { return false; });
+  }
+}
+
+std::vector<std::unique_ptr<LegacyLogSource>> make_legacy_log_sources(const config::DaemonConfig& config,
+                                                                      store::Store& store) {
+  std::vector<std::unique_ptr<LegacyLogSource>> sources;
+  for (const auto& legacy : config.legacy_logs) {
+    sources.push_back(std::make_unique<LegacyLogSource>(legacy, config.kinds.at(legacy.kind).timeout, store));
+  }
+  return sources;
+}
+
+}  // namespace compensatord::sources

@@ -1,0 +1,62 @@
+#pragma once
+// A legacy log source: a SQL query over a legacy system's own log table, polled at an interval.
+// Each row becomes a transaction (source "legacy:<name>") ingested idempotently, so the same
+// rows returned poll after poll change nothing.
+
+#include "config/config.hpp"
+#include "store/store.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <vector>
+
+namespace compensatord::sources {
+
+// Counts of one poll. rows_seen = inserted + already_known + rejected.
+struct PollResult {
+  long long rows_seen = 0;
+  long long inserted = 0;
+  long long already_known = 0;
+  long long rejected = 0;  // bad rows (NULL, empty or too long xid, half-NULL branch, bad due_at): skipped, warned
+};
+
+class LegacyLogSource {
+ public:
+  // `kind_timeout` sets due_at = now + timeout for rows without a `due_at` column.
+  LegacyLogSource(config::LegacyLogSource config, std::chrono::milliseconds kind_timeout, store::Store& store);
+  ~LegacyLogSource();
+  LegacyLogSource(const LegacyLogSource&) = delete;
+  LegacyLogSource& operator=(const LegacyLogSource&) = delete;
+
+  [[nodiscard]] const std::string& name() const { return config_.name; }
+  // "legacy:<name>", the transactions' source.
+  [[nodiscard]] const std::string& source() const { return source_; }
+
+  // Runs the query once and ingests every good row. Throws on a database or store error
+  // (rows ingested before it stay ingested; the next poll repeats the rest).
+  PollResult poll_once();
+
+  // Polls every `interval` until `stop` is requested; errors are logged and retried next interval.
+  void run(std::stop_token stop);
+
+ private:
+  struct Connection;
+  Connection& connection();
+
+  config::LegacyLogSource config_;
+  std::chrono::milliseconds kind_timeout_;
+  store::Store& store_;
+  std::string source_;
+  std::unique_ptr<Connection> connection_;
+  std::mutex wait_mutex_;
+  std::condition_variable_any wake_;
+};
+
+// One LegacyLogSource per `sources.legacy_logs` entry of a validated config.
+std::vector<std::unique_ptr<LegacyLogSource>> make_legacy_log_sources(const config::DaemonConfig& config,
+                                                                      store::Store& store);
+
+}  // namespace compensatord::sources

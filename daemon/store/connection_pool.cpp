@@ -1,0 +1,103 @@
+#include "store/connection_pool.hpp"
+
+#include "store/store_error.hpp"
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <memory>
+#include <regex>
+#include <stdexcept>
+#include <utility>
+
+namespace compensatord::store {
+
+std::string redact_dsn(std::string_view dsn) {
+  // URL user info (postgresql://user:secret@host) and password=... in a query string or a
+  // key/value connection string (possibly quoted).
+  static const std::regex url_password(R"(^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@?#]*):[^@/?#]*@)");
+  static const std::regex password_setting(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*))", std::regex::icase);
+  std::string redacted = std::regex_replace(std::string(dsn), url_password, "$1:***@");
+  return std::regex_replace(redacted, password_setting, "$1***");
+}
+
+namespace {
+
+// The password as libpq understands the DSN (URL-decoded, unquoted), or "" when it has none.
+std::string parsed_password(const std::string& dsn) {
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(dsn.c_str(), nullptr),
+                                                                       &PQconninfoFree);
+  if (!options) return {};
+  for (auto* option = options.get(); option->keyword != nullptr; ++option) {
+    if (std::string_view(option->keyword) == "password" && option->val != nullptr) return option->val;
+  }
+  return {};
+}
+
+// libpq's own messages may quote pieces of a malformed DSN: never let the password through.
+std::string without_password(std::string message, const std::string& dsn) {
+  message = redact_dsn(message);
+  const std::string password = parsed_password(dsn);
+  if (password.empty()) return message;
+  constexpr std::string_view kMask = "***";
+  for (auto at = message.find(password); at != std::string::npos; at = message.find(password, at + kMask.size())) {
+    message.replace(at, password.size(), kMask);
+  }
+  return message;
+}
+
+}  // namespace
+
+std::unique_ptr<pqxx::connection> connect(const std::string& dsn, std::string_view operation) {
+  try {
+    return std::make_unique<pqxx::connection>(dsn);
+  } catch (const std::exception& e) {
+    throw StoreError(fmt::format("{}: cannot connect to PostgreSQL at {}: {}", operation, redact_dsn(dsn),
+                                 without_password(e.what(), dsn)));
+  }
+}
+
+ConnectionPool::Handle::~Handle() {
+  if (pool_ != nullptr) pool_->give_back(slot_);
+}
+
+ConnectionPool::Handle::Handle(Handle&& other) noexcept
+    : pool_(std::exchange(other.pool_, nullptr)), slot_(other.slot_) {}
+
+pqxx::connection& ConnectionPool::Handle::operator*() const { return *pool_->slots_[slot_]; }
+
+void ConnectionPool::Handle::discard() { pool_->slots_[slot_].reset(); }
+
+ConnectionPool::ConnectionPool(std::string dsn, std::size_t size, std::chrono::milliseconds acquire_timeout)
+    : dsn_(std::move(dsn)), acquire_timeout_(acquire_timeout), slots_(size) {
+  if (size == 0) throw StoreError("the PostgreSQL connection pool size must be at least 1");
+  for (std::size_t slot = size; slot > 0; --slot) free_slots_.push_back(slot - 1);
+}
+
+ConnectionPool::Handle ConnectionPool::acquire(std::string_view operation) {
+  std::size_t slot = 0;
+  {
+    std::unique_lock lock(mutex_);
+    if (!freed_.wait_for(lock, acquire_timeout_, [this] { return !free_slots_.empty(); })) {
+      throw StoreError(fmt::format("{}: no free PostgreSQL connection within {} ms (pool size {})", operation,
+                                   acquire_timeout_.count(), slots_.size()));
+    }
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  Handle handle(*this, slot);
+  auto& connection = slots_[slot];
+  if (connection && !connection->is_open()) connection.reset();
+  if (!connection) connection = connect(dsn_, operation);
+  return handle;
+}
+
+void ConnectionPool::give_back(std::size_t slot) {
+  {
+    std::lock_guard lock(mutex_);
+    free_slots_.push_back(slot);
+  }
+  freed_.notify_one();
+}
+
+}  // namespace compensatord::store

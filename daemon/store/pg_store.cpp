@@ -1,0 +1,506 @@
+#include "store/pg_store.hpp"
+
+#include "store/connection_pool.hpp"
+#include "store/migrations.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <array>
+#include <unordered_map>
+#include <utility>
+
+namespace compensatord::store {
+namespace {
+
+using std::chrono::microseconds;
+
+// Timestamps cross the wire as integer microseconds since the epoch: exact, and free of
+// time-zone and text-format questions.
+constexpr const char* kTransactionColumns = R"(
+  t.xid, t.kind, t.source, t.status, t.decision, coalesce(t.decided_by, '') AS decided_by,
+  (extract(epoch FROM t.created_at) * 1000000)::bigint AS created_us,
+  (extract(epoch FROM t.due_at) * 1000000)::bigint AS due_us,
+  (extract(epoch FROM t.next_attempt_at) * 1000000)::bigint AS next_attempt_us,
+  t.attempt_count, t.last_error, t.last_http_status, t.parked_reason, coalesce(t.lease_owner, '') AS lease_owner)";
+
+// The WHERE and ORDER BY match the partial index transactions_due (see 0001_schema.sql): the
+// claim reads only the due end of the backlog, however many finished rows the table holds.
+const std::string& claim_sql() {
+  static const std::string sql = std::string(R"(
+WITH due AS (
+  SELECT xid, lease_owner AS previous_owner
+    FROM compensatord.transactions
+   WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now()
+   ORDER BY next_attempt_at
+   LIMIT $2
+     FOR UPDATE SKIP LOCKED)
+UPDATE compensatord.transactions AS t
+   SET lease_owner = $1,
+       lease_expires_at = now() + $3::bigint * interval '1 millisecond',
+       next_attempt_at = now() + $3::bigint * interval '1 millisecond',
+       updated_at = now()
+  FROM due
+ WHERE t.xid = due.xid
+RETURNING )") + kTransactionColumns +
+                                 ",\n  due.previous_owner IS NOT NULL AND due.previous_owner <> $1 AS lease_taken_over";
+  return sql;
+}
+
+const std::string& find_sql() {
+  static const std::string sql =
+      std::string("SELECT ") + kTransactionColumns + "\n  FROM compensatord.transactions AS t WHERE t.xid = $1";
+  return sql;
+}
+
+constexpr const char* kBranchesSql = R"(
+SELECT xid, branch_no, participant, fields::text AS fields, status, last_outcome, attempt_count, last_error,
+       last_http_status
+  FROM compensatord.branches
+ WHERE xid IN (SELECT jsonb_array_elements_text($1::jsonb))
+ ORDER BY xid, branch_no)";
+
+constexpr const char* kIngestSql = R"(
+INSERT INTO compensatord.transactions (xid, kind, source, status, due_at, next_attempt_at)
+VALUES ($1, $2, $3, 'PENDING', 'epoch'::timestamptz + $4::bigint * interval '1 microsecond',
+        'epoch'::timestamptz + $4::bigint * interval '1 microsecond')
+ON CONFLICT (xid) DO NOTHING)";
+
+constexpr const char* kInsertBranchesSql = R"(
+INSERT INTO compensatord.branches (xid, branch_no, participant, fields)
+SELECT $1, (b.ordinality - 1)::integer, b.value ->> 'participant', b.value -> 'fields'
+  FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS b)";
+
+constexpr const char* kDecideSql = R"(
+UPDATE compensatord.transactions
+   SET status = CASE $3 WHEN 'confirm' THEN 'CONFIRMING' ELSE 'CANCELLING' END,
+       decision = $3, decided_by = $2, decided_at = now(), updated_at = now()
+ WHERE xid = $1 AND status = 'PENDING' AND lease_owner = $2
+RETURNING status)";
+
+constexpr const char* kDecisionInForceSql = R"(
+SELECT status, decision, coalesce(lease_owner, '') AS lease_owner FROM compensatord.transactions WHERE xid = $1)";
+
+// The new status applies only if the row is still in the status this reconcile acted on
+// (expected_status, $9). The order service may have moved it from PENDING to COMMITTED under our
+// lease: then status and parked reason stay, the row is due at once so the next reconcile sees
+// the commit, and the diagnostics and attempts are still recorded.
+constexpr const char* kWriteBackSql = R"(
+UPDATE compensatord.transactions AS t
+   SET status = CASE WHEN t.status = $9 THEN $3 ELSE t.status END,
+       parked_reason = CASE WHEN t.status = $9 THEN $7 ELSE t.parked_reason END,
+       next_attempt_at = CASE
+         WHEN t.status <> $9 THEN now()
+         WHEN $3 IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') THEN now() + $8::bigint * interval '1 millisecond'
+         ELSE t.next_attempt_at END,
+       finished_at = CASE
+         WHEN t.status <> $9 THEN t.finished_at
+         WHEN $3 IN ('CONFIRMED', 'CANCELLED') THEN now() END,
+       attempt_count = $4, last_error = $5, last_http_status = $6,
+       lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+ WHERE t.xid = $1 AND t.lease_owner = $2)";
+
+constexpr const char* kBranchUpdateSql = R"(
+UPDATE compensatord.branches AS b
+   SET status = u.status, last_outcome = u.outcome, attempt_count = b.attempt_count + 1, last_error = u.error,
+       last_http_status = u.http_status, updated_at = now()
+  FROM jsonb_to_recordset($2::jsonb) AS u(branch_no integer, status text, outcome text, error text, http_status integer)
+ WHERE b.xid = $1 AND b.branch_no = u.branch_no)";
+
+constexpr const char* kInsertAttemptsSql = R"(
+INSERT INTO compensatord.attempts
+       (xid, branch_no, action, replica, started_at, request_summary, outcome, http_status, latency_ms, error)
+SELECT $1, (a.value ->> 'branch_no')::integer, a.value ->> 'action', a.value ->> 'replica',
+       'epoch'::timestamptz + (a.value ->> 'started_us')::bigint * interval '1 microsecond',
+       a.value ->> 'request_summary', a.value ->> 'outcome', (a.value ->> 'http_status')::integer,
+       (a.value ->> 'latency_ms')::bigint, a.value ->> 'error'
+  FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS a
+ ORDER BY a.ordinality)";
+
+constexpr const char* kReleaseSql = R"(
+UPDATE compensatord.transactions
+   SET lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = now(), updated_at = now()
+ WHERE lease_owner = $1 AND xid IN (SELECT jsonb_array_elements_text($2::jsonb)))";
+
+constexpr const char* kAttemptsSql = R"(
+SELECT xid, branch_no, action, replica, (extract(epoch FROM started_at) * 1000000)::bigint AS started_us,
+       request_summary, outcome, http_status, latency_ms, error
+  FROM compensatord.attempts WHERE xid = $1 ORDER BY id)";
+
+constexpr const char* kCountByStatusSql = "SELECT status, count(*) FROM compensatord.transactions GROUP BY status";
+
+constexpr const char* kCountDueSql = R"(
+SELECT count(*) FROM compensatord.transactions
+ WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now())";
+
+constexpr std::array kAllStatuses{Status::Pending,   Status::Committed, Status::Confirming, Status::Cancelling,
+                                  Status::Confirmed, Status::Cancelled, Status::Parked};
+
+constexpr std::size_t kShownLength = 80;
+constexpr std::size_t kMessageLength = 500;
+constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
+
+// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
+std::string cut(std::string_view text, std::size_t limit) {
+  if (text.size() <= limit) return std::string(text);
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return fmt::format("{}... ({} bytes)", text.substr(0, end), text.size());
+}
+
+// An xid or owner as it appears in an error message: hostile values stay readable and short.
+std::string shown(std::string_view value) {
+  return nlohmann::json(cut(value, kShownLength)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The server's first line only: the DETAIL of a constraint violation repeats the whole row,
+// which may be megabytes of hostile text or business data.
+std::string server_message(std::string_view what) {
+  const auto line_end = what.find('\n');
+  return cut(what.substr(0, line_end), kMessageLength);
+}
+
+void require_text(std::string_view operation, std::string_view key, const std::string& value) {
+  if (value.find('\0') != std::string::npos) {
+    throw StoreError(fmt::format("{}: {} contains a NUL character, which PostgreSQL text cannot hold", operation, key));
+  }
+}
+
+void require_nonempty(std::string_view operation, std::string_view key, const std::string& value) {
+  require_text(operation, key, value);
+  if (value.empty()) throw StoreError(fmt::format("{}: {} must not be empty", operation, key));
+}
+
+// Diagnostics (errors, request summaries) come from participants and may hold any bytes: they are
+// stored with invalid UTF-8 and NUL replaced by U+FFFD rather than lose the whole write-back.
+std::string diagnostic(std::string_view text) {
+  const auto encoded = nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string valid = nlohmann::json::parse(encoded).get<std::string>();
+  for (auto at = valid.find('\0'); at != std::string::npos; at = valid.find('\0', at)) {
+    valid.replace(at, 1, kReplacementCharacter);
+  }
+  return valid;
+}
+
+long long to_micros(TimePoint t) { return std::chrono::duration_cast<microseconds>(t.time_since_epoch()).count(); }
+
+TimePoint from_micros(const pqxx::field& field) {
+  return TimePoint(std::chrono::duration_cast<Clock::duration>(microseconds(field.as<long long>())));
+}
+
+template <typename Enum>
+Enum parsed(std::optional<Enum> (*parse)(std::string_view), const pqxx::field& field) {
+  const auto text = field.as<std::string>();
+  const auto value = parse(text);
+  if (!value) throw StoreError(fmt::format("unknown {} {} in the database", field.name(), shown(text)));
+  return *value;
+}
+
+template <typename Enum>
+std::optional<Enum> parsed_optional(std::optional<Enum> (*parse)(std::string_view), const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return parsed(parse, field);
+}
+
+Transaction transaction_from(const pqxx::row& row) {
+  Transaction t;
+  t.xid = row["xid"].as<std::string>();
+  t.kind = row["kind"].as<std::string>();
+  t.source = row["source"].as<std::string>();
+  t.status = parsed(parse_status, row["status"]);
+  t.decision = parsed_optional(parse_decision, row["decision"]);
+  t.decided_by = row["decided_by"].as<std::string>();
+  t.created_at = from_micros(row["created_us"]);
+  t.due_at = from_micros(row["due_us"]);
+  t.next_attempt_at = from_micros(row["next_attempt_us"]);
+  t.attempt_count = row["attempt_count"].as<int>();
+  t.last_error = row["last_error"].as<std::string>();
+  t.last_http_status = row["last_http_status"].as<std::optional<int>>();
+  t.parked_reason = row["parked_reason"].as<std::string>();
+  t.lease_owner = row["lease_owner"].as<std::string>();
+  return t;
+}
+
+Branch branch_from(const pqxx::row& row) {
+  Branch b;
+  b.no = row["branch_no"].as<int>();
+  b.participant = row["participant"].as<std::string>();
+  b.fields = nlohmann::json::parse(row["fields"].as<std::string>());
+  b.status = parsed(parse_branch_status, row["status"]);
+  b.last_outcome = parsed_optional(parse_outcome, row["last_outcome"]);
+  b.attempt_count = row["attempt_count"].as<int>();
+  b.last_error = row["last_error"].as<std::string>();
+  b.last_http_status = row["last_http_status"].as<std::optional<int>>();
+  return b;
+}
+
+Attempt attempt_from(const pqxx::row& row) {
+  Attempt a;
+  a.xid = row["xid"].as<std::string>();
+  a.branch_no = row["branch_no"].as<std::optional<int>>();
+  a.action = row["action"].as<std::string>();
+  a.replica = row["replica"].as<std::string>();
+  a.started_at = from_micros(row["started_us"]);
+  a.request_summary = row["request_summary"].as<std::string>();
+  a.outcome = row["outcome"].as<std::string>();
+  a.http_status = row["http_status"].as<std::optional<int>>();
+  a.latency = std::chrono::milliseconds(row["latency_ms"].as<long long>());
+  a.error = row["error"].as<std::string>();
+  return a;
+}
+
+std::string xid_list(const std::vector<std::string>& xids) {
+  return nlohmann::json(xids).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void attach_branches(pqxx::transaction_base& work, std::vector<Transaction>& transactions) {
+  if (transactions.empty()) return;
+  std::unordered_map<std::string, Transaction*> by_xid;
+  std::vector<std::string> xids;
+  for (auto& t : transactions) {
+    by_xid.emplace(t.xid, &t);
+    xids.push_back(t.xid);
+  }
+  for (const auto& row : work.exec_params(kBranchesSql, xid_list(xids))) {
+    by_xid.at(row["xid"].as<std::string>())->branches.push_back(branch_from(row));
+  }
+}
+
+std::string branches_document(std::string_view operation, const std::vector<NewBranch>& branches) {
+  auto document = nlohmann::json::array();
+  for (std::size_t i = 0; i < branches.size(); ++i) {
+    const auto& branch = branches[i];
+    require_nonempty(operation, fmt::format("branch {} participant", i), branch.participant);
+    if (!branch.fields.is_object()) {
+      throw StoreError(fmt::format("{}: branch {} ({}) fields must be a JSON object, got {}", operation, i,
+                                   shown(branch.participant), branch.fields.type_name()));
+    }
+    document.push_back({{"participant", branch.participant}, {"fields", branch.fields}});
+  }
+  try {
+    return document.dump();
+  } catch (const nlohmann::json::exception& e) {
+    throw StoreError(fmt::format("{}: branches are not valid UTF-8 JSON: {}", operation, e.what()));
+  }
+}
+
+std::string branch_updates_document(const std::vector<BranchUpdate>& updates) {
+  auto document = nlohmann::json::array();
+  for (const auto& u : updates) {
+    document.push_back({{"branch_no", u.no},
+                        {"status", to_string(u.status)},
+                        {"outcome", u.outcome ? nlohmann::json(to_string(*u.outcome)) : nlohmann::json()},
+                        {"error", diagnostic(u.error)},
+                        {"http_status", u.http_status ? nlohmann::json(*u.http_status) : nlohmann::json()}});
+  }
+  return document.dump();
+}
+
+std::string attempts_document(std::string_view operation, const WriteBack& result) {
+  auto document = nlohmann::json::array();
+  for (const auto& a : result.attempts) {
+    if (!a.xid.empty() && a.xid != result.xid) {
+      throw StoreError(fmt::format("{}: an attempt names another transaction {}", operation, shown(a.xid)));
+    }
+    document.push_back({{"branch_no", a.branch_no ? nlohmann::json(*a.branch_no) : nlohmann::json()},
+                        {"action", diagnostic(a.action)},
+                        {"replica", diagnostic(a.replica)},
+                        {"started_us", to_micros(a.started_at)},
+                        {"request_summary", diagnostic(a.request_summary)},
+                        {"outcome", diagnostic(a.outcome)},
+                        {"http_status", a.http_status ? nlohmann::json(*a.http_status) : nlohmann::json()},
+                        {"latency_ms", a.latency.count()},
+                        {"error", diagnostic(a.error)}});
+  }
+  return document.dump();
+}
+
+// Runs `body` on a pooled connection; every failure leaves as a StoreError naming `operation`.
+// A connection that broke is dropped so that the next use reconnects.
+template <typename Body>
+auto run(ConnectionPool& pool, std::string_view operation, Body&& body) {
+  auto handle = pool.acquire(operation);
+  try {
+    return body(*handle);
+  } catch (const StoreError&) {
+    throw;
+  } catch (const pqxx::broken_connection& e) {
+    handle.discard();
+    throw StoreError(fmt::format("{}: lost the PostgreSQL connection: {}", operation, server_message(e.what())));
+  } catch (const std::exception& e) {
+    if (!(*handle).is_open()) handle.discard();
+    throw StoreError(fmt::format("{}: {}", operation, server_message(e.what())));
+  }
+}
+
+DecideResult decision_in_force(pqxx::transaction_base& work, const std::string& xid, const std::string& owner) {
+  DecideResult result;
+  const auto rows = work.exec_params(kDecisionInForceSql, xid);
+  if (rows.empty()) {
+    result.lease_lost = true;
+    return result;
+  }
+  const auto& row = rows[0];
+  result.status = parsed(parse_status, row["status"]);
+  result.decision = parsed_optional(parse_decision, row["decision"]);
+  result.lease_lost = row["lease_owner"].as<std::string>() != owner;
+  return result;
+}
+
+}  // namespace
+
+std::string_view claim_due_sql() { return claim_sql(); }
+
+PgStore::PgStore(std::string dsn, PgStoreOptions options)
+    : dsn_(std::move(dsn)), pool_(std::make_unique<ConnectionPool>(dsn_, options.pool_size, options.acquire_timeout)) {}
+
+PgStore::~PgStore() = default;
+
+std::vector<int> PgStore::migrate() { return store::migrate(dsn_); }
+
+IngestResult PgStore::ingest(const NewTransaction& txn) {
+  const auto operation = fmt::format("ingest {}", shown(txn.xid));
+  require_nonempty(operation, "xid", txn.xid);
+  require_text(operation, "kind", txn.kind);
+  require_text(operation, "source", txn.source);
+  const auto branches = branches_document(operation, txn.branches);
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    if (work.exec_params(kIngestSql, txn.xid, txn.kind, txn.source, to_micros(txn.due_at)).affected_rows() == 0) {
+      return IngestResult::AlreadyKnown;
+    }
+    work.exec_params0(kInsertBranchesSql, txn.xid, branches);
+    work.commit();
+    return IngestResult::Inserted;
+  });
+}
+
+std::vector<Transaction> PgStore::claim_due(const ClaimRequest& request) {
+  const auto operation = fmt::format("claim_due for {}", shown(request.owner));
+  require_nonempty(operation, "owner", request.owner);
+  if (request.limit < 1)
+    throw StoreError(fmt::format("{}: limit must be at least 1, got {}", operation, request.limit));
+  if (request.lease.count() < 1) {
+    throw StoreError(fmt::format("{}: lease must be positive, got {} ms", operation, request.lease.count()));
+  }
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    std::vector<Transaction> claimed;
+    for (const auto& row :
+         work.exec_params(claim_sql(), request.owner, request.limit, static_cast<long long>(request.lease.count()))) {
+      claimed.push_back(transaction_from(row));
+      claimed.back().lease_taken_over = row["lease_taken_over"].as<bool>();
+    }
+    attach_branches(work, claimed);
+    work.commit();
+    return claimed;
+  });
+}
+
+DecideResult PgStore::decide(const std::string& xid, const std::string& owner, Decision decision) {
+  const auto operation = fmt::format("decide {}", shown(xid));
+  require_nonempty(operation, "xid", xid);
+  require_nonempty(operation, "owner", owner);
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    const auto won = work.exec_params(kDecideSql, xid, owner, std::string(to_string(decision)));
+    DecideResult result;
+    if (won.empty()) {
+      result = decision_in_force(work, xid, owner);
+    } else {
+      result.decided_by_us = true;
+      result.decision = decision;
+      result.status = parsed(parse_status, won[0]["status"]);
+    }
+    work.commit();
+    return result;
+  });
+}
+
+bool PgStore::write_back(const WriteBack& result) {
+  const auto operation = fmt::format("write_back {}", shown(result.xid));
+  require_nonempty(operation, "xid", result.xid);
+  require_nonempty(operation, "owner", result.owner);
+  const auto branch_updates = branch_updates_document(result.branches);
+  const auto attempts = attempts_document(operation, result);
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    const auto updated = work.exec_params(
+        kWriteBackSql, result.xid, result.owner, std::string(to_string(result.status)), result.attempt_count,
+        diagnostic(result.last_error), result.last_http_status, diagnostic(result.parked_reason),
+        static_cast<long long>(result.requeue_after.count()), std::string(to_string(result.expected_status)));
+    if (updated.affected_rows() == 0) return false;  // lease lost: the work's destructor rolls back
+    if (!result.branches.empty()) {
+      const auto branches = work.exec_params(kBranchUpdateSql, result.xid, branch_updates);
+      if (branches.affected_rows() != result.branches.size()) {
+        throw StoreError(
+            fmt::format("{}: {} branch updates, but {} match a branch of this transaction (unknown or "
+                        "repeated branch number)",
+                        operation, result.branches.size(), branches.affected_rows()));
+      }
+    }
+    if (!result.attempts.empty()) work.exec_params0(kInsertAttemptsSql, result.xid, attempts);
+    work.commit();
+    return true;
+  });
+}
+
+void PgStore::release(const std::string& owner, const std::vector<std::string>& xids) {
+  const auto operation = fmt::format("release for {}", shown(owner));
+  require_nonempty(operation, "owner", owner);
+  if (xids.empty()) return;
+  run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    work.exec_params0(kReleaseSql, owner, xid_list(xids));
+    work.commit();
+  });
+}
+
+std::optional<Transaction> PgStore::find(const std::string& xid) {
+  const auto operation = fmt::format("find {}", shown(xid));
+  require_text(operation, "xid", xid);
+  return run(*pool_, operation, [&](pqxx::connection& connection) -> std::optional<Transaction> {
+    pqxx::read_transaction work(connection);
+    const auto rows = work.exec_params(find_sql(), xid);
+    if (rows.empty()) return std::nullopt;
+    std::vector<Transaction> found{transaction_from(rows[0])};
+    attach_branches(work, found);
+    return std::move(found.front());
+  });
+}
+
+std::vector<Attempt> PgStore::attempts(const std::string& xid) {
+  const auto operation = fmt::format("attempts of {}", shown(xid));
+  require_text(operation, "xid", xid);
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::read_transaction work(connection);
+    std::vector<Attempt> trail;
+    for (const auto& row : work.exec_params(kAttemptsSql, xid)) trail.push_back(attempt_from(row));
+    return trail;
+  });
+}
+
+std::vector<StatusCount> PgStore::count_by_status() {
+  return run(*pool_, "count_by_status", [&](pqxx::connection& connection) {
+    pqxx::read_transaction work(connection);
+    std::vector<StatusCount> counts;
+    for (const auto status : kAllStatuses) counts.push_back({status, 0});
+    for (const auto& row : work.exec(kCountByStatusSql)) {
+      const auto status = parsed(parse_status, row[0]);
+      std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.status == status; })->count =
+          row[1].as<long long>();
+    }
+    return counts;
+  });
+}
+
+long long PgStore::count_due() {
+  return run(*pool_, "count_due", [&](pqxx::connection& connection) {
+    pqxx::read_transaction work(connection);
+    return work.exec1(kCountDueSql)[0].as<long long>();
+  });
+}
+
+}  // namespace compensatord::store

@@ -1,0 +1,65 @@
+#pragma once
+// store::Store on PostgreSQL (schema: store/migrations/*.sql). Thread-safe: any number of
+// reconciler workers share one PgStore and its connection pool. Every method throws StoreError
+// on a database failure or on input the database refuses.
+//
+// Details callers rely on:
+// - claim_due: lease_taken_over is true when the row still carried another owner's (expired) lease.
+// - decide: an unknown xid reports lease_lost (there is nothing left to work on).
+// - write_back: WriteBack::expected_status must be the status the row has under the caller's lease
+//   (the claimed status, or the status decide() returned). If the row is in another status (the
+//   order service committed it meanwhile), status and parked reason are kept, the row is due at
+//   once, and diagnostics, branch updates and attempts are still written. Errors, request
+//   summaries and other diagnostics are stored with invalid UTF-8 and NUL replaced by U+FFFD.
+// - count_by_status: one entry per Status, zeros included.
+
+#include "store/store.hpp"
+#include "store/store_error.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace compensatord::store {
+
+class ConnectionPool;
+
+struct PgStoreOptions {
+  std::size_t pool_size = 4;
+  std::chrono::milliseconds acquire_timeout{std::chrono::seconds(30)};
+};
+
+class PgStore final : public Store {
+ public:
+  // Connects lazily: the first call that needs a connection opens it.
+  explicit PgStore(std::string dsn, PgStoreOptions options = {});
+  ~PgStore() override;
+  PgStore(const PgStore&) = delete;
+  PgStore& operator=(const PgStore&) = delete;
+
+  // Applies missing schema migrations (see migrations.hpp); returns the versions applied now.
+  std::vector<int> migrate();
+
+  IngestResult ingest(const NewTransaction& txn) override;
+  std::vector<Transaction> claim_due(const ClaimRequest& request) override;
+  DecideResult decide(const std::string& xid, const std::string& owner, Decision decision) override;
+  bool write_back(const WriteBack& result) override;
+  void release(const std::string& owner, const std::vector<std::string>& xids) override;
+  std::optional<Transaction> find(const std::string& xid) override;
+  std::vector<Attempt> attempts(const std::string& xid) override;
+  std::vector<StatusCount> count_by_status() override;
+  long long count_due() override;
+
+ private:
+  std::string dsn_;
+  std::unique_ptr<ConnectionPool> pool_;
+};
+
+// The statement claim_due runs, for EXPLAIN in tests and in operations:
+// $1 owner, $2 limit, $3 lease in milliseconds.
+std::string_view claim_due_sql();
+
+}  // namespace compensatord::store

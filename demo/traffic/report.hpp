@@ -1,0 +1,60 @@
+#pragma once
+// The consistency report after a demo run: what the legacy participants hold against what the
+// order database and compensatord say. A run is consistent when no lock outlives its order, every
+// committed order is confirmed at every participant, and nothing is parked or left unfinished.
+
+#include "traffic/traffic.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace demo {
+
+struct OrderRow {
+  std::string order_no;
+  std::string coupon_id;  // "" without a coupon
+};
+
+struct TransactionRow {
+  std::string xid;
+  std::string status;  // compensatord.transactions.status, e.g. "CONFIRMED"
+};
+
+struct ConsistencyReport {
+  std::vector<std::string> stock_locked_without_order;
+  std::vector<std::string> coupon_locked_without_order;
+  std::vector<std::string> stock_sold_without_order;
+  std::vector<std::string> coupon_used_without_order;
+  std::vector<std::string> stock_not_confirmed;   // committed orders whose stock is not sold
+  std::vector<std::string> coupon_not_confirmed;  // committed orders whose coupon is not used
+  std::vector<std::string> parked;
+  std::vector<std::string> unfinished;
+  std::map<std::string, long long> by_status;
+
+  [[nodiscard]] bool consistent() const;
+};
+
+// Looks only at order numbers of this run (<run_id>-...). `totals` is legacy-services'
+// GET /admin/totals; throws std::invalid_argument when it is not of that shape.
+ConsistencyReport build_report(const std::string& run_id, const nlohmann::json& totals,
+                               const std::vector<OrderRow>& orders, const std::vector<TransactionRow>& transactions);
+
+std::string format_traffic(const TrafficCounters& counters);
+std::string format_report(const ConsistencyReport& report);
+
+// Reading the three sides. Each throws on a database or HTTP error, with what it was reading.
+nlohmann::json fetch_totals(const std::string& services_url);
+std::vector<OrderRow> fetch_orders(const std::string& order_dsn, const std::string& run_id);
+std::vector<TransactionRow> fetch_transactions(const std::string& dsn, const std::string& run_id);
+
+// Polls compensatord.transactions until none of this run's is unfinished or `timeout` passes;
+// calls `progress` with the unfinished count after each poll. Returns the last unfinished count.
+long long wait_for_convergence(const std::string& dsn, const std::string& run_id, std::chrono::milliseconds timeout,
+                               const std::function<void(long long)>& progress);
+
+}  // namespace demo

@@ -1,0 +1,212 @@
+#include "traffic/traffic.hpp"
+
+#include "common/http_client.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace demo {
+
+std::string_view to_string(DiePoint p) {
+  switch (p) {
+    case DiePoint::None:
+      return "none";
+    case DiePoint::AfterStockLock:
+      return "after_stock_lock";
+    case DiePoint::AfterCouponLock:
+      return "after_coupon_lock";
+    case DiePoint::BeforeOrderCreate:
+      return "before_order_create";
+    case DiePoint::AfterOrderCreate:
+      return "after_order_create";
+  }
+  return "?";
+}
+
+std::string_view to_string(OrderEnd e) {
+  switch (e) {
+    case OrderEnd::Placed:
+      return "placed";
+    case OrderEnd::ConfirmFailed:
+      return "confirm_failed";
+    case OrderEnd::Died:
+      return "died";
+    case OrderEnd::Aborted:
+      return "aborted";
+    case OrderEnd::Cancelled:
+      return "cancelled";
+    case OrderEnd::BeginFailed:
+      return "begin_failed";
+  }
+  return "?";
+}
+
+long long TrafficCounters::finished() const {
+  long long total = 0;
+  for (const auto& n : ends) total += n.load();
+  return total;
+}
+
+std::string order_no(const std::string& run_id, int n) { return fmt::format("{}-{:06}", run_id, n); }
+
+namespace {
+
+struct OrderPlan {
+  std::string order_no;
+  std::string sku;
+  long long qty = 1;
+  std::string coupon_id;  // "" for an order without a coupon
+  DiePoint die = DiePoint::None;
+};
+
+void validate(const TrafficOptions& o) {
+  if (o.dsn.empty()) throw std::invalid_argument("--dsn: required");
+  if (o.services_url.empty()) throw std::invalid_argument("--services-url: required");
+  if (o.run_id.empty() || o.run_id.size() > 40) throw std::invalid_argument("--run-id: must be 1..40 characters");
+  if (o.orders < 0 || o.orders > 10'000'000) throw std::invalid_argument("--orders: must be 0..10000000");
+  if (o.concurrency < 1 || o.concurrency > 256) throw std::invalid_argument("--concurrency: must be 1..256");
+  if (!(o.die_rate >= 0 && o.die_rate <= 1)) throw std::invalid_argument("--die-rate: must be 0..1");
+  if (!(o.coupon_share >= 0 && o.coupon_share <= 1)) throw std::invalid_argument("--coupon-share: must be 0..1");
+  if (o.skus < 1) throw std::invalid_argument("--skus: must be at least 1");
+  if (o.coupons < 1) throw std::invalid_argument("--coupons: must be at least 1");
+  if (o.txn_timeout <= std::chrono::milliseconds::zero()) throw std::invalid_argument("--txn-timeout-ms: must be > 0");
+}
+
+// Each order's plan comes from its own seed, so a run is repeatable whatever the thread interleaving.
+OrderPlan plan_order(const TrafficOptions& o, int n) {
+  std::mt19937_64 rng(o.seed * 1'000'003ULL + static_cast<unsigned long long>(n));
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  OrderPlan plan;
+  plan.order_no = order_no(o.run_id, n);
+  plan.sku = fmt::format("SKU-{}", std::uniform_int_distribution<int>(1, o.skus)(rng));
+  plan.qty = std::uniform_int_distribution<int>(1, 3)(rng);
+  if (unit(rng) < o.coupon_share) {
+    // Offset by run so a second run against the same services finds unused coupons.
+    const auto offset = std::hash<std::string>{}(o.run_id) % static_cast<std::size_t>(o.coupons);
+    plan.coupon_id = fmt::format("CPN-{}", (offset + static_cast<std::size_t>(n)) % o.coupons + 1);
+  }
+  if (unit(rng) < o.die_rate) {
+    plan.die = kDiePoints[std::uniform_int_distribution<std::size_t>(0, kDiePoints.size() - 1)(rng)];
+  }
+  return plan;
+}
+
+nlohmann::json branches_of(const OrderPlan& plan) {
+  auto branches = nlohmann::json::array();
+  branches.push_back({{"participant", "stock"}, {"fields", {{"sku", plan.sku}, {"qty", plan.qty}}}});
+  if (!plan.coupon_id.empty()) {
+    branches.push_back({{"participant", "coupon"}, {"fields", {{"coupon_id", plan.coupon_id}}}});
+  }
+  return branches;
+}
+
+// The seed systems' success: 200 with code 0, or 1002 for a repeated call.
+bool acknowledged(const HttpReply& reply) {
+  if (reply.status != 200) return false;
+  const auto body = nlohmann::json::parse(reply.body, nullptr, false);
+  if (!body.is_object() || !body.contains("code") || !body["code"].is_number_integer()) return false;
+  const int code = body["code"].get<int>();
+  return code == 0 || code == 1002;
+}
+
+bool cancelled(const HttpReply& reply) {
+  const auto body = nlohmann::json::parse(reply.body, nullptr, false);
+  return reply.status == 409 && body.is_object() && body.value("code", 0) == 1006;
+}
+
+// One worker: its own database connection, orders taken from a shared counter.
+class Worker {
+ public:
+  Worker(const TrafficOptions& options, HttpClient& services, TrafficCounters& counters)
+      : options_(options), services_(services), counters_(counters) {}
+
+  void play(const OrderPlan& plan) {
+    counters_.started.fetch_add(1);
+    const OrderEnd end = run(plan);
+    counters_.ends[static_cast<std::size_t>(end)].fetch_add(1);
+    if (end == OrderEnd::Died) {
+      for (std::size_t i = 0; i < kDiePoints.size(); ++i) {
+        if (kDiePoints[i] == plan.die) counters_.died_at[i].fetch_add(1);
+      }
+    }
+  }
+
+ private:
+  OrderEnd run(const OrderPlan& plan) {
+    if (!begin_transaction(plan)) return OrderEnd::BeginFailed;
+    if (!acknowledged(services_.post("/api/stock/lock", stock_body(plan)))) return OrderEnd::Aborted;
+    if (plan.die == DiePoint::AfterStockLock) return OrderEnd::Died;
+    if (!plan.coupon_id.empty() && !acknowledged(services_.post("/api/coupon/lock", coupon_body(plan)))) {
+      return OrderEnd::Aborted;
+    }
+    if (plan.die == DiePoint::AfterCouponLock || plan.die == DiePoint::BeforeOrderCreate) return OrderEnd::Died;
+    const auto created = services_.post("/api/order/create", order_body(plan));
+    if (cancelled(created)) return OrderEnd::Cancelled;
+    if (!acknowledged(created)) return OrderEnd::Aborted;
+    if (plan.die == DiePoint::AfterOrderCreate) return OrderEnd::Died;
+    bool confirmed = acknowledged(services_.post("/api/stock/confirm/" + plan.order_no, stock_body(plan)));
+    if (!plan.coupon_id.empty()) {
+      confirmed = acknowledged(services_.post("/api/coupon/use/" + plan.order_no, coupon_body(plan))) && confirmed;
+    }
+    return confirmed ? OrderEnd::Placed : OrderEnd::ConfirmFailed;
+  }
+
+  bool begin_transaction(const OrderPlan& plan) {
+    try {
+      if (!connection_ || !connection_->is_open()) connection_ = std::make_unique<pqxx::connection>(options_.dsn);
+      pqxx::work work(*connection_);
+      const auto row = work.exec_params1("SELECT compensatord.begin_transaction($1, 'order', $2::jsonb, $3::interval)",
+                                         plan.order_no, branches_of(plan).dump(),
+                                         fmt::format("{} milliseconds", options_.txn_timeout.count()));
+      work.commit();
+      return row[0].as<bool>(false);
+    } catch (const pqxx::broken_connection&) {
+      connection_.reset();
+      return false;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  static std::string stock_body(const OrderPlan& plan) {
+    return nlohmann::json{{"orderNo", plan.order_no}, {"sku", plan.sku}, {"qty", plan.qty}}.dump();
+  }
+  static std::string coupon_body(const OrderPlan& plan) {
+    return nlohmann::json{{"orderNo", plan.order_no}, {"couponId", plan.coupon_id}}.dump();
+  }
+  static std::string order_body(const OrderPlan& plan) {
+    return nlohmann::json{
+        {"orderNo", plan.order_no}, {"sku", plan.sku}, {"qty", plan.qty}, {"couponId", plan.coupon_id}}
+        .dump();
+  }
+
+  const TrafficOptions& options_;
+  HttpClient& services_;
+  TrafficCounters& counters_;
+  std::unique_ptr<pqxx::connection> connection_;
+};
+
+}  // namespace
+
+void run_traffic(const TrafficOptions& options, TrafficCounters& counters) {
+  validate(options);
+  HttpClient services(options.services_url);
+  std::atomic<int> next{0};
+  std::vector<std::jthread> workers;
+  for (int w = 0; w < options.concurrency; ++w) {
+    workers.emplace_back([&] {
+      Worker worker(options, services, counters);
+      for (int n = next.fetch_add(1); n < options.orders; n = next.fetch_add(1)) worker.play(plan_order(options, n));
+    });
+  }
+}
+
+}  // namespace demo

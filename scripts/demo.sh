@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The compensatord demo, in one command (after scripts/install-deps.sh and the build):
+# a throwaway PostgreSQL, the sample legacy services failing 10% of calls, compensatord, and
+# demo-traffic placing orders of which a quarter die half-way. Prints the consistency report
+# and exits with its status: 0 when compensatord repaired every half-finished order.
+#
+#   BUILD_DIR=build scripts/demo.sh          # binaries from $BUILD_DIR (default: build)
+#   DEMO_ORDERS=1000 DEMO_DIE_RATE=0.25 DEMO_TIMEOUT=120 scripts/demo.sh
+set -euo pipefail
+
+repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_DIR:-build}
+[[ "$build" = /* ]] || build="$repo/$build"
+orders=${DEMO_ORDERS:-1000}
+die_rate=${DEMO_DIE_RATE:-0.25}
+timeout_s=${DEMO_TIMEOUT:-120}
+
+legacy_services="$build/demo/legacy-services"
+demo_traffic="$build/demo/demo-traffic"
+compensatord="$build/daemon/compensatord"
+
+die() {
+  echo "demo: $*" >&2
+  exit 2
+}
+
+for binary in "$legacy_services" "$demo_traffic" "$compensatord"; do
+  [[ -x "$binary" ]] || die "$binary not found: build first (cmake -S . -B $build -G Ninja && cmake --build $build), or set BUILD_DIR"
+done
+command -v curl >/dev/null || die "curl not found: run scripts/install-deps.sh"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/compensatord-demo.XXXXXX")
+chmod 755 "$work"  # the PostgreSQL server runs as the postgres user and must reach $work/pg
+pids=()
+keep_logs=0
+
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  "$repo/scripts/throwaway-pg.sh" stop "$work/pg" >/dev/null 2>&1 || true
+  if ((keep_logs)); then
+    echo "demo: logs kept in $work (legacy-services.log, compensatord.log)" >&2
+  else
+    rm -rf -- "$work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 40000))
+    port_in_use "$port" || { echo "$port"; return 0; }
+  done
+  die "no free port on 127.0.0.1"
+}
+
+# Waits until URL answers 200, or fails naming the log of the process behind it.
+wait_for_http() {
+  local url=$1 log=$2 pid=$3
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { keep_logs=1; die "process $pid exited; last lines of $log: $(tail -n 5 "$log")"; }
+    sleep 0.1
+  done
+  keep_logs=1
+  die "$url did not answer within 10s; see $log"
+}
+
+echo "demo: starting a throwaway PostgreSQL" >&2
+DEMO_DSN=$("$repo/scripts/throwaway-pg.sh" start "$work/pg" | tail -n 1)
+DEMO_SERVICES_URL="http://127.0.0.1:$(free_port)"
+DEMO_DAEMON_LISTEN="127.0.0.1:$(free_port)"
+export DEMO_DSN DEMO_SERVICES_URL DEMO_DAEMON_LISTEN
+
+echo "demo: starting legacy-services on $DEMO_SERVICES_URL (10% of calls fail, lose their reply or answer oddly)" >&2
+"$legacy_services" --listen "${DEMO_SERVICES_URL#http://}" --order-dsn "$DEMO_DSN" \
+  --fail-rate 0.04 --lost-reply-rate 0.03 --odd-rate 0.03 --latency-ms 1 --latency-jitter-ms 4 \
+  >"$work/legacy-services.log" 2>&1 &
+pids+=($!)
+wait_for_http "$DEMO_SERVICES_URL/healthz" "$work/legacy-services.log" "${pids[-1]}"
+
+echo "demo: starting compensatord on $DEMO_DAEMON_LISTEN" >&2
+"$compensatord" migrate --config "$repo/config/demo.yaml" >"$work/compensatord.log" 2>&1 ||
+  { keep_logs=1; die "compensatord migrate failed: $(tail -n 5 "$work/compensatord.log")"; }
+"$compensatord" run --config "$repo/config/demo.yaml" >>"$work/compensatord.log" 2>&1 &
+pids+=($!)
+wait_for_http "http://$DEMO_DAEMON_LISTEN/healthz" "$work/compensatord.log" "${pids[-1]}"
+
+echo "demo: placing $orders orders, $die_rate of them dying half-way" >&2
+status=0
+"$demo_traffic" --dsn "$DEMO_DSN" --services-url "$DEMO_SERVICES_URL" --orders "$orders" --die-rate "$die_rate" \
+  --concurrency 8 --wait-for-convergence --timeout "$timeout_s" || status=$?
+((status == 0)) || keep_logs=1
+exit "$status"

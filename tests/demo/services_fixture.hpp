@@ -1,0 +1,83 @@
+#pragma once
+// legacy-services started in the test process on a free 127.0.0.1 port, and a client for it.
+
+#include "common/http_client.hpp"
+#include "legacy_services/server.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace demo::testing {
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+inline int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot bind a free port");
+  }
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+inline nlohmann::json json_of(const HttpReply& reply) { return nlohmann::json::parse(reply.body, nullptr, false); }
+
+// The "msg" of an answer, or "" when the body has none.
+inline std::string msg_of(const HttpReply& reply) {
+  const auto body = json_of(reply);
+  return body.is_object() && body.contains("msg") && body["msg"].is_string() ? body["msg"].get<std::string>() : "";
+}
+
+// The seed systems' answer code, or -1 when the body has none.
+inline int code_of(const HttpReply& reply) {
+  const auto body = json_of(reply);
+  return body.is_object() && body.contains("code") && body["code"].is_number_integer() ? body["code"].get<int>() : -1;
+}
+
+class ServicesTest : public ::testing::Test {
+ protected:
+  // Small pools so that exhaustion is reachable; an order database only when `order_dsn` is set.
+  void start_services(const std::string& order_dsn = "") {
+    ServicesOptions options;
+    options.listen = "127.0.0.1:" + std::to_string(free_port());
+    options.skus = 3;
+    options.stock_per_sku = 100;
+    options.coupons = 5;
+    options.order_dsn = order_dsn;
+    options.seed = 42;
+    services_ = std::make_unique<LegacyServices>(options);
+    services_->start();
+    client_ = std::make_unique<HttpClient>(services_->url());
+  }
+
+  void SetUp() override { start_services(); }
+  void TearDown() override {
+    client_.reset();
+    if (services_) services_->stop();
+  }
+
+  HttpReply post(const std::string& path, const nlohmann::json& body) { return client_->post(path, body.dump()); }
+  HttpReply post_raw(const std::string& path, const std::string& body) { return client_->post(path, body); }
+  HttpReply get(const std::string& path) { return client_->get(path); }
+  nlohmann::json totals() { return json_of(get("/admin/totals")); }
+  void set_knobs(const nlohmann::json& knobs) { ASSERT_EQ(post("/admin/knobs", knobs).status, 200); }
+
+  std::unique_ptr<LegacyServices> services_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+}  // namespace demo::testing

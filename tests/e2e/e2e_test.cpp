@@ -1,0 +1,253 @@
+// compensatord as a process, against a real PostgreSQL (the harness's throwaway cluster), the
+// sample legacy services over real HTTP, and the demo's traffic generator playing the order
+// service. These tests assert participant state and the attempt trail, not logs.
+
+#include "support/child_process.hpp"
+#include "support/test_database.hpp"
+
+#include "common/http_client.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace compensatord::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+class WorkDir {
+ public:
+  WorkDir() {
+    char pattern[] = "/tmp/compensatord-e2e-XXXXXX";
+    path_ = ::mkdtemp(pattern);
+  }
+  ~WorkDir() { fs::remove_all(path_); }
+  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+// One end-to-end world: a fresh database, legacy-services, and helpers to start compensatord.
+class EndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    services_url = fmt::format("http://127.0.0.1:{}", free_port());
+    daemon_port = free_port();
+  }
+
+  void start_services(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{LEGACY_SERVICES_BIN, "--listen", services_url.substr(7), "--order-dsn", db.dsn(),
+                                  "--skus", "5", "--stock-per-sku", "100000", "--coupons", "100000"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    services = std::make_unique<ChildProcess>(argv, work.file("legacy-services.log"));
+    wait_for_http(services_url + "/healthz", *services);
+  }
+
+  void wait_for_http(const std::string& url, ChildProcess& process) {
+    demo::HttpClient client(url.substr(0, url.find('/', 7)), 1s);
+    for (int i = 0; i < 200; ++i) {
+      if (client.get(url.substr(url.find('/', 7))).status == 200) return;
+      ASSERT_TRUE(process.running()) << process.log();
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL() << url << " did not answer: " << process.log();
+  }
+
+  // config/demo.yaml with the given reconciler settings and listen port, written to a file.
+  std::string write_config(const std::string& name, int batch_size, int workers, int listen_port,
+                           const std::string& replica) {
+    YAML::Node config = YAML::LoadFile(DEMO_CONFIG);
+    config["replica_id"] = replica;
+    config["reconciler"]["batch_size"] = batch_size;
+    config["reconciler"]["workers"] = workers;
+    config["http"]["listen"] = fmt::format("127.0.0.1:{}", listen_port);
+    config["kinds"]["order"]["timeout"] = "500ms";
+    std::ofstream(work.file(name)) << YAML::Dump(config);
+    return work.file(name);
+  }
+
+  std::vector<std::string> env() const {
+    return {"DEMO_DSN=" + db.dsn(), "DEMO_SERVICES_URL=" + services_url,
+            fmt::format("DEMO_DAEMON_LISTEN=127.0.0.1:{}", daemon_port)};
+  }
+
+  void migrate(const std::string& config) {
+    auto result = run_to_completion({COMPENSATORD_BIN, "migrate", "--config", config}, 60s, env());
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+  }
+
+  long long query_count(const std::string& sql) {
+    auto connection = db.connect();
+    pqxx::nontransaction tx(connection);
+    return tx.exec1(sql)[0].as<long long>();
+  }
+
+  // Transactions the order service began and whose stock it locked, then died before
+  // creating the order: every one must be cancelled.
+  void place_abandoned_orders(int count) {
+    demo::HttpClient stock(services_url);
+    auto connection = db.connect();
+    for (int i = 0; i < count; ++i) {
+      const std::string xid = fmt::format("ABANDONED-{}", i);
+      const std::string sku = fmt::format("SKU-{}", 1 + i % 5);
+      pqxx::work tx(connection);
+      tx.exec_params(
+          "SELECT compensatord.begin_transaction($1, 'order', jsonb_build_array(jsonb_build_object("
+          "'participant', 'stock', 'fields', jsonb_build_object('sku', $2::text, 'qty', 1))), interval '0 seconds')",
+          xid, sku);
+      tx.commit();
+      auto reply = stock.post("/api/stock/lock", fmt::format(R"({{"orderNo":"{}","sku":"{}","qty":1}})", xid, sku));
+      ASSERT_EQ(reply.status, 200) << reply.body;
+    }
+  }
+
+  nlohmann::json totals() {
+    demo::HttpClient client(services_url);
+    return nlohmann::json::parse(client.get("/admin/totals").body);
+  }
+
+  WorkDir work;
+  TestDatabase db;
+  std::string services_url;
+  int daemon_port = 0;
+  std::unique_ptr<ChildProcess> services;
+};
+
+TEST_F(EndToEnd, CheckConfigNamesTheKeyPathAndLineAndExits2) {
+  const std::string path = work.file("bad.yaml");
+  std::ofstream(path) << "database:\n  dsn: postgresql://x\n"
+                         "kinds:\n  order:\n    check: {sql: {dsn: postgresql://y, query: 'SELECT 1 WHERE $1 = $1'}}\n"
+                         "participants:\n  stock:\n    base_url: http://stock\n    timeout: soon\n"
+                         "    actions: {cancel: {method: POST, path: /x}}\n";
+  auto result = run_to_completion({COMPENSATORD_BIN, "check-config", path}, 30s);
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("participants.stock.timeout (line 9)"), std::string::npos) << result.output;
+}
+
+TEST_F(EndToEnd, CheckConfigAcceptsTheShippedConfigs) {
+  auto demo = run_to_completion({COMPENSATORD_BIN, "check-config", DEMO_CONFIG}, 30s, env());
+  EXPECT_EQ(demo.exit_code, 0) << demo.output;
+  auto example = run_to_completion({COMPENSATORD_BIN, "check-config", EXAMPLE_CONFIG}, 30s,
+                                   {"PGPASSWORD=p", "ORDER_DB_PASSWORD=p", "STOCK_TOKEN=t", "LEGACY_DB_PASSWORD=p"});
+  EXPECT_EQ(example.exit_code, 0) << example.output;
+}
+
+TEST_F(EndToEnd, HalfFinishedOrdersAreRepairedWhileParticipantsFail) {
+  start_services({"--fail-rate", "0.04", "--lost-reply-rate", "0.03", "--odd-rate", "0.03"});
+  const std::string config = write_config("daemon.yaml", 50, 8, daemon_port, "e2e");
+  migrate(config);
+  ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
+  wait_for_http(fmt::format("http://127.0.0.1:{}/healthz", daemon_port), daemon);
+
+  auto traffic = run_to_completion({DEMO_TRAFFIC_BIN, "--dsn", db.dsn(), "--services-url", services_url, "--orders",
+                                    "200", "--die-rate", "0.4", "--concurrency", "4", "--skus", "5",
+                                    "--txn-timeout-ms", "500", "--wait-for-convergence", "--timeout", "120"},
+                                   180s);
+  ASSERT_EQ(traffic.exit_code, 0) << traffic.output << daemon.log();
+
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status NOT IN ('CONFIRMED','CANCELLED')"),
+            0);
+  EXPECT_GT(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'"), 0);
+  EXPECT_GT(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CONFIRMED'"), 0);
+  // Lost replies and 5xx make compensatord call again, but a participant applies each action once.
+  EXPECT_EQ(query_count("SELECT count(*) FROM (SELECT xid, branch_no, action FROM compensatord.attempts "
+                        "WHERE outcome = 'done' GROUP BY 1, 2, 3 HAVING count(*) > 1) twice"),
+            0);
+  auto state = totals();
+  EXPECT_EQ(state["stock"]["locked"], 0) << state.dump();
+  EXPECT_EQ(state["coupon"]["locked"], 0) << state.dump();
+
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
+}
+
+TEST_F(EndToEnd, TwoReplicasNeverDecideOrActTwice) {
+  start_services();
+  const std::string config_a = write_config("a.yaml", 7, 4, free_port(), "replica-a");
+  const std::string config_b = write_config("b.yaml", 7, 4, free_port(), "replica-b");
+  migrate(config_a);
+  place_abandoned_orders(300);
+  ASSERT_EQ(totals()["stock"]["locked"], 300);
+
+  ChildProcess a({COMPENSATORD_BIN, "run", "--config", config_a, "--until-idle"}, work.file("a.log"), env());
+  ChildProcess b({COMPENSATORD_BIN, "run", "--config", config_b, "--until-idle"}, work.file("b.log"), env());
+  ASSERT_EQ(a.wait_for(120s), 0) << a.log();
+  ASSERT_EQ(b.wait_for(120s), 0) << b.log();
+
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'"), 300);
+  EXPECT_EQ(query_count("SELECT count(DISTINCT decided_by) FROM compensatord.transactions"), 2)
+      << "both replicas should have shared the backlog";
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.attempts WHERE action = 'check'"), 300);
+  EXPECT_EQ(query_count("SELECT count(*) FROM (SELECT xid, branch_no FROM compensatord.attempts WHERE action = "
+                        "'cancel' GROUP BY 1, 2 HAVING count(*) <> 1) not_once"),
+            0);
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.attempts WHERE action = 'cancel' AND outcome = 'done'"), 300);
+  EXPECT_EQ(totals()["stock"]["locked"], 0);
+}
+
+TEST_F(EndToEnd, SigtermStopsClaimingReleasesWorkAndExitsZero) {
+  start_services({"--latency-ms", "200"});
+  const std::string config = write_config("daemon.yaml", 50, 2, daemon_port, "slow");
+  migrate(config);
+  place_abandoned_orders(60);
+  ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
+  for (int i = 0; i < 200 && query_count("SELECT count(*) FROM compensatord.transactions WHERE status = "
+                                         "'CANCELLED'") == 0;
+       ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait_for(20s), 0) << daemon.log();
+  const long long cancelled = query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'");
+  EXPECT_GT(cancelled, 0);
+  EXPECT_LT(cancelled, 60) << "SIGTERM came too late to test anything";
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE lease_owner IS NOT NULL"), 0)
+      << "claimed work must be released on shutdown";
+
+  // The next run picks up exactly where the last one stopped.
+  auto rest = run_to_completion({COMPENSATORD_BIN, "run", "--config", config, "--until-idle"}, 120s, env());
+  EXPECT_EQ(rest.exit_code, 0) << rest.output;
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'"), 60);
+  EXPECT_EQ(totals()["stock"]["locked"], 0);
+}
+
+TEST_F(EndToEnd, TransactionApiShowsTheDecisionAndRefusesHostileXids) {
+  start_services();
+  const std::string config = write_config("daemon.yaml", 50, 4, daemon_port, "api");
+  migrate(config);
+  place_abandoned_orders(1);
+  ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
+  wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
+  demo::HttpClient api(fmt::format("http://127.0.0.1:{}", daemon_port));
+  nlohmann::json txn;
+  for (int i = 0; i < 100; ++i) {
+    auto reply = api.get("/v1/transactions/ABANDONED-0");
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    txn = nlohmann::json::parse(reply.body);
+    if (txn["status"] == "CANCELLED") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(txn["status"], "CANCELLED") << txn.dump();
+  EXPECT_EQ(txn["decision"], "cancel");
+  EXPECT_EQ(txn["branches"][0]["status"], "done");
+
+  EXPECT_EQ(api.get("/v1/transactions/nope%27%3B%20DROP%20TABLE%20x").status, 404);
+  EXPECT_EQ(api.get("/v1/transactions/" + std::string(300, 'x')).status, 400);
+  EXPECT_EQ(api.get("/v1/transactions/%ZZ").status, 400);
+  EXPECT_EQ(api.get("/nowhere").status, 404);
+  EXPECT_EQ(api.get("/healthz").status, 200);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
+}
+
+}  // namespace
+}  // namespace compensatord::testing

@@ -1,0 +1,281 @@
+// The legacy log source against a real PostgreSQL: a legacy table's rows become transactions
+// once; polling again changes nothing; bad rows are skipped and counted.
+
+#include "sources/legacy_log_source.hpp"
+#include "store/pg_store.hpp"
+#include "support/test_database.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace compensatord::sources {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TestDatabase;
+
+constexpr auto kKindTimeout = 5min;
+
+config::LegacyLogSource order_log_config(const std::string& dsn) {
+  config::LegacyLogSource config;
+  config.name = "old_order_log";
+  config.dsn = dsn;
+  config.query = "SELECT order_no AS xid, sku, qty, coupon_id FROM order_log ORDER BY id";
+  config.kind = "order";
+  config.interval = 50ms;
+  config.branches = {{"stock", {{"sku", "sku"}, {"qty", "qty"}}}, {"coupon", {{"coupon_id", "coupon_id"}}}};
+  return config;
+}
+
+class LegacyLogSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_.migrate();
+    exec(
+        "CREATE TABLE order_log (id serial PRIMARY KEY, order_no text, sku text, qty integer, coupon_id text, "
+        "price numeric, due timestamptz)");
+  }
+
+  void exec(const std::string& sql) {
+    auto connection = legacy_.connect();
+    pqxx::work tx(connection);
+    tx.exec0(sql);
+    tx.commit();
+  }
+
+  void log_order(const std::string& values) {
+    exec("INSERT INTO order_log (order_no, sku, qty, coupon_id) VALUES " + values);
+  }
+
+  long long count_transactions() {
+    auto connection = state_.connect();
+    pqxx::work tx(connection);
+    return tx.exec1("SELECT count(*) FROM compensatord.transactions")[0].as<long long>();
+  }
+
+  TestDatabase state_;
+  TestDatabase legacy_;
+  store::PgStore store_{state_.dsn()};
+};
+
+TEST_F(LegacyLogSourceTest, RowsBecomeTransactionsWithTheirBranches) {
+  log_order("('ORD-1', 'A-1', 2, 'C-9'), ('ORD-2', 'B-7', 1, NULL)");
+  LegacyLogSource source(order_log_config(legacy_.dsn()), kKindTimeout, store_);
+
+  const auto before = Clock::now();
+  PollResult result = source.poll_once();
+  EXPECT_EQ(result.rows_seen, 2);
+  EXPECT_EQ(result.inserted, 2);
+  EXPECT_EQ(result.already_known, 0);
+  EXPECT_EQ(result.rejected, 0);
+
+  auto first = store_.find("ORD-1");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->kind, "order");
+  EXPECT_EQ(first->source, "legacy:old_order_log");
+  EXPECT_EQ(first->status, Status::Pending);
+  EXPECT_GE(first->due_at, before + kKindTimeout - 1s);
+  EXPECT_LE(first->due_at, Clock::now() + kKindTimeout + 1s);
+  ASSERT_EQ(first->branches.size(), 2u);
+  EXPECT_EQ(first->branches[0].participant, "stock");
+  EXPECT_EQ(first->branches[0].fields, (nlohmann::json{{"sku", "A-1"}, {"qty", 2}}));  // qty stays a number
+  EXPECT_EQ(first->branches[1].participant, "coupon");
+  EXPECT_EQ(first->branches[1].fields, (nlohmann::json{{"coupon_id", "C-9"}}));
+
+  auto second = store_.find("ORD-2");
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->branches.size(), 1u) << "a branch whose mapped columns are all NULL is omitted";
+  EXPECT_EQ(second->branches[0].participant, "stock");
+}
+
+TEST_F(LegacyLogSourceTest, PollingAgainChangesNothing) {
+  log_order("('ORD-1', 'A-1', 2, 'C-9'), ('ORD-2', 'B-7', 1, NULL)");
+  LegacyLogSource source(order_log_config(legacy_.dsn()), kKindTimeout, store_);
+  ASSERT_EQ(source.poll_once().inserted, 2);
+  auto before = store_.find("ORD-1");
+  ASSERT_TRUE(before);
+
+  PollResult again = source.poll_once();
+  EXPECT_EQ(again.rows_seen, 2);
+  EXPECT_EQ(again.inserted, 0);
+  EXPECT_EQ(again.already_known, 2);
+  EXPECT_EQ(count_transactions(), 2);
+  auto after = store_.find("ORD-1");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->due_at, before->due_at);
+  EXPECT_EQ(after->branches.size(), before->branches.size());
+
+  log_order("('ORD-3', 'A-1', 5, NULL)");
+  PollResult with_new_row = source.poll_once();
+  EXPECT_EQ(with_new_row.inserted, 1);
+  EXPECT_EQ(with_new_row.already_known, 2);
+  EXPECT_EQ(count_transactions(), 3);
+}
+
+TEST_F(LegacyLogSourceTest, BadRowsAreSkippedAndCounted) {
+  log_order(
+      "(NULL, 'A-1', 1, NULL), "              // no xid
+      "('', 'A-1', 1, NULL), "                // empty xid
+      "(repeat('x', 257), 'A-1', 1, NULL), "  // xid too long
+      "('HALF', 'A-1', NULL, NULL), "         // stock branch half NULL
+      "('HUGE', repeat('s', 70000), 1, NULL), "
+      "('GOOD', 'A-1', 1, NULL), "
+      "(repeat('y', 256), 'A-1', 1, NULL)");  // the longest xid allowed
+  LegacyLogSource source(order_log_config(legacy_.dsn()), kKindTimeout, store_);
+
+  PollResult result = source.poll_once();
+  EXPECT_EQ(result.rows_seen, 7);
+  EXPECT_EQ(result.rejected, 5);
+  EXPECT_EQ(result.inserted, 2);
+  EXPECT_TRUE(store_.find("GOOD"));
+  EXPECT_TRUE(store_.find(std::string(256, 'y')));
+  EXPECT_FALSE(store_.find("HALF"));
+  EXPECT_FALSE(store_.find("HUGE"));
+  EXPECT_EQ(count_transactions(), 2);
+}
+
+TEST_F(LegacyLogSourceTest, HostileValuesAreStoredVerbatim) {
+  const std::string xid = "a'; DROP TABLE order_log; --\n\"}{{xid}}";
+  auto connection = legacy_.connect();
+  pqxx::work tx(connection);
+  tx.exec_params("INSERT INTO order_log (order_no, sku, qty) VALUES ($1, $2, 1)", xid, "Ω/../?x=1&y=\"2\"");
+  tx.commit();
+  LegacyLogSource source(order_log_config(legacy_.dsn()), kKindTimeout, store_);
+
+  EXPECT_EQ(source.poll_once().inserted, 1);
+  auto txn = store_.find(xid);
+  ASSERT_TRUE(txn);
+  EXPECT_EQ(txn->branches.at(0).fields["sku"], "Ω/../?x=1&y=\"2\"");
+}
+
+TEST_F(LegacyLogSourceTest, DueAtColumnAndNumericColumnsAreUsed) {
+  exec(
+      "INSERT INTO order_log (order_no, sku, qty, price, due) VALUES "
+      "('ORD-T', 'A-1', 3, 12.50, '2030-01-02 03:04:05.25+02'), ('ORD-N', 'A-2', 1, NULL, NULL)");
+  auto config = order_log_config(legacy_.dsn());
+  config.query = "SELECT order_no AS xid, sku, qty, price, due AS due_at FROM order_log";
+  config.branches = {{"stock", {{"sku", "sku"}, {"qty", "qty"}}}, {"points", {{"price", "price"}}}};
+  LegacyLogSource source(config, kKindTimeout, store_);
+
+  ASSERT_EQ(source.poll_once().inserted, 2);
+  auto timed = store_.find("ORD-T");
+  ASSERT_TRUE(timed);
+  const auto expected = std::chrono::sys_days{std::chrono::year{2030} / 1 / 2} + 1h + 4min + 5s + 250ms;
+  EXPECT_EQ(std::chrono::time_point_cast<std::chrono::milliseconds>(timed->due_at), expected);
+  ASSERT_EQ(timed->branches.size(), 2u);
+  EXPECT_EQ(timed->branches[1].fields, (nlohmann::json{{"price", 12.5}}));
+
+  auto untimed = store_.find("ORD-N");
+  ASSERT_TRUE(untimed);
+  EXPECT_GT(untimed->due_at, Clock::now() + kKindTimeout - 1min) << "a NULL due_at falls back to the kind timeout";
+}
+
+TEST_F(LegacyLogSourceTest, UnreadableDueAtRejectsTheRow) {
+  exec("INSERT INTO order_log (order_no, sku, qty) VALUES ('ORD-D', 'A-1', 1), ('ORD-E', 'A-1', 1)");
+  auto config = order_log_config(legacy_.dsn());
+  config.query =
+      "SELECT order_no AS xid, sku, qty, coupon_id, CASE WHEN order_no = 'ORD-D' THEN 'tomorrow' END AS due_at "
+      "FROM order_log";
+  LegacyLogSource source(config, kKindTimeout, store_);
+
+  PollResult result = source.poll_once();
+  EXPECT_EQ(result.rejected, 1);
+  EXPECT_EQ(result.inserted, 1);
+  EXPECT_FALSE(store_.find("ORD-D"));
+  EXPECT_TRUE(store_.find("ORD-E"));
+}
+
+TEST_F(LegacyLogSourceTest, QueryWithoutXidColumnFailsThePoll) {
+  log_order("('ORD-1', 'A-1', 2, NULL)");
+  auto config = order_log_config(legacy_.dsn());
+  config.query = "SELECT order_no, sku, qty, coupon_id FROM order_log";
+  LegacyLogSource source(config, kKindTimeout, store_);
+  try {
+    source.poll_once();
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("'xid'"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(count_transactions(), 0);
+}
+
+TEST_F(LegacyLogSourceTest, MappedColumnMissingFromTheQueryFailsThePoll) {
+  log_order("('ORD-1', 'A-1', 2, NULL)");
+  auto config = order_log_config(legacy_.dsn());
+  config.query = "SELECT order_no AS xid, sku, qty FROM order_log";
+  LegacyLogSource source(config, kKindTimeout, store_);
+  EXPECT_THROW(source.poll_once(), std::runtime_error);
+  EXPECT_EQ(count_transactions(), 0);
+}
+
+TEST_F(LegacyLogSourceTest, QueryCannotChangeTheLegacyDatabase) {
+  log_order("('ORD-1', 'A-1', 2, NULL)");
+  auto config = order_log_config(legacy_.dsn());
+  config.query = "UPDATE order_log SET sku = 'changed' RETURNING order_no AS xid, sku, qty, coupon_id";
+  LegacyLogSource source(config, kKindTimeout, store_);
+  EXPECT_ANY_THROW(source.poll_once());
+
+  auto connection = legacy_.connect();
+  pqxx::work tx(connection);
+  EXPECT_EQ(tx.exec1("SELECT sku FROM order_log")[0].as<std::string>(), "A-1");
+}
+
+TEST_F(LegacyLogSourceTest, UnreachableDatabaseThrowsAndTheNextPollRecovers) {
+  log_order("('ORD-1', 'A-1', 2, NULL)");
+  auto config = order_log_config("postgresql://nobody@127.0.0.1:1/nowhere?connect_timeout=2");
+  LegacyLogSource broken(config, kKindTimeout, store_);
+  EXPECT_ANY_THROW(broken.poll_once());
+
+  exec("ALTER TABLE order_log RENAME TO order_log_moved");
+  LegacyLogSource source(order_log_config(legacy_.dsn()), kKindTimeout, store_);
+  EXPECT_ANY_THROW(source.poll_once());
+  exec("ALTER TABLE order_log_moved RENAME TO order_log");
+  EXPECT_EQ(source.poll_once().inserted, 1);
+}
+
+TEST_F(LegacyLogSourceTest, RunPollsAtTheIntervalUntilStopped) {
+  LegacyLogSource source(order_log_config(legacy_.dsn()), kKindTimeout, store_);
+  std::jthread runner([&source](std::stop_token stop) { source.run(stop); });
+
+  log_order("('ORD-LATE', 'A-1', 2, NULL)");
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!store_.find("ORD-LATE") && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(store_.find("ORD-LATE")) << "a row written after start is picked up by a later poll";
+
+  const auto stop_requested = std::chrono::steady_clock::now();
+  runner.request_stop();
+  runner.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_requested, 2s);
+}
+
+TEST_F(LegacyLogSourceTest, RunSurvivesDatabaseErrors) {
+  auto config = order_log_config(legacy_.dsn());
+  config.query = "SELECT order_no AS xid, sku, qty, coupon_id FROM order_log_not_yet";
+  LegacyLogSource source(config, kKindTimeout, store_);
+  std::jthread runner([&source](std::stop_token stop) { source.run(stop); });
+  std::this_thread::sleep_for(150ms);  // a few failing polls
+  exec("CREATE TABLE order_log_not_yet AS SELECT * FROM order_log");
+  exec("INSERT INTO order_log_not_yet (order_no, sku, qty) VALUES ('ORD-AFTER', 'A-1', 1)");
+
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!store_.find("ORD-AFTER") && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(store_.find("ORD-AFTER"));
+}
+
+TEST_F(LegacyLogSourceTest, ManyRowsAreFetchedInBatches) {
+  exec(
+      "INSERT INTO order_log (order_no, sku, qty) SELECT 'ORD-' || n, 'A-' || (n % 7), n FROM generate_series(1, 1234) "
+      "AS n");
+  LegacyLogSource source(order_log_config(legacy_.dsn()), kKindTimeout, store_);
+  PollResult result = source.poll_once();
+  EXPECT_EQ(result.rows_seen, 1234);
+  EXPECT_EQ(result.inserted, 1234);
+  EXPECT_EQ(count_transactions(), 1234);
+}
+
+}  // namespace
+}  // namespace compensatord::sources

@@ -1,0 +1,353 @@
+// PgStore: ingest, decide, write_back, release, reads, and what it does with bad input.
+#include "store_fixture.hpp"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <future>
+#include <thread>
+
+namespace compensatord::store::testing {
+namespace {
+
+std::string error_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a StoreError";
+  return {};
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+using PgStoreTest = StoreTest;
+
+TEST_F(PgStoreTest, IngestStoresTheTransactionAndItsBranches) {
+  const auto due = Clock::now() + 5min;
+  ASSERT_EQ(store_.ingest(transaction("ORD-1", due)), IngestResult::Inserted);
+  const auto t = store_.find("ORD-1");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->status, Status::Pending);
+  EXPECT_EQ(t->source, "pending_log");
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::microseconds>(t->due_at - due).count(), 0);
+  EXPECT_EQ(t->next_attempt_at, t->due_at);
+  ASSERT_EQ(t->branches.size(), 2u);
+  EXPECT_EQ(t->branches[0].no, 0);
+  EXPECT_EQ(t->branches[0].fields, (nlohmann::json{{"sku", "A-1"}, {"qty", 2}}));
+  EXPECT_EQ(t->branches[1].no, 1);
+  EXPECT_EQ(t->branches[1].participant, "coupon");
+  EXPECT_EQ(t->branches[1].status, BranchStatus::Waiting);
+  EXPECT_FALSE(store_.find("ORD-2").has_value());
+}
+
+TEST_F(PgStoreTest, IngestingTheSameXidTwiceChangesNothing) {
+  ASSERT_EQ(store_.ingest(transaction("ORD-1")), IngestResult::Inserted);
+  auto again = transaction("ORD-1", Clock::now() + 1h, {{"points", {{"n", 1}}}});
+  again.source = "kafka:orders";
+  EXPECT_EQ(store_.ingest(again), IngestResult::AlreadyKnown);
+  const auto t = store_.find("ORD-1");
+  EXPECT_EQ(t->source, "pending_log");
+  EXPECT_LT(t->due_at, Clock::now());
+  ASSERT_EQ(t->branches.size(), 2u);
+  EXPECT_EQ(t->branches[0].participant, "stock");
+}
+
+TEST_F(PgStoreTest, ConcurrentIngestsOfOneXidInsertItOnce) {
+  std::vector<std::future<IngestResult>> ingests;
+  for (int i = 0; i < 8; ++i) {
+    ingests.push_back(std::async(std::launch::async, [&] { return store_.ingest(transaction("ORD-1")); }));
+  }
+  int inserted = 0;
+  for (auto& f : ingests) inserted += f.get() == IngestResult::Inserted ? 1 : 0;
+  EXPECT_EQ(inserted, 1);
+  EXPECT_EQ(store_.find("ORD-1")->branches.size(), 2u);
+}
+
+TEST_F(PgStoreTest, IngestRejectsBadInputNamingTheKeyAndWritesNothing) {
+  EXPECT_TRUE(contains(error_of([&] { store_.ingest(transaction("")); }), "xid must not be empty"));
+  EXPECT_TRUE(contains(error_of([&] { store_.ingest(transaction(std::string("OR\0D", 4))); }), "xid contains a NUL"));
+  EXPECT_TRUE(
+      contains(error_of([&] { store_.ingest(transaction(std::string(257, 'x'))); }), "transactions_xid_length"));
+  EXPECT_TRUE(contains(error_of([&] { store_.ingest(transaction(std::string(1 << 20, 'x'))); }), "ingest \"xxxx"));
+  EXPECT_TRUE(contains(error_of([&] {
+                         store_.ingest(transaction("ORD-1", Clock::now(), {{"", {}}}));
+                       }),
+                       "branch 0 participant must not be empty"));
+  EXPECT_TRUE(contains(error_of([&] {
+                         store_.ingest(transaction("ORD-1", Clock::now(), {{"stock", {1, 2}}}));
+                       }),
+                       "fields must be a JSON object"));
+  EXPECT_TRUE(contains(error_of([&] {
+                         store_.ingest(transaction("ORD-1", Clock::now(), {{"stock", {{"sku", "\xff\xfe"}}}}));
+                       }),
+                       "not valid UTF-8"));
+  EXPECT_TRUE(contains(error_of([&] { store_.ingest(transaction("ORD-\xff")); }), "UTF8"));
+  auto long_kind = transaction("ORD-1");
+  long_kind.kind = std::string(300, 'k');
+  EXPECT_TRUE(contains(error_of([&] { store_.ingest(long_kind); }), "transactions_kind_length"));
+  EXPECT_EQ(store_.count_by_status()[0].count, 0);
+}
+
+TEST_F(PgStoreTest, ErrorMessagesStayShortForHugeValues) {
+  const auto message = error_of([&] { store_.ingest(transaction(std::string(1 << 20, '\''))); });
+  EXPECT_LT(message.size(), 1000u) << message.substr(0, 2000);
+}
+
+TEST_F(PgStoreTest, HostileStringsRoundTrip) {
+  const std::string xid = "ORD-'\"\\;--/*é注文🚀\t\r\n$1%s{}";
+  auto txn = transaction(xid, Clock::now() - 1s, {{"stöck 'x'", {{"sku", "O'Reilly \"quoted\" 🚀"}, {"q", 1.5}}}});
+  txn.kind = "kind '); DELETE FROM compensatord.branches; --";
+  ASSERT_EQ(store_.ingest(txn), IngestResult::Inserted);
+  const auto claimed = store_.claim_due({"replica 'a' 🚀", 10, 60s});
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].xid, xid);
+  EXPECT_EQ(claimed[0].kind, txn.kind);
+  EXPECT_EQ(claimed[0].lease_owner, "replica 'a' 🚀");
+  EXPECT_EQ(claimed[0].branches[0].participant, "stöck 'x'");
+  EXPECT_EQ(claimed[0].branches[0].fields, txn.branches[0].fields);
+
+  const std::string huge_error(1 << 20, 'e');
+  auto result = write_back_for(xid, "replica 'a' 🚀", Status::Pending, Status::Pending, 1);
+  result.last_error = huge_error + "'\"🚀";
+  result.attempts = {{xid, std::nullopt, "check", "replica 'a' 🚀", Clock::now(), "GET http://order/orders/ORD-'\"",
+                      "unknown", std::nullopt, 3ms, result.last_error}};
+  ASSERT_TRUE(store_.write_back(result));
+  EXPECT_EQ(store_.find(xid)->last_error, result.last_error);
+  const auto trail = store_.attempts(xid);
+  ASSERT_EQ(trail.size(), 1u);
+  EXPECT_EQ(trail[0].error, result.last_error);
+  EXPECT_EQ(trail[0].request_summary, "GET http://order/orders/ORD-'\"");
+  EXPECT_EQ(store_.count_by_status()[0].count, 1);
+}
+
+TEST_F(PgStoreTest, DiagnosticsWithInvalidUtf8OrNulAreStoredWithReplacementCharacters) {
+  ingest_and_claim("ORD-1", "replica-a");
+  auto result = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Pending, 1);
+  result.last_error = std::string("bad \xff body \0 here", 17);
+  ASSERT_TRUE(store_.write_back(result));
+  EXPECT_EQ(store_.find("ORD-1")->last_error, "bad \xEF\xBF\xBD body \xEF\xBF\xBD here");
+}
+
+TEST_F(PgStoreTest, DecideIsACompareAndSetThatOnlyTheFirstDecisionWins) {
+  ingest_and_claim("ORD-1", "replica-a");
+  const auto first = store_.decide("ORD-1", "replica-a", Decision::Cancel);
+  EXPECT_TRUE(first.decided_by_us);
+  EXPECT_FALSE(first.lease_lost);
+  EXPECT_EQ(first.decision, Decision::Cancel);
+  EXPECT_EQ(first.status, Status::Cancelling);
+
+  const auto second = store_.decide("ORD-1", "replica-a", Decision::Confirm);
+  EXPECT_FALSE(second.decided_by_us);
+  EXPECT_FALSE(second.lease_lost);
+  EXPECT_EQ(second.decision, Decision::Cancel);
+  EXPECT_EQ(second.status, Status::Cancelling);
+  const auto t = store_.find("ORD-1");
+  EXPECT_EQ(t->decision, Decision::Cancel);
+  EXPECT_EQ(t->decided_by, "replica-a");
+}
+
+TEST_F(PgStoreTest, DecideWithoutTheLeaseChangesNothing) {
+  ingest_and_claim("ORD-1", "replica-a");
+  const auto result = store_.decide("ORD-1", "replica-b", Decision::Cancel);
+  EXPECT_TRUE(result.lease_lost);
+  EXPECT_FALSE(result.decided_by_us);
+  EXPECT_FALSE(result.decision.has_value());
+  EXPECT_EQ(store_.find("ORD-1")->status, Status::Pending);
+  EXPECT_TRUE(store_.decide("ORD-unknown", "replica-a", Decision::Cancel).lease_lost);
+}
+
+TEST_F(PgStoreTest, DecideOnACommittedTransactionReportsConfirm) {
+  ingest_and_claim("ORD-1", "replica-a");
+  exec("SELECT compensatord.commit_transaction('ORD-1')");
+  const auto result = store_.decide("ORD-1", "replica-a", Decision::Cancel);
+  EXPECT_FALSE(result.decided_by_us);
+  EXPECT_FALSE(result.lease_lost);
+  EXPECT_EQ(result.decision, Decision::Confirm);
+  EXPECT_EQ(result.status, Status::Committed);
+}
+
+TEST_F(PgStoreTest, TwoOwnersRacingToDecideProduceExactlyOneDecision) {
+  for (int round = 0; round < 30; ++round) {
+    const std::string xid = fmt::format("ORD-{}", round);
+    ingest_and_claim(xid, "replica-a", 1ms);
+    std::this_thread::sleep_for(5ms);
+    const auto taken = store_.claim_due({"replica-b", 1000, 60s});
+    ASSERT_EQ(taken.size(), 1u);
+    std::promise<void> go;
+    const auto start = go.get_future().share();
+    auto a = std::async(std::launch::async, [&] {
+      start.wait();
+      return store_.decide(xid, "replica-a", Decision::Confirm);
+    });
+    auto b = std::async(std::launch::async, [&] {
+      start.wait();
+      return store_.decide(xid, "replica-b", Decision::Cancel);
+    });
+    go.set_value();
+    const auto ra = a.get();
+    const auto rb = b.get();
+    EXPECT_FALSE(ra.decided_by_us);
+    EXPECT_TRUE(ra.lease_lost);
+    EXPECT_TRUE(rb.decided_by_us);
+    EXPECT_EQ(store_.find(xid)->decision, Decision::Cancel);
+  }
+}
+
+TEST_F(PgStoreTest, WriteBackAppliesResultsRequeuesAndReleasesTheLease) {
+  ingest_and_claim("ORD-1", "replica-a");
+  ASSERT_TRUE(store_.decide("ORD-1", "replica-a", Decision::Cancel).decided_by_us);
+  auto result = write_back_for("ORD-1", "replica-a", Status::Cancelling, Status::Cancelling, 1);
+  result.requeue_after = 30s;
+  result.last_error = "coupon: 503";
+  result.last_http_status = 503;
+  result.branches = {{0, BranchStatus::Done, Outcome::Done, "", 200},
+                     {1, BranchStatus::Waiting, Outcome::Retry, "503 Service Unavailable", 503}};
+  const auto started = Clock::now();
+  result.attempts = {
+      {"ORD-1", 0, "cancel", "replica-a", started, "POST http://stock/rollback/ORD-1", "done", 200, 12ms, ""},
+      {"ORD-1", 1, "cancel", "replica-a", started, "POST http://coupon/unlock/ORD-1", "retry", 503, 40ms, "busy"}};
+  ASSERT_TRUE(store_.write_back(result));
+
+  const auto t = store_.find("ORD-1");
+  EXPECT_EQ(t->status, Status::Cancelling);
+  EXPECT_EQ(t->attempt_count, 1);
+  EXPECT_EQ(t->last_error, "coupon: 503");
+  EXPECT_EQ(t->last_http_status, 503);
+  EXPECT_EQ(t->lease_owner, "");
+  EXPECT_NEAR(std::chrono::duration<double>(t->next_attempt_at - Clock::now()).count(), 30.0, 2.0);
+  EXPECT_EQ(t->branches[0].status, BranchStatus::Done);
+  EXPECT_EQ(t->branches[0].last_outcome, Outcome::Done);
+  EXPECT_EQ(t->branches[0].attempt_count, 1);
+  EXPECT_EQ(t->branches[1].status, BranchStatus::Waiting);
+  EXPECT_EQ(t->branches[1].last_outcome, Outcome::Retry);
+  EXPECT_EQ(t->branches[1].last_error, "503 Service Unavailable");
+  EXPECT_EQ(t->branches[1].last_http_status, 503);
+
+  const auto trail = store_.attempts("ORD-1");
+  ASSERT_EQ(trail.size(), 2u);
+  EXPECT_EQ(trail[0].branch_no, 0);
+  EXPECT_EQ(trail[1].outcome, "retry");
+  EXPECT_EQ(trail[1].latency, 40ms);
+  EXPECT_EQ(trail[1].http_status, 503);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::microseconds>(trail[1].started_at - started).count(), 0);
+  EXPECT_EQ(store_.count_due(), 0);
+}
+
+TEST_F(PgStoreTest, WriteBackOfATerminalStatusSetsFinishedAtAndLeavesTheDueIndex) {
+  ingest_and_claim("ORD-1", "replica-a");
+  ASSERT_TRUE(store_.decide("ORD-1", "replica-a", Decision::Confirm).decided_by_us);
+  auto result = write_back_for("ORD-1", "replica-a", Status::Confirming, Status::Confirmed, 1);
+  ASSERT_TRUE(store_.write_back(result));
+  EXPECT_FALSE(row("SELECT finished_at FROM compensatord.transactions WHERE xid = $1", "ORD-1")[0].is_null());
+  EXPECT_TRUE(store_.claim_due({"replica-b", 10, 60s}).empty());
+  const auto counts = store_.count_by_status();
+  ASSERT_EQ(counts.size(), 7u);
+  for (const auto& c : counts) EXPECT_EQ(c.count, c.status == Status::Confirmed ? 1 : 0) << to_string(c.status);
+}
+
+TEST_F(PgStoreTest, WriteBackWithALostLeaseWritesNothing) {
+  ingest_and_claim("ORD-1", "replica-a", 1ms);
+  std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(store_.claim_due({"replica-b", 10, 60s}).size(), 1u);
+  auto stale = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Pending, 7);
+  stale.last_error = "stale";
+  stale.branches = {{0, BranchStatus::Fatal, Outcome::Fatal, "stale", 400}};
+  stale.attempts = {{"ORD-1", std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 1ms, ""}};
+  EXPECT_FALSE(store_.write_back(stale));
+  const auto t = store_.find("ORD-1");
+  EXPECT_EQ(t->attempt_count, 0);
+  EXPECT_EQ(t->last_error, "");
+  EXPECT_EQ(t->lease_owner, "replica-b");
+  EXPECT_EQ(t->branches[0].status, BranchStatus::Waiting);
+  EXPECT_TRUE(store_.attempts("ORD-1").empty());
+}
+
+TEST_F(PgStoreTest, WriteBackNamingAnUnknownBranchIsRejectedAndRolledBack) {
+  ingest_and_claim("ORD-1", "replica-a");
+  auto result = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Pending, 1);
+  result.branches = {{7, BranchStatus::Done, Outcome::Done, "", 200}};
+  EXPECT_TRUE(contains(error_of([&] { store_.write_back(result); }), "unknown or repeated branch"));
+  const auto t = store_.find("ORD-1");
+  EXPECT_EQ(t->attempt_count, 0);
+  EXPECT_EQ(t->lease_owner, "replica-a");
+}
+
+TEST_F(PgStoreTest, WriteBackThatContradictsTheDecisionIsRejected) {
+  ingest_and_claim("ORD-1", "replica-a");
+  ASSERT_TRUE(store_.decide("ORD-1", "replica-a", Decision::Cancel).decided_by_us);
+  auto result = write_back_for("ORD-1", "replica-a", Status::Cancelling, Status::Confirmed, 1);
+  EXPECT_TRUE(contains(error_of([&] { store_.write_back(result); }), "transactions_status_matches_decision"));
+  EXPECT_EQ(store_.find("ORD-1")->status, Status::Cancelling);
+}
+
+TEST_F(PgStoreTest, WriteBackOfAnUndecidedCheckKeepsACommitTheOrderServiceMadeMeanwhile) {
+  ingest_and_claim("ORD-PENDING", "replica-a");
+  ingest_and_claim("ORD-PARKED", "replica-a");
+  for (const auto reported : {Status::Pending, Status::Parked}) {
+    const std::string xid = fmt::format("ORD-{}", to_string(reported));
+    exec(fmt::format("SELECT compensatord.commit_transaction('{}')", xid));
+    auto unknown = write_back_for(xid, "replica-a", Status::Pending, reported, 3);
+    unknown.requeue_after = 1h;
+    unknown.last_error = "check: order database timed out";
+    unknown.parked_reason = "check never answered";
+    unknown.attempts = {{xid, std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 5ms, ""}};
+    ASSERT_TRUE(store_.write_back(unknown));
+    const auto t = store_.find(xid);
+    EXPECT_EQ(t->status, Status::Committed);
+    EXPECT_EQ(t->parked_reason, "");
+    EXPECT_EQ(t->last_error, "check: order database timed out");
+    EXPECT_EQ(t->attempt_count, 3);
+    EXPECT_EQ(t->lease_owner, "");
+    EXPECT_LE(t->next_attempt_at, Clock::now());
+    EXPECT_EQ(store_.attempts(xid).size(), 1u);
+  }
+  EXPECT_EQ(store_.count_due(), 2);
+}
+
+TEST_F(PgStoreTest, ReleaseClearsOnlyTheOwnersLeasesAndMakesThemDueNow) {
+  ingest_and_claim("ORD-1", "replica-a");
+  ingest_and_claim("ORD-2", "replica-b");
+  store_.release("replica-a", {"ORD-1", "ORD-2", "ORD-unknown"});
+  EXPECT_EQ(store_.find("ORD-1")->lease_owner, "");
+  EXPECT_EQ(store_.find("ORD-2")->lease_owner, "replica-b");
+  EXPECT_EQ(store_.count_due(), 1);
+  const auto again = store_.claim_due({"replica-c", 10, 60s});
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].xid, "ORD-1");
+  EXPECT_FALSE(again[0].lease_taken_over);
+  EXPECT_EQ(again[0].attempt_count, 0);
+}
+
+TEST_F(PgStoreTest, AttemptsAreAppendOnly) {
+  ingest_and_claim("ORD-1", "replica-a");
+  auto result = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Pending, 1);
+  result.attempts = {{"ORD-1", std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 1ms, ""}};
+  ASSERT_TRUE(store_.write_back(result));
+  EXPECT_THROW(exec("UPDATE compensatord.attempts SET outcome = 'committed'"), pqxx::sql_error);
+  EXPECT_EQ(store_.attempts("ORD-1")[0].outcome, "unknown");
+}
+
+TEST_F(PgStoreTest, ABrokenConnectionIsReopenedOnTheNextUse) {
+  EXPECT_EQ(store_.count_due(), 0);
+  exec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
+      "pg_backend_pid()");
+  try {
+    store_.count_due();
+  } catch (const StoreError& e) {
+    EXPECT_TRUE(contains(e.what(), "count_due")) << e.what();
+  }
+  EXPECT_EQ(store_.count_due(), 0);
+}
+
+TEST_F(PgStoreTest, AnUnreachableDatabaseFailsWithAStoreErrorThatHidesThePassword) {
+  PgStore unreachable("postgresql://svc:hunter2@127.0.0.1:1/state", PgStoreOptions{1, 1s});
+  const auto message = error_of([&] { unreachable.count_due(); });
+  EXPECT_TRUE(contains(message, "count_due")) << message;
+  EXPECT_FALSE(contains(message, "hunter2")) << message;
+}
+
+}  // namespace
+}  // namespace compensatord::store::testing

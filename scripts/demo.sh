@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The compensatord demo, in one command (after scripts/install-deps.sh and the build):
+# The compensatord demo, in one command: installs missing packages, builds, then runs
 # a throwaway PostgreSQL, the sample legacy services failing 10% of calls, compensatord, and
 # demo-traffic placing orders of which a quarter die half-way. Prints the consistency report
 # and exits with its status: 0 when compensatord repaired every half-finished order.
 #
-#   BUILD_DIR=build scripts/demo.sh          # binaries from $BUILD_DIR (default: build)
+#   BUILD_DIR=build scripts/demo.sh          # build into and run from $BUILD_DIR (default: build)
+#   DEMO_SKIP_BUILD=1 scripts/demo.sh        # use the binaries already in $BUILD_DIR
 #   DEMO_ORDERS=1000 DEMO_DIE_RATE=0.25 DEMO_TIMEOUT=120 scripts/demo.sh
 set -euo pipefail
 
@@ -14,6 +15,10 @@ build=${BUILD_DIR:-build}
 orders=${DEMO_ORDERS:-1000}
 die_rate=${DEMO_DIE_RATE:-0.25}
 timeout_s=${DEMO_TIMEOUT:-120}
+
+if [[ "${DEMO_SKIP_BUILD:-0}" != 1 ]]; then
+  BUILD_DIR="$build" TESTS="${TESTS:-OFF}" bash "$repo/scripts/build.sh" >&2
+fi
 
 legacy_services="$build/demo/legacy-services"
 demo_traffic="$build/demo/demo-traffic"
@@ -25,7 +30,7 @@ die() {
 }
 
 for binary in "$legacy_services" "$demo_traffic" "$compensatord"; do
-  [[ -x "$binary" ]] || die "$binary not found: build first (cmake -S . -B $build -G Ninja && cmake --build $build), or set BUILD_DIR"
+  [[ -x "$binary" ]] || die "$binary not found: run without DEMO_SKIP_BUILD, or set BUILD_DIR"
 done
 command -v curl >/dev/null || die "curl not found: run scripts/install-deps.sh"
 

@@ -17,6 +17,7 @@ run_suite build
 
 if [[ "${SANITIZE_PASS:-ON}" == "ON" ]]; then
   BUILD_DIR=build-asan BUILD_TYPE=Debug SANITIZE=ON bash scripts/build.sh
-  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_suite build-asan
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_suite build-asan
 fi
 echo "test: all suites passed"

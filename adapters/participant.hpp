@@ -20,7 +20,7 @@ struct ActionResult {
   std::string error;            // why retry/fatal: transport error, unmatched answer, rule name
   std::string request_summary;  // "POST http://stock:8080/api/stock/rollback/ORD-1"; no headers, no body
   std::chrono::milliseconds latency{0};
-  bool skipped = false;         // the participant has no such action (confirm is a no-op)
+  bool skipped = false;  // the participant has no such action (confirm is a no-op)
 };
 
 class ParticipantSpec;  // parsed, validated YAML (participant_spec.hpp)

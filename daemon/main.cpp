@@ -10,8 +10,8 @@
 #include "sources/legacy_log_source.hpp"
 #include "store/pg_store.hpp"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -73,7 +73,8 @@ int run(const std::string& path, bool until_idle) {
   std::unique_ptr<store::PgStore> store;
   try {
     store = std::make_unique<store::PgStore>(
-        config->database.dsn, store::PgStoreOptions{.pool_size = static_cast<std::size_t>(config->reconciler.workers) + 2});
+        config->database.dsn,
+        store::PgStoreOptions{.pool_size = static_cast<std::size_t>(config->reconciler.workers) + 2});
     store->migrate();
   } catch (const std::exception& e) {
     spdlog::critical("compensatord: cannot open the state database: {}", e.what());
@@ -88,8 +89,8 @@ int run(const std::string& path, bool until_idle) {
     return kExitFailure;
   }
 
-  auto transport = std::shared_ptr<adapters::HttpTransport>(
-      adapters::make_cpprest_transport({.verify_tls = config->verify_tls}));
+  auto transport =
+      std::shared_ptr<adapters::HttpTransport>(adapters::make_cpprest_transport({.verify_tls = config->verify_tls}));
   reconciler::ReconcileContext context = reconciler::build_context(*config, transport);
   reconciler::TransactionReconciler reconciler(*store, context, config->replica_id);
   reconciler::ReconcileLoop loop(*store, reconciler, config->reconciler, config->replica_id);
@@ -129,8 +130,9 @@ int run(const std::string& path, bool until_idle) {
 }  // namespace compensatord
 
 int main(int argc, char** argv) {
-  CLI::App app{"compensatord: repairs half-finished distributed transactions by confirming or cancelling every "
-               "branch, once, through config-driven HTTP adapters."};
+  CLI::App app{
+      "compensatord: repairs half-finished distributed transactions by confirming or cancelling every "
+      "branch, once, through config-driven HTTP adapters."};
   app.set_version_flag("--version", std::string(COMPENSATORD_VERSION));
   app.require_subcommand(1);
 
@@ -143,15 +145,17 @@ int main(int argc, char** argv) {
                 "sources are polled once at start");
 
   std::string check_path;
-  CLI::App* check = app.add_subcommand(
-      "check-config", "Validate a config file and exit: 0 if valid, 2 with every error's key path and line if not. "
-                      "Touches no database and no participant.");
+  CLI::App* check =
+      app.add_subcommand("check-config",
+                         "Validate a config file and exit: 0 if valid, 2 with every error's key path and line if not. "
+                         "Touches no database and no participant.");
   check->add_option("file", check_path, "Config file")->required();
 
   std::string migrate_path;
-  CLI::App* migrate = app.add_subcommand(
-      "migrate", "Apply the state database's schema migrations and exit (run also does this at start, under an "
-                 "advisory lock, so this is for deploy pipelines that migrate before rolling out).");
+  CLI::App* migrate =
+      app.add_subcommand("migrate",
+                         "Apply the state database's schema migrations and exit (run also does this at start, under an "
+                         "advisory lock, so this is for deploy pipelines that migrate before rolling out).");
   migrate->add_option("-c,--config", migrate_path, "Config file (only database.* is used)")->required();
 
   app.footer(

@@ -35,6 +35,7 @@ class Check {
 // Parses a kind's `check:` (exactly one of `sql:` or `http:`). Errors go to reader.errors().
 std::shared_ptr<const CheckSpec> parse_check(const config::Reader& reader);
 
-std::unique_ptr<Check> make_check(std::shared_ptr<const CheckSpec> spec, std::shared_ptr<adapters::HttpTransport> transport);
+std::unique_ptr<Check> make_check(std::shared_ptr<const CheckSpec> spec,
+                                  std::shared_ptr<adapters::HttpTransport> transport);
 
 }  // namespace compensatord::check

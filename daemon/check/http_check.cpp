@@ -35,15 +35,15 @@ CheckResult HttpCheck::run(const Transaction& txn) {
       result.error = response.error;
     } else if (auto verdict = spec_.outcomes.match(response.status, response.body)) {
       result.verdict = parse_check_verdict(*verdict).value_or(CheckVerdict::Unknown);
-      if (result.verdict == CheckVerdict::Unknown) result.error = fmt::format("HTTP {} mapped to unknown", response.status);
+      if (result.verdict == CheckVerdict::Unknown)
+        result.error = fmt::format("HTTP {} mapped to unknown", response.status);
     } else {
       result.error = fmt::format("unmatched answer: HTTP {}", response.status);
     }
   } catch (const std::exception& e) {
     result.error = fmt::format("HTTP check failed: {}", e.what());
   }
-  result.latency =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   return result;
 }
 

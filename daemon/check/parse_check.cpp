@@ -66,8 +66,9 @@ std::optional<HttpCheckSpec> parse_http(const config::Reader& r) {
   std::string base;
   std::string path_text;
   if (url && (!split_url(*url, base, path_text) || path_text.find('?') != std::string::npos)) {
-    r.child("url").error("expected http(s)://host[:port]/path with {{xid}} placeholders in the path only "
-                         "(put query parameters under `query`)");
+    r.child("url").error(
+        "expected http(s)://host[:port]/path with {{xid}} placeholders in the path only "
+        "(put query parameters under `query`)");
     return std::nullopt;
   }
   std::optional<adapters::Template> path;
@@ -89,7 +90,12 @@ std::optional<HttpCheckSpec> parse_http(const config::Reader& r) {
   if (!outcomes_reader.present()) outcomes_reader.error("required key is missing");
   auto outcomes = adapters::parse_response_rules(outcomes_reader, {"committed", "absent", "unknown"});
   if (!url || !path) return std::nullopt;
-  HttpCheckSpec spec{method, base, std::move(*path), std::move(query), {}, timeout.value_or(std::chrono::seconds(5)),
+  HttpCheckSpec spec{method,
+                     base,
+                     std::move(*path),
+                     std::move(query),
+                     {},
+                     timeout.value_or(std::chrono::seconds(5)),
                      std::move(outcomes)};
   spec.headers.assign(headers.begin(), headers.end());
   return spec;

@@ -68,8 +68,7 @@ CheckResult SqlCheck::run(const Transaction& txn) {
     result.verdict = CheckVerdict::Unknown;
     result.error = fmt::format("SQL check failed: {}", e.what());
   }
-  result.latency =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   return result;
 }
 

@@ -52,7 +52,6 @@ void reject_duplicate_keys(const Reader& reader) {
   }
 }
 
-
 // The line of `key` in the map at `parent`, 0 when the key is absent. A key without a value
 // ("database:" then nothing) has a null node whose mark points past it, at the next line.
 int key_line(const Reader& parent, std::string_view key) {
@@ -379,7 +378,7 @@ std::vector<LegacyLogSource> read_sources(const Reader& root, const KnownNames& 
 DaemonConfig read_config(const Reader& root) {
   DaemonConfig config;
   root.reject_unknown_keys({"replica_id", "verify_tls", "database", "reconciler", "retry", "http", "logging", "kinds",
-                    "participants", "sources"});
+                            "participants", "sources"});
   config.replica_id = read_replica_id(root);
   if (auto verify = root.boolean("verify_tls")) config.verify_tls = *verify;
   config.database = read_database(root);

@@ -31,8 +31,8 @@ struct RetryPolicy {
   milliseconds initial_backoff{std::chrono::seconds(1)};
   milliseconds max_backoff{std::chrono::minutes(5)};
   double multiplier = 2.0;
-  double jitter = 0.2;        // +/- share of the delay, 0..1
-  int max_attempts = 50;      // then PARKED
+  double jitter = 0.2;                           // +/- share of the delay, 0..1
+  int max_attempts = 50;                         // then PARKED
   milliseconds max_age{std::chrono::hours(72)};  // since creation; then PARKED
 };
 

@@ -235,9 +235,8 @@ std::optional<std::string> expand_env(std::string_view text, std::string& error)
       return std::nullopt;
     }
     std::string name(text.substr(i + 2, close - i - 2));
-    bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
-      return std::isalnum(c) || c == '_';
-    });
+    bool valid = !name.empty() &&
+                 std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
     if (!valid) {
       error = fmt::format("invalid environment variable name '${{{}}}'", name);
       return std::nullopt;

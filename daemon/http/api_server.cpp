@@ -97,8 +97,7 @@ class ApiServer::Impl {
   web::http::experimental::listener::http_listener listener_;
 };
 
-ApiServer::ApiServer(const std::string& listen, store::Store& store)
-    : impl_(std::make_unique<Impl>(listen, store)) {}
+ApiServer::ApiServer(const std::string& listen, store::Store& store) : impl_(std::make_unique<Impl>(listen, store)) {}
 ApiServer::~ApiServer() = default;
 
 }  // namespace compensatord::http

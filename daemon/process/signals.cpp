@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <ctime>
 #include <pthread.h>
+#include <ctime>
 
 namespace compensatord::process {
 

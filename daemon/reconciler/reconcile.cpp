@@ -28,14 +28,13 @@ namespace {
 Status in_progress_status(Decision d) { return d == Decision::Confirm ? Status::Confirming : Status::Cancelling; }
 Status finished_status(Decision d) { return d == Decision::Confirm ? Status::Confirmed : Status::Cancelled; }
 
-bool awaits_actions(Status s) {
-  return s == Status::Committed || s == Status::Confirming || s == Status::Cancelling;
-}
+bool awaits_actions(Status s) { return s == Status::Committed || s == Status::Confirming || s == Status::Cancelling; }
 
 Attempt check_attempt(const Transaction& txn, const std::string& replica, TimePoint started,
                       const check::CheckResult& r) {
-  return Attempt{txn.xid, std::nullopt, "check", replica, started, r.request_summary,
-                 std::string(to_string(r.verdict)), r.http_status, r.latency, r.error};
+  return Attempt{
+      txn.xid,       std::nullopt, "check", replica, started, r.request_summary, std::string(to_string(r.verdict)),
+      r.http_status, r.latency,    r.error};
 }
 
 }  // namespace
@@ -46,8 +45,7 @@ struct TransactionReconciler::ActionRun {
   adapters::ActionResult result;
 };
 
-TransactionReconciler::TransactionReconciler(store::Store& store, const ReconcileContext& context,
-                                             std::string replica)
+TransactionReconciler::TransactionReconciler(store::Store& store, const ReconcileContext& context, std::string replica)
     : store_(store), context_(context), replica_(std::move(replica)), random_(std::random_device{}()) {}
 
 ReconcileReport TransactionReconciler::reconcile(Transaction txn) {
@@ -143,16 +141,17 @@ void TransactionReconciler::run_actions(const Transaction& txn, store::WriteBack
     ActionRun run = future.get();
     const adapters::ActionResult& r = run.result;
     const std::string outcome(r.skipped ? "skipped" : to_string(r.outcome));
-    wb.attempts.push_back(Attempt{txn.xid, run.branch_no, std::string(action_name(decision)), replica_,
-                                  run.started_at, r.request_summary, outcome, r.http_status, r.latency, r.error});
+    wb.attempts.push_back(Attempt{txn.xid, run.branch_no, std::string(action_name(decision)), replica_, run.started_at,
+                                  r.request_summary, outcome, r.http_status, r.latency, r.error});
     store::BranchUpdate update{run.branch_no, BranchStatus::Waiting, r.outcome, r.error, r.http_status};
     const std::string participant = txn.branches[static_cast<std::size_t>(run.branch_no)].participant;
     if (acknowledged(r.outcome)) {
       update.status = BranchStatus::Done;
     } else if (r.outcome == Outcome::Fatal) {
       update.status = BranchStatus::Fatal;
-      if (fatal.empty()) fatal = fmt::format("{} {} of branch {} rejected: {}", participant, action_name(decision),
-                                             run.branch_no, r.error);
+      if (fatal.empty())
+        fatal =
+            fmt::format("{} {} of branch {} rejected: {}", participant, action_name(decision), run.branch_no, r.error);
     } else if (retry.empty()) {
       retry = fmt::format("{} {} of branch {}: {}", participant, action_name(decision), run.branch_no, r.error);
       wb.last_http_status = r.http_status;

@@ -35,10 +35,10 @@ struct ClaimRequest {
 
 // Result of the compare-and-set decision.
 struct DecideResult {
-  bool lease_lost = false;          // another replica holds the row now: drop it
-  bool decided_by_us = false;       // our CAS won
-  std::optional<Decision> decision; // the decision in force (ours or the earlier one)
-  Status status = Status::Pending;  // status after the attempt
+  bool lease_lost = false;           // another replica holds the row now: drop it
+  bool decided_by_us = false;        // our CAS won
+  std::optional<Decision> decision;  // the decision in force (ours or the earlier one)
+  Status status = Status::Pending;   // status after the attempt
 };
 
 struct BranchUpdate {
@@ -57,14 +57,14 @@ struct WriteBack {
   // COMMITTED while we hold the lease; then the new status is not applied (the row is
   // made due now, so the next reconcile sees the commit) but attempts are still recorded.
   Status expected_status = Status::Pending;
-  Status status = Status::Pending;      // new status
-  int attempt_count = 0;                 // new transaction-level attempt count
+  Status status = Status::Pending;             // new status
+  int attempt_count = 0;                       // new transaction-level attempt count
   std::chrono::milliseconds requeue_after{0};  // next_attempt_at = now() + this (ignored when terminal/parked)
   std::string last_error;
   std::optional<int> last_http_status;
-  std::string parked_reason;             // set when status is PARKED
-  std::vector<BranchUpdate> branches;    // only the branches that were tried
-  std::vector<Attempt> attempts;         // appended to the audit trail
+  std::string parked_reason;           // set when status is PARKED
+  std::vector<BranchUpdate> branches;  // only the branches that were tried
+  std::vector<Attempt> attempts;       // appended to the audit trail
 };
 
 // Counts per status, for metrics and the demo's progress.

@@ -8,9 +8,9 @@
 #include "common/http_client.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <filesystem>
@@ -45,8 +45,17 @@ class EndToEnd : public ::testing::Test {
   }
 
   void start_services(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{LEGACY_SERVICES_BIN, "--listen", services_url.substr(7), "--order-dsn", db.dsn(),
-                                  "--skus", "5", "--stock-per-sku", "100000", "--coupons", "100000"};
+    std::vector<std::string> argv{LEGACY_SERVICES_BIN,
+                                  "--listen",
+                                  services_url.substr(7),
+                                  "--order-dsn",
+                                  db.dsn(),
+                                  "--skus",
+                                  "5",
+                                  "--stock-per-sku",
+                                  "100000",
+                                  "--coupons",
+                                  "100000"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     services = std::make_unique<ChildProcess>(argv, work.file("legacy-services.log"));
     wait_for_http(services_url + "/healthz", *services);
@@ -148,10 +157,10 @@ TEST_F(EndToEnd, HalfFinishedOrdersAreRepairedWhileParticipantsFail) {
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
   wait_for_http(fmt::format("http://127.0.0.1:{}/healthz", daemon_port), daemon);
 
-  auto traffic = run_to_completion({DEMO_TRAFFIC_BIN, "--dsn", db.dsn(), "--services-url", services_url, "--orders",
-                                    "200", "--die-rate", "0.4", "--concurrency", "4", "--skus", "5",
-                                    "--txn-timeout-ms", "500", "--wait-for-convergence", "--timeout", "120"},
-                                   180s);
+  auto traffic = run_to_completion(
+      {DEMO_TRAFFIC_BIN, "--dsn", db.dsn(), "--services-url", services_url, "--orders", "200", "--die-rate", "0.4",
+       "--concurrency", "4", "--skus", "5", "--txn-timeout-ms", "500", "--wait-for-convergence", "--timeout", "120"},
+      180s);
   ASSERT_EQ(traffic.exit_code, 0) << traffic.output << daemon.log();
 
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status NOT IN ('CONFIRMED','CANCELLED')"),
@@ -190,7 +199,8 @@ TEST_F(EndToEnd, TwoReplicasNeverDecideOrActTwice) {
   EXPECT_EQ(query_count("SELECT count(*) FROM (SELECT xid, branch_no FROM compensatord.attempts WHERE action = "
                         "'cancel' GROUP BY 1, 2 HAVING count(*) <> 1) not_once"),
             0);
-  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.attempts WHERE action = 'cancel' AND outcome = 'done'"), 300);
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.attempts WHERE action = 'cancel' AND outcome = 'done'"),
+            300);
   EXPECT_EQ(totals()["stock"]["locked"], 0);
 }
 

@@ -83,9 +83,8 @@ class ScriptedTransport final : public adapters::HttpTransport {
   }
   int count(const std::string& fragment) {
     std::lock_guard lock(mutex);
-    return static_cast<int>(std::count_if(requests.begin(), requests.end(), [&](const auto& r) {
-      return r.url.find(fragment) != std::string::npos;
-    }));
+    return static_cast<int>(std::count_if(requests.begin(), requests.end(),
+                                          [&](const auto& r) { return r.url.find(fragment) != std::string::npos; }));
   }
 };
 

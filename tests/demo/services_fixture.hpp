@@ -3,14 +3,10 @@
 
 #include "common/http_client.hpp"
 #include "legacy_services/server.hpp"
+#include "support/child_process.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <memory>
 #include <stdexcept>
@@ -18,21 +14,7 @@
 
 namespace demo::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-inline int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot bind a free port");
-  }
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+using compensatord::testing::free_port;
 
 inline nlohmann::json json_of(const HttpReply& reply) { return nlohmann::json::parse(reply.body, nullptr, false); }
 

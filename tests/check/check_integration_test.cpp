@@ -1,0 +1,164 @@
+// The check against the real things it asks: an order database in PostgreSQL and the sample
+// order service over HTTP.
+#include "adapters/http_transport.hpp"
+#include "check/check.hpp"
+#include "legacy_services/server.hpp"
+#include "store/pg_store.hpp"
+#include "support/child_process.hpp"
+#include "support/test_database.hpp"
+
+#include "common/http_client.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+namespace compensatord::check {
+namespace {
+
+using namespace std::chrono_literals;
+
+Transaction txn_of(std::string xid) {
+  Transaction txn;
+  txn.xid = std::move(xid);
+  txn.kind = "order";
+  return txn;
+}
+
+std::unique_ptr<Check> check_from(const std::string& yaml) {
+  config::ConfigErrors errors;
+  auto spec = parse_check(config::Reader(YAML::Load(yaml), "check", errors));
+  EXPECT_TRUE(spec) << errors.to_string();
+  return make_check(spec, adapters::make_cpprest_transport());
+}
+
+class SqlCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = db.connect();
+    pqxx::work tx(c);
+    tx.exec0("CREATE TABLE orders (order_no text PRIMARY KEY, status text)");
+    tx.exec0("INSERT INTO orders VALUES ('PAID-1', 'PAID'), ('GONE-1', 'CANCELLED'), ('ODD-1', 'ON_HOLD'), "
+             "('NULL-1', NULL)");
+    tx.commit();
+  }
+  std::unique_ptr<Check> sql_check(const std::string& extra = "") {
+    return check_from(fmt::format("sql:\n  dsn: '{}'\n  query: SELECT status FROM orders WHERE order_no = $1\n{}",
+                                  db.dsn(), extra));
+  }
+  testing::TestDatabase db;
+};
+
+TEST_F(SqlCheckTest, ARowMeansCommittedAndNoRowMeansAbsent) {
+  auto check = sql_check();
+  EXPECT_EQ(check->run(txn_of("PAID-1")).verdict, CheckVerdict::Committed);
+  EXPECT_EQ(check->run(txn_of("NOPE")).verdict, CheckVerdict::Absent);
+  // The xid is a bound parameter: quotes cannot change the query.
+  EXPECT_EQ(check->run(txn_of("x' OR '1'='1")).verdict, CheckVerdict::Absent);
+}
+
+TEST_F(SqlCheckTest, ValueMappingLeavesOtherValuesUnknown) {
+  auto check = sql_check("  committed_values: [PAID]\n  absent_values: [CANCELLED]\n");
+  EXPECT_EQ(check->run(txn_of("PAID-1")).verdict, CheckVerdict::Committed);
+  EXPECT_EQ(check->run(txn_of("GONE-1")).verdict, CheckVerdict::Absent);
+  EXPECT_EQ(check->run(txn_of("NOPE")).verdict, CheckVerdict::Absent);
+  auto odd = check->run(txn_of("ODD-1"));
+  EXPECT_EQ(odd.verdict, CheckVerdict::Unknown);
+  EXPECT_NE(odd.error.find("neither"), std::string::npos);
+  EXPECT_EQ(check->run(txn_of("NULL-1")).verdict, CheckVerdict::Unknown);
+}
+
+TEST_F(SqlCheckTest, DatabaseTroubleIsUnknownNeverAnException) {
+  auto slow = check_from(fmt::format("sql:\n  dsn: '{}'\n  query: SELECT pg_sleep(2) WHERE $1 <> ''\n  timeout: 100ms\n",
+                                     db.dsn()));
+  auto timed_out = slow->run(txn_of("PAID-1"));
+  EXPECT_EQ(timed_out.verdict, CheckVerdict::Unknown);
+  EXPECT_NE(timed_out.error.find("statement timeout"), std::string::npos) << timed_out.error;
+
+  auto bad_sql = check_from(fmt::format("sql:\n  dsn: '{}'\n  query: SELECT * FROM no_such_table WHERE x = $1\n",
+                                        db.dsn()));
+  EXPECT_EQ(bad_sql->run(txn_of("PAID-1")).verdict, CheckVerdict::Unknown);
+
+  const std::string unreachable = fmt::format("postgresql://nobody:s3cret@127.0.0.1:{}/x", testing::free_port());
+  auto down = check_from(fmt::format("sql:\n  dsn: '{}'\n  query: SELECT 1 WHERE $1 <> ''\n", unreachable));
+  auto refused = down->run(txn_of("PAID-1"));
+  EXPECT_EQ(refused.verdict, CheckVerdict::Unknown);
+  EXPECT_EQ(refused.error.find("s3cret"), std::string::npos) << "the password leaked: " << refused.error;
+}
+
+TEST_F(SqlCheckTest, ABrokenConnectionIsReplacedOnTheNextCheck) {
+  auto check = sql_check();
+  EXPECT_EQ(check->run(txn_of("PAID-1")).verdict, CheckVerdict::Committed);
+  {
+    auto c = db.connect();
+    pqxx::nontransaction(c).exec(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
+        "pg_backend_pid()");
+  }
+  auto after = check->run(txn_of("PAID-1"));
+  if (after.verdict == CheckVerdict::Unknown) after = check->run(txn_of("PAID-1"));
+  EXPECT_EQ(after.verdict, CheckVerdict::Committed) << after.error;
+}
+
+class HttpCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::PgStore(db.dsn()).migrate();
+    demo::ServicesOptions options;
+    options.listen = fmt::format("127.0.0.1:{}", testing::free_port());
+    options.order_dsn = db.dsn();
+    services = std::make_unique<demo::LegacyServices>(options);
+    services->start();
+    auto c = db.connect();
+    pqxx::work tx(c);
+    tx.exec1("SELECT compensatord.begin_transaction('ORD-1', 'order', '[]'::jsonb, interval '1 minute')");
+    tx.commit();
+    demo::HttpClient client(services->url());
+    auto created = client.post("/api/order/create", R"({"orderNo":"ORD-1","sku":"SKU-1","qty":1})");
+    ASSERT_EQ(created.status, 200) << created.body;
+  }
+
+  std::unique_ptr<Check> http_check(const std::string& base_url) {
+    return check_from(fmt::format("http:\n  url: {}/api/order/{{{{xid}}}}\n  timeout: 1s\n  outcomes:\n"
+                                  "    - {{status: [200], then: committed}}\n"
+                                  "    - {{status: [404], json: {{code: 1001}}, then: absent}}\n",
+                                  base_url));
+  }
+
+  testing::TestDatabase db;
+  std::unique_ptr<demo::LegacyServices> services;
+};
+
+TEST_F(HttpCheckTest, AnExistingOrderIsCommittedAndAMissingOneAbsent) {
+  auto check = http_check(services->url());
+  auto committed = check->run(txn_of("ORD-1"));
+  EXPECT_EQ(committed.verdict, CheckVerdict::Committed) << committed.error;
+  EXPECT_EQ(committed.http_status, 200);
+  EXPECT_EQ(committed.request_summary, "GET " + services->url() + "/api/order/ORD-1");
+  EXPECT_EQ(check->run(txn_of("ORD-2")).verdict, CheckVerdict::Absent);
+}
+
+TEST_F(HttpCheckTest, AHostileXidStaysOnePathSegment) {
+  auto check = http_check(services->url());
+  auto result = check->run(txn_of("ORD-1/../ORD-1?x=1&y=\"}"));
+  // Had "/../" reached the service as a path, it would have answered for ORD-1: committed.
+  // It saw one odd order number instead and refused it, which the rules leave unknown.
+  EXPECT_EQ(result.verdict, CheckVerdict::Unknown) << result.error;
+  EXPECT_EQ(result.http_status, 400);
+  EXPECT_NE(result.request_summary.find("ORD-1%2F..%2FORD-1%3Fx%3D1"), std::string::npos) << result.request_summary;
+}
+
+TEST_F(HttpCheckTest, ErrorsAndUnmatchedAnswersAreUnknown) {
+  demo::HttpClient client(services->url());
+  ASSERT_EQ(client.post("/admin/knobs", R"({"order":{"fail_rate":1}})").status, 200);
+  auto failing = http_check(services->url())->run(txn_of("ORD-1"));
+  EXPECT_EQ(failing.verdict, CheckVerdict::Unknown);
+  EXPECT_NE(failing.error.find("HTTP 500"), std::string::npos) << failing.error;
+
+  auto refused = http_check(fmt::format("http://127.0.0.1:{}", testing::free_port()))->run(txn_of("ORD-1"));
+  EXPECT_EQ(refused.verdict, CheckVerdict::Unknown);
+  EXPECT_FALSE(refused.error.empty());
+  EXPECT_FALSE(refused.http_status);
+}
+
+}  // namespace
+}  // namespace compensatord::check

@@ -97,9 +97,10 @@ TEST_F(ClaimTest, ConcurrentClaimersNeverGetTheSameRow) {
 }
 
 TEST_F(ClaimTest, AnExpiredLeaseIsTakenOver) {
-  ingest_and_claim("ORD-1", "replica-a", 20ms);
+  // A lease long enough that a loaded machine cannot let it lapse before the first claim.
+  ingest_and_claim("ORD-1", "replica-a", 1s);
   EXPECT_TRUE(store_.claim_due({"replica-b", 10, 60s}).empty()) << "the lease is still valid";
-  std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(1200ms);
   const auto taken = store_.claim_due({"replica-b", 10, 60s});
   ASSERT_EQ(taken.size(), 1u);
   EXPECT_TRUE(taken[0].lease_taken_over);

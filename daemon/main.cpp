@@ -4,12 +4,18 @@
 #include "adapters/http_transport.hpp"
 #include "config/config.hpp"
 #include "http/api_server.hpp"
+#include "metrics/log_format.hpp"
+#include "metrics/metrics.hpp"
+#include "metrics/metrics_server.hpp"
+#include "metrics/store_gauges.hpp"
 #include "process/signals.hpp"
 #include "reconciler/context.hpp"
 #include "reconciler/reconcile_loop.hpp"
 #include "sources/legacy_log_source.hpp"
+#include "store/migrations.hpp"
 #include "store/pg_store.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -50,9 +56,55 @@ void poll_once_or_log(sources::LegacyLogSource& source) {
   }
 }
 
+// Failure reason of `check`, or nothing; an exception is a failure with its message.
+template <typename Check>
+std::optional<std::string> failure_of(Check&& check) {
+  try {
+    return check();
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+}
+
+std::optional<std::string> loop_failure(const reconciler::ReconcileLoop& loop, std::chrono::milliseconds bound) {
+  if (!loop.stalled(bound)) return std::nullopt;
+  return "work is waiting and no claim or reconcile completed within reconciler.stall_timeout";
+}
+
+// The cheapest statement that needs the database: it reads one row of schema_migrations.
+std::optional<std::string> database_failure(store::PgStore& store) {
+  return failure_of([&] {
+    store.schema_version();
+    return std::optional<std::string>();
+  });
+}
+
+std::optional<std::string> migrations_failure(store::PgStore& store) {
+  return failure_of([&]() -> std::optional<std::string> {
+    const int latest = store::migrations().back().version;
+    const int version = store.schema_version();
+    if (version >= latest) return std::nullopt;
+    return fmt::format("schema version {} is older than {}: run compensatord migrate", version, latest);
+  });
+}
+
+http::HealthChecks health_checks(store::PgStore& store, const reconciler::ReconcileLoop& loop,
+                                 std::chrono::milliseconds stall_timeout) {
+  return {
+      .liveness = {{"reconcile_loop", [&loop, stall_timeout] { return loop_failure(loop, stall_timeout); }}},
+      .readiness = {{"database", [&store] { return database_failure(store); }},
+                    {"migrations", [&store] { return migrations_failure(store); }}},
+  };
+}
+
+metrics::StoreSnapshot read_store_snapshot(store::PgStore& store) {
+  return {store.count_by_status(), store.oldest_due_age()};
+}
+
 int migrate(const std::string& path) {
   auto config = load_or_report(path);
   if (!config) return kExitBadConfig;
+  metrics::use_log_format(config->logging.format);
   try {
     store::PgStore store(config->database.dsn, store::PgStoreOptions{.pool_size = 1});
     store.migrate();
@@ -68,6 +120,7 @@ int run(const std::string& path, bool until_idle) {
   auto config = load_or_report(path);
   if (!config) return kExitBadConfig;
   spdlog::set_level(spdlog::level::from_str(config->logging.level));
+  metrics::use_log_format(config->logging.format);
   process::ShutdownSignals signals;  // before any thread starts, so every thread inherits the mask
 
   std::unique_ptr<store::PgStore> store;
@@ -81,19 +134,26 @@ int run(const std::string& path, bool until_idle) {
     return kExitFailure;
   }
 
-  std::unique_ptr<http::ApiServer> api;
-  try {
-    api = std::make_unique<http::ApiServer>(config->http.listen, *store);
-  } catch (const std::exception& e) {
-    spdlog::critical("compensatord: {}", e.what());
-    return kExitFailure;
-  }
-
+  metrics::Metrics metrics(COMPENSATORD_VERSION);
+  for (const auto& [name, spec] : config->participants) metrics.declare_participant(name);
   auto transport =
       std::shared_ptr<adapters::HttpTransport>(adapters::make_cpprest_transport({.verify_tls = config->verify_tls}));
   reconciler::ReconcileContext context = reconciler::build_context(*config, transport);
   reconciler::TransactionReconciler reconciler(*store, context, config->replica_id);
-  reconciler::ReconcileLoop loop(*store, reconciler, config->reconciler, config->replica_id);
+  reconciler::ReconcileLoop loop(*store, reconciler, config->reconciler, config->replica_id, metrics);
+
+  std::unique_ptr<http::ApiServer> api;
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  try {
+    api = std::make_unique<http::ApiServer>(config->http.listen, *store,
+                                            health_checks(*store, loop, config->reconciler.stall_timeout));
+    metrics_server = std::make_unique<metrics::MetricsServer>(config->metrics.listen, metrics);
+  } catch (const std::exception& e) {
+    spdlog::critical("compensatord: {}", e.what());
+    return kExitFailure;
+  }
+  metrics::StoreGaugePoller store_gauges([&store = *store] { return read_store_snapshot(store); }, metrics,
+                                         config->metrics.refresh_interval);
 
   std::stop_source stop;
   std::jthread signal_watcher([&](std::stop_token own) { signals.wait_then_stop(own, stop); });

@@ -17,7 +17,7 @@ die_rate=${DEMO_DIE_RATE:-0.25}
 timeout_s=${DEMO_TIMEOUT:-120}
 
 if [[ "${DEMO_SKIP_BUILD:-0}" != 1 ]]; then
-  BUILD_DIR="$build" TESTS="${TESTS:-OFF}" bash "$repo/scripts/build.sh" >&2
+  CHART_TOOLS="${CHART_TOOLS:-OFF}" BUILD_DIR="$build" TESTS="${TESTS:-OFF}" bash "$repo/scripts/build.sh" >&2
 fi
 
 legacy_services="$build/demo/legacy-services"
@@ -82,7 +82,8 @@ echo "demo: starting a throwaway PostgreSQL" >&2
 DEMO_DSN=$("$repo/scripts/throwaway-pg.sh" start "$work/pg" | tail -n 1)
 DEMO_SERVICES_URL="http://127.0.0.1:$(free_port)"
 DEMO_DAEMON_LISTEN="127.0.0.1:$(free_port)"
-export DEMO_DSN DEMO_SERVICES_URL DEMO_DAEMON_LISTEN
+DEMO_METRICS_LISTEN="127.0.0.1:$(free_port)"
+export DEMO_DSN DEMO_SERVICES_URL DEMO_DAEMON_LISTEN DEMO_METRICS_LISTEN
 
 echo "demo: starting legacy-services on $DEMO_SERVICES_URL (10% of calls fail, lose their reply or answer oddly)" >&2
 "$legacy_services" --listen "${DEMO_SERVICES_URL#http://}" --order-dsn "$DEMO_DSN" \

@@ -137,12 +137,13 @@ ReconcilerConfig read_reconciler(const Reader& root) {
   ReconcilerConfig reconciler;
   Reader section = root.child("reconciler");
   if (!is_section(section)) return reconciler;
-  section.reject_unknown_keys({"batch_size", "workers", "poll_interval", "lease", "shutdown_grace"});
+  section.reject_unknown_keys({"batch_size", "workers", "poll_interval", "lease", "shutdown_grace", "stall_timeout"});
   read_integer(section, "batch_size", 1, 10000, reconciler.batch_size);
   read_integer(section, "workers", 1, 1024, reconciler.workers);
   read_duration(section, "poll_interval", reconciler.poll_interval);
   read_duration(section, "lease", reconciler.lease);
   read_duration(section, "shutdown_grace", reconciler.shutdown_grace);
+  read_duration(section, "stall_timeout", reconciler.stall_timeout);
   return reconciler;
 }
 
@@ -192,11 +193,32 @@ HttpConfig read_http(const Reader& root) {
   return http;
 }
 
+MetricsConfig read_metrics(const Reader& root) {
+  MetricsConfig metrics;
+  Reader section = root.child("metrics");
+  if (!is_section(section)) return metrics;
+  section.reject_unknown_keys({"listen", "refresh_interval"});
+  if (auto listen = section.string("listen")) {
+    if (!valid_listen(*listen)) {
+      section.child("listen").error(fmt::format("expected host:port like 0.0.0.0:9464, got '{}'", *listen));
+    }
+    metrics.listen = *listen;
+  }
+  read_duration(section, "refresh_interval", metrics.refresh_interval);
+  return metrics;
+}
+
 LoggingConfig read_logging(const Reader& root) {
   LoggingConfig logging;
   Reader section = root.child("logging");
   if (!is_section(section)) return logging;
-  section.reject_unknown_keys({"level"});
+  section.reject_unknown_keys({"level", "format"});
+  if (auto format = section.string("format")) {
+    if (*format != "json" && *format != "text") {
+      section.child("format").error(fmt::format("must be json or text, got '{}'", *format));
+    }
+    logging.format = *format;
+  }
   if (auto level = section.string("level")) {
     if (std::find(kLogLevels.begin(), kLogLevels.end(), *level) == kLogLevels.end()) {
       section.child("level").error(fmt::format("must be one of trace, debug, info, warn, error, got '{}'", *level));
@@ -377,14 +399,15 @@ std::vector<LegacyLogSource> read_sources(const Reader& root, const KnownNames& 
 
 DaemonConfig read_config(const Reader& root) {
   DaemonConfig config;
-  root.reject_unknown_keys({"replica_id", "verify_tls", "database", "reconciler", "retry", "http", "logging", "kinds",
-                            "participants", "sources"});
+  root.reject_unknown_keys({"replica_id", "verify_tls", "database", "reconciler", "retry", "http", "metrics", "logging",
+                            "kinds", "participants", "sources"});
   config.replica_id = read_replica_id(root);
   if (auto verify = root.boolean("verify_tls")) config.verify_tls = *verify;
   config.database = read_database(root);
   config.reconciler = read_reconciler(root);
   config.retry = read_retry(root.child("retry"), RetryPolicy{});
   config.http = read_http(root);
+  config.metrics = read_metrics(root);
   config.logging = read_logging(root);
   config.kinds = read_kinds(root, config.retry);
   config.participants = read_participants(root);

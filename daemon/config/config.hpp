@@ -64,14 +64,22 @@ struct ReconcilerConfig {
   milliseconds poll_interval{std::chrono::seconds(1)};
   milliseconds lease{std::chrono::seconds(60)};
   milliseconds shutdown_grace{std::chrono::seconds(30)};
+  // /healthz fails when work is waiting and no claim or reconcile completed for this long.
+  milliseconds stall_timeout{std::chrono::minutes(5)};
 };
 
 struct HttpConfig {
   std::string listen = "127.0.0.1:8080";  // health, readiness and the /v1 API
 };
 
+struct MetricsConfig {
+  std::string listen = "0.0.0.0:9464";                     // Prometheus scrapes /metrics here
+  milliseconds refresh_interval{std::chrono::seconds(5)};  // how often the store gauges are read
+};
+
 struct LoggingConfig {
-  std::string level = "info";  // trace, debug, info, warn, error
+  std::string level = "info";   // trace, debug, info, warn, error
+  std::string format = "json";  // json (one object per line) or text
 };
 
 struct DaemonConfig {
@@ -80,6 +88,7 @@ struct DaemonConfig {
   ReconcilerConfig reconciler;
   RetryPolicy retry;
   HttpConfig http;
+  MetricsConfig metrics;
   LoggingConfig logging;
   std::map<std::string, KindConfig> kinds;
   std::map<std::string, std::shared_ptr<const adapters::ParticipantSpec>> participants;

@@ -25,12 +25,33 @@ void reply_error(const http_request& request, status_code status, const std::str
   reply_json(request, status, {{"error", message}});
 }
 
+// Kubernetes-style probe answer: the status says it all; ?verbose adds one line per check.
+void reply_checks(const http_request& request, const std::string& endpoint, const std::vector<HealthCheck>& checks) {
+  std::string lines;
+  bool passed = true;
+  for (const auto& check : checks) {
+    if (auto failure = check.failure()) {
+      passed = false;
+      spdlog::warn("http: {} check {} failed: {}", endpoint, check.name, *failure);
+      lines += fmt::format("[-]{} failed: {}\n", check.name, *failure);
+    } else {
+      lines += fmt::format("[+]{} ok\n", check.name);
+    }
+  }
+  const bool verbose = request.relative_uri().query().find("verbose") != std::string::npos;
+  std::string body = verbose ? lines : std::string();
+  body += fmt::format("{} check {}\n", endpoint, passed ? "passed" : "failed");
+  request.reply(passed ? status_codes::OK : status_codes::ServiceUnavailable, body).wait();
+}
+
 }  // namespace
 
 class ApiServer::Impl {
  public:
-  Impl(const std::string& listen, store::Store& store)
-      : store_(store), listener_(utility::conversions::to_string_t(fmt::format("http://{}/", listen))) {
+  Impl(const std::string& listen, store::Store& store, HealthChecks checks)
+      : store_(store),
+        checks_(std::move(checks)),
+        listener_(utility::conversions::to_string_t(fmt::format("http://{}/", listen))) {
     listener_.support(web::http::methods::GET, [this](const http_request& r) { handle(r); });
     try {
       listener_.open().wait();
@@ -58,24 +79,11 @@ class ApiServer::Impl {
 
   void route(const http_request& request) {
     const std::string path = request.relative_uri().path();
-    if (path == "/healthz") {
-      request.reply(status_codes::OK, "ok\n").wait();
-      return;
-    }
-    if (path == "/readyz") return ready(request);
+    if (path == "/healthz") return reply_checks(request, "healthz", checks_.liveness);
+    if (path == "/readyz") return reply_checks(request, "readyz", checks_.readiness);
     const std::string prefix = "/v1/transactions/";
     if (path.rfind(prefix, 0) == 0) return transaction(request, path.substr(prefix.size()));
     reply_error(request, status_codes::NotFound, "no such endpoint");
-  }
-
-  void ready(const http_request& request) {
-    try {
-      store_.count_due();
-      request.reply(status_codes::OK, "ready\n").wait();
-    } catch (const std::exception& e) {
-      spdlog::warn("http: not ready: state database check failed: {}", e.what());
-      request.reply(status_codes::ServiceUnavailable, "not ready: state database unreachable\n").wait();
-    }
   }
 
   void transaction(const http_request& request, const std::string& encoded_xid) {
@@ -94,10 +102,12 @@ class ApiServer::Impl {
   }
 
   store::Store& store_;
+  HealthChecks checks_;
   web::http::experimental::listener::http_listener listener_;
 };
 
-ApiServer::ApiServer(const std::string& listen, store::Store& store) : impl_(std::make_unique<Impl>(listen, store)) {}
+ApiServer::ApiServer(const std::string& listen, store::Store& store, HealthChecks checks)
+    : impl_(std::make_unique<Impl>(listen, store, std::move(checks))) {}
 ApiServer::~ApiServer() = default;
 
 }  // namespace compensatord::http

@@ -4,16 +4,31 @@
 
 #include "store/store.hpp"
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace compensatord::http {
+
+// One named check of /healthz or /readyz: returns why it fails, or nothing when it passes.
+struct HealthCheck {
+  std::string name;
+  std::function<std::optional<std::string>()> failure;
+};
+
+struct HealthChecks {
+  std::vector<HealthCheck> liveness;   // /healthz
+  std::vector<HealthCheck> readiness;  // /readyz
+};
 
 class ApiServer {
  public:
   // Starts listening on `listen` ("host:port"); throws std::runtime_error naming the address
-  // when it cannot.
-  ApiServer(const std::string& listen, store::Store& store);
+  // when it cannot. /healthz and /readyz answer 200 when every check passes, else 503; with
+  // ?verbose the body lists each check ("[+]name ok" or "[-]name failed: reason").
+  ApiServer(const std::string& listen, store::Store& store, HealthChecks checks);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;

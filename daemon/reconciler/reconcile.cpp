@@ -66,6 +66,7 @@ ReconcileReport TransactionReconciler::reconcile(Transaction txn) {
   }
   report.status = wb.status;
   report.decision = txn.decision;
+  report.attempts = wb.attempts;
   if (!store_.write_back(wb)) report.result = ReconcileResult::LeaseLost;
   return report;
 }

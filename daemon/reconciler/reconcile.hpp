@@ -25,8 +25,9 @@ struct ReconcileReport {
   ReconcileResult result = ReconcileResult::Requeued;
   Status status = Status::Pending;
   std::optional<Decision> decision;
-  bool decided_now = false;  // this reconcile took the decision
-  std::string error;         // last error, when requeued or parked
+  bool decided_now = false;       // this reconcile took the decision
+  std::string error;              // last error, when requeued or parked
+  std::vector<Attempt> attempts;  // this reconcile's checks and actions, as written to the audit trail
 };
 
 class TransactionReconciler {

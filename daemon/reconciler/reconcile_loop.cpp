@@ -7,10 +7,50 @@
 #include <vector>
 
 namespace compensatord::reconciler {
+namespace {
+
+class NoObserver final : public LoopObserver {
+ public:
+  void claimed(int /*count*/, int /*lease_takeovers*/) override {}
+  void reconciled(const ReconcileObservation& /*observation*/) override {}
+  void reconcile_failed(std::chrono::duration<double> /*elapsed*/) override {}
+};
+
+// Participant and action of every adapter call in `report`; checks have no branch and are not adapter calls.
+std::vector<ActionObservation> action_observations(const ReconcileReport& report,
+                                                   const std::vector<std::string>& branch_participants) {
+  std::vector<ActionObservation> actions;
+  for (const Attempt& attempt : report.attempts) {
+    if (!attempt.branch_no || attempt.outcome == "skipped") continue;
+    const auto branch = static_cast<std::size_t>(*attempt.branch_no);
+    if (branch >= branch_participants.size()) continue;
+    actions.push_back({branch_participants[branch], attempt.action, attempt.outcome, attempt.latency});
+  }
+  return actions;
+}
+
+}  // namespace
+
+LoopObserver& no_observer() {
+  static NoObserver observer;
+  return observer;
+}
 
 ReconcileLoop::ReconcileLoop(store::Store& store, TransactionReconciler& reconciler, config::ReconcilerConfig config,
-                             std::string replica)
-    : store_(store), reconciler_(reconciler), config_(config), replica_(std::move(replica)) {}
+                             std::string replica, LoopObserver& observer)
+    : store_(store), reconciler_(reconciler), config_(config), replica_(std::move(replica)), observer_(observer) {}
+
+bool ReconcileLoop::stalled(std::chrono::milliseconds bound) const {
+  std::lock_guard lock(mutex_);
+  const bool work_waiting = !queue_.empty() || running_ > 0 || claim_found_more_;
+  return work_waiting && std::chrono::steady_clock::now() - last_progress_ > bound;
+}
+
+void ReconcileLoop::mark_progress(bool work_waiting) {
+  std::lock_guard lock(mutex_);
+  last_progress_ = std::chrono::steady_clock::now();
+  claim_found_more_ = work_waiting;
+}
 
 LoopTotals ReconcileLoop::totals() const {
   std::lock_guard lock(mutex_);
@@ -56,20 +96,29 @@ int ReconcileLoop::claim_batch(int capacity) {
   try {
     claimed = store_.claim_due({replica_, capacity, config_.lease});
   } catch (const std::exception& e) {
+    // A failed claim still shows the loop is alive: a database outage is for readiness, not liveness.
+    mark_progress(false);
     spdlog::error("reconciler: claiming due transactions failed: {}", e.what());
     return 0;
   }
-  std::lock_guard lock(mutex_);
-  for (auto& txn : claimed) {
-    ++totals_.claimed;
-    if (txn.lease_taken_over) {
-      ++totals_.lease_takeovers;
-      spdlog::warn("reconciler: xid={} taken over from an expired lease", txn.xid);
+  const int count = static_cast<int>(claimed.size());
+  mark_progress(count == capacity);
+  int takeovers = 0;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& txn : claimed) {
+      ++totals_.claimed;
+      if (txn.lease_taken_over) {
+        ++totals_.lease_takeovers;
+        ++takeovers;
+        spdlog::warn("reconciler: xid={} taken over from an expired lease", txn.xid);
+      }
+      queue_.push_back(std::move(txn));
     }
-    queue_.push_back(std::move(txn));
   }
   changed_.notify_all();
-  return static_cast<int>(claimed.size());
+  if (count > 0) observer_.claimed(count, takeovers);
+  return count;
 }
 
 void ReconcileLoop::work(std::stop_token stop) {
@@ -87,6 +136,7 @@ void ReconcileLoop::work(std::stop_token stop) {
     {
       std::lock_guard lock(mutex_);
       --running_;
+      last_progress_ = std::chrono::steady_clock::now();
     }
     changed_.notify_all();
   }
@@ -94,8 +144,14 @@ void ReconcileLoop::work(std::stop_token stop) {
 
 void ReconcileLoop::reconcile_one(Transaction txn) {
   const std::string xid = txn.xid;
+  std::vector<std::string> branch_participants;
+  for (const Branch& branch : txn.branches) branch_participants.push_back(branch.participant);
+  const auto started = std::chrono::steady_clock::now();
+  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started); };
   try {
     ReconcileReport report = reconciler_.reconcile(std::move(txn));
+    observer_.reconciled({report.result, report.decided_now ? report.decision : std::nullopt, elapsed(),
+                          action_observations(report, branch_participants)});
     std::lock_guard lock(mutex_);
     switch (report.result) {
       case ReconcileResult::Finished:
@@ -116,6 +172,7 @@ void ReconcileLoop::reconcile_one(Transaction txn) {
         break;
     }
   } catch (const std::exception& e) {
+    observer_.reconcile_failed(elapsed());
     {
       std::lock_guard lock(mutex_);
       ++totals_.errors;

@@ -6,14 +6,14 @@
 #include "reconciler/reconcile.hpp"
 #include "store/store.hpp"
 
-#include <array>
-#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <set>
+#include <optional>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 namespace compensatord::reconciler {
 
@@ -27,10 +27,39 @@ struct LoopTotals {
   long long errors = 0;  // store errors while reconciling (lease released or left to expire)
 };
 
+// One adapter call as the loop saw it: bounded values only (no xid), for metrics.
+struct ActionObservation {
+  std::string participant;
+  std::string action;   // confirm or cancel
+  std::string outcome;  // an Outcome name
+  std::chrono::milliseconds latency{0};
+};
+
+struct ReconcileObservation {
+  ReconcileResult result = ReconcileResult::Requeued;
+  std::optional<Decision> decided_now;  // set when this reconcile took the decision
+  std::chrono::duration<double> elapsed{0};
+  std::vector<ActionObservation> actions;
+};
+
+// The seam through which the loop reports what it does (metrics implement it). Called from
+// the claim thread and from every worker, so implementations must be thread-safe.
+class LoopObserver {
+ public:
+  virtual ~LoopObserver() = default;
+  virtual void claimed(int count, int lease_takeovers) = 0;
+  virtual void reconciled(const ReconcileObservation& observation) = 0;
+  // A reconcile that threw (a store error): the lease was released or left to expire.
+  virtual void reconcile_failed(std::chrono::duration<double> elapsed) = 0;
+};
+
+// Reports nothing; the observer of a loop that was given none.
+LoopObserver& no_observer();
+
 class ReconcileLoop {
  public:
   ReconcileLoop(store::Store& store, TransactionReconciler& reconciler, config::ReconcilerConfig config,
-                std::string replica);
+                std::string replica, LoopObserver& observer = no_observer());
 
   // Runs until `stop` is requested, or, when `until_idle`, until a claim finds nothing due
   // and nothing is in flight. On stop, unstarted work is released at once and in-flight work
@@ -40,17 +69,24 @@ class ReconcileLoop {
 
   [[nodiscard]] LoopTotals totals() const;
 
+  // Liveness: true when work is waiting (claimed rows queued or running, or the last claim
+  // filled its batch) and neither a claim nor a reconcile has completed within `bound`.
+  // An idle loop, or one whose claims fail fast because the database is down, is not stalled.
+  [[nodiscard]] bool stalled(std::chrono::milliseconds bound) const;
+
  private:
   void work(std::stop_token stop);
   void reconcile_one(Transaction txn);
   int claim_batch(int capacity);
   bool drain();
   void release_queued();
+  void mark_progress(bool work_waiting);
 
   store::Store& store_;
   TransactionReconciler& reconciler_;
   config::ReconcilerConfig config_;
   std::string replica_;
+  LoopObserver& observer_;
 
   mutable std::mutex mutex_;
   std::condition_variable_any changed_;
@@ -58,6 +94,8 @@ class ReconcileLoop {
   int running_ = 0;
   bool stopping_ = false;
   LoopTotals totals_;
+  std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
+  bool claim_found_more_ = false;  // the last claim filled its batch: more is due
 };
 
 }  // namespace compensatord::reconciler

@@ -135,6 +135,15 @@ constexpr const char* kCountDueSql = R"(
 SELECT count(*) FROM compensatord.transactions
  WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now())";
 
+// min() over the partial index's key with its predicate: an index scan that reads one entry.
+constexpr const char* kOldestDueAgeSql = R"(
+SELECT coalesce((extract(epoch FROM now() - min(next_attempt_at)) * 1000)::bigint, 0)
+  FROM compensatord.transactions
+ WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now())";
+
+constexpr const char* kMigrationsTableSql = "SELECT to_regclass('compensatord.schema_migrations') IS NOT NULL";
+constexpr const char* kSchemaVersionSql = "SELECT coalesce(max(version), 0) FROM compensatord.schema_migrations";
+
 constexpr std::array kAllStatuses{Status::Pending,   Status::Committed, Status::Confirming, Status::Cancelling,
                                   Status::Confirmed, Status::Cancelled, Status::Parked};
 
@@ -500,6 +509,21 @@ long long PgStore::count_due() {
   return run(*pool_, "count_due", [&](pqxx::connection& connection) {
     pqxx::read_transaction work(connection);
     return work.exec1(kCountDueSql)[0].as<long long>();
+  });
+}
+
+std::chrono::milliseconds PgStore::oldest_due_age() {
+  return run(*pool_, "oldest_due_age", [&](pqxx::connection& connection) {
+    pqxx::read_transaction work(connection);
+    return std::chrono::milliseconds(work.exec1(kOldestDueAgeSql)[0].as<long long>());
+  });
+}
+
+int PgStore::schema_version() {
+  return run(*pool_, "schema_version", [&](pqxx::connection& connection) {
+    pqxx::read_transaction work(connection);
+    if (!work.exec1(kMigrationsTableSql)[0].as<bool>()) return 0;
+    return work.exec1(kSchemaVersionSql)[0].as<int>();
   });
 }
 

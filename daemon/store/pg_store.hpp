@@ -53,6 +53,12 @@ class PgStore final : public Store {
   std::vector<StatusCount> count_by_status() override;
   long long count_due() override;
 
+  // How long the oldest due, unclaimed transaction has waited since its next_attempt_at; zero
+  // when nothing is due. Reads one entry of the partial index transactions_due.
+  std::chrono::milliseconds oldest_due_age();
+  // The highest applied schema migration version; 0 when none is (for readiness).
+  int schema_version();
+
  private:
   std::string dsn_;
   std::unique_ptr<ConnectionPool> pool_;

@@ -73,20 +73,23 @@ class EndToEnd : public ::testing::Test {
 
   // config/demo.yaml with the given reconciler settings and listen port, written to a file.
   std::string write_config(const std::string& name, int batch_size, int workers, int listen_port,
-                           const std::string& replica) {
+                           const std::string& replica, const std::string& lease = "10s") {
     YAML::Node config = YAML::LoadFile(DEMO_CONFIG);
     config["replica_id"] = replica;
     config["reconciler"]["batch_size"] = batch_size;
     config["reconciler"]["workers"] = workers;
     config["http"]["listen"] = fmt::format("127.0.0.1:{}", listen_port);
+    config["metrics"]["listen"] = fmt::format("127.0.0.1:{}", free_port());
     config["kinds"]["order"]["timeout"] = "500ms";
+    config["reconciler"]["lease"] = lease;
     std::ofstream(work.file(name)) << YAML::Dump(config);
     return work.file(name);
   }
 
   std::vector<std::string> env() const {
     return {"DEMO_DSN=" + db.dsn(), "DEMO_SERVICES_URL=" + services_url,
-            fmt::format("DEMO_DAEMON_LISTEN=127.0.0.1:{}", daemon_port)};
+            fmt::format("DEMO_DAEMON_LISTEN=127.0.0.1:{}", daemon_port),
+            fmt::format("DEMO_METRICS_LISTEN=127.0.0.1:{}", free_port())};
   }
 
   void migrate(const std::string& config) {
@@ -227,6 +230,35 @@ TEST_F(EndToEnd, SigtermStopsClaimingReleasesWorkAndExitsZero) {
   auto rest = run_to_completion({COMPENSATORD_BIN, "run", "--config", config, "--until-idle"}, 120s, env());
   EXPECT_EQ(rest.exit_code, 0) << rest.output;
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'"), 60);
+  EXPECT_EQ(totals()["stock"]["locked"], 0);
+}
+
+TEST_F(EndToEnd, AKilledReplicaLosesNothingAndItsLeasesAreTakenOver) {
+  start_services({"--latency-ms", "100"});
+  const std::string config_a = write_config("a.yaml", 50, 4, daemon_port, "doomed", "2s");
+  const std::string config_b = write_config("b.yaml", 50, 4, free_port(), "survivor", "2s");
+  migrate(config_a);
+  place_abandoned_orders(80);
+  ChildProcess doomed({COMPENSATORD_BIN, "run", "--config", config_a}, work.file("a.log"), env());
+  for (int i = 0; i < 200 && query_count("SELECT count(*) FROM compensatord.transactions WHERE status = "
+                                         "'CANCELLED'") < 5;
+       ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  doomed.signal(SIGKILL);
+  ASSERT_EQ(doomed.wait_for(10s), 128 + SIGKILL);
+  const long long orphaned = query_count(
+      "SELECT count(*) FROM compensatord.transactions WHERE lease_owner = 'doomed' AND status NOT IN "
+      "('CONFIRMED', 'CANCELLED')");
+  EXPECT_GT(orphaned, 0) << "the kill came too late to leave leased work behind";
+
+  // The dead replica's leases hold its rows until they expire; then the survivor takes them over.
+  std::this_thread::sleep_for(2500ms);
+  auto survivor = run_to_completion({COMPENSATORD_BIN, "run", "--config", config_b, "--until-idle"}, 120s, env());
+  EXPECT_EQ(survivor.exit_code, 0) << survivor.output;
+  EXPECT_NE(survivor.output.find("taken over from an expired lease"), std::string::npos) << survivor.output;
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'"), 80);
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE lease_owner IS NOT NULL"), 0);
   EXPECT_EQ(totals()["stock"]["locked"], 0);
 }
 

@@ -1,0 +1,192 @@
+#include "metrics/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <array>
+
+namespace compensatord::metrics {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+
+constexpr std::array kResults{reconciler::ReconcileResult::Finished, reconciler::ReconcileResult::Requeued,
+                              reconciler::ReconcileResult::Parked, reconciler::ReconcileResult::LeaseLost};
+constexpr std::string_view kErrorResult = "error";
+constexpr std::array kDecisions{Decision::Confirm, Decision::Cancel};
+constexpr std::array kOutcomes{Outcome::Done, Outcome::AlreadyDone, Outcome::NotFound, Outcome::Retry, Outcome::Fatal};
+constexpr std::array kStatuses{Status::Pending,   Status::Committed, Status::Confirming, Status::Cancelling,
+                               Status::Confirmed, Status::Cancelled, Status::Parked};
+
+// A reconcile is a check plus a few HTTP calls: milliseconds when healthy, up to the adapter
+// timeouts when a participant is slow.
+Histogram::BucketBoundaries reconcile_buckets() {
+  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+}
+Histogram::BucketBoundaries adapter_buckets() { return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}; }
+
+std::string label(std::string_view value) { return std::string(value); }
+
+}  // namespace
+
+std::string_view result_label(reconciler::ReconcileResult result) { return reconciler::to_string(result); }
+
+std::string_view outcome_label(std::string_view outcome) {
+  const auto parsed = parse_outcome(outcome);
+  return parsed ? to_string(*parsed) : "unknown";
+}
+
+std::string_view action_label(std::string_view action) {
+  const auto parsed = parse_decision(action);
+  return parsed ? action_name(*parsed) : "unknown";
+}
+
+struct Metrics::Families {
+  explicit Families(prometheus::Registry& r)
+      : reconcile_total(BuildCounter()
+                            .Name("compensatord_reconcile_total")
+                            .Help("Reconciles of claimed transactions, by result")
+                            .Register(r)),
+        reconcile_errors_total(BuildCounter()
+                                   .Name("compensatord_reconcile_errors_total")
+                                   .Help("Reconciles that failed with a state database error")
+                                   .Register(r)
+                                   .Add({})),
+        reconcile_time_seconds(BuildHistogram()
+                                   .Name("compensatord_reconcile_time_seconds")
+                                   .Help("Duration of one reconcile: check, decision, actions, write-back")
+                                   .Register(r)
+                                   .Add({}, reconcile_buckets())),
+        transactions(BuildGauge()
+                         .Name("compensatord_transactions")
+                         .Help("Transactions in the state database, by status (refreshed on an interval)")
+                         .Register(r)),
+        oldest_due_age_seconds(BuildGauge()
+                                   .Name("compensatord_oldest_due_age_seconds")
+                                   .Help("How long the oldest due, unclaimed transaction has waited; 0 when none")
+                                   .Register(r)
+                                   .Add({})),
+        parked_transactions(BuildGauge()
+                                .Name("compensatord_parked_transactions")
+                                .Help("Transactions parked for a human")
+                                .Register(r)
+                                .Add({})),
+        decisions_total(BuildCounter()
+                            .Name("compensatord_decisions_total")
+                            .Help("Decisions taken by this replica, by decision")
+                            .Register(r)),
+        adapter_requests_total(BuildCounter()
+                                   .Name("compensatord_adapter_requests_total")
+                                   .Help("Adapter calls to participants, by participant, action and outcome")
+                                   .Register(r)),
+        adapter_request_duration_seconds(BuildHistogram()
+                                             .Name("compensatord_adapter_request_duration_seconds")
+                                             .Help("Duration of adapter calls to participants")
+                                             .Register(r)),
+        retries_total(BuildCounter()
+                          .Name("compensatord_retries_total")
+                          .Help("Reconciles that ended in a requeue with backoff")
+                          .Register(r)
+                          .Add({})),
+        claims_total(BuildCounter()
+                         .Name("compensatord_claims_total")
+                         .Help("Transactions claimed under a lease")
+                         .Register(r)
+                         .Add({})),
+        lease_takeovers_total(BuildCounter()
+                                  .Name("compensatord_lease_takeovers_total")
+                                  .Help("Claims that took a transaction over from another replica's expired lease")
+                                  .Register(r)
+                                  .Add({})),
+        build_info(
+            BuildGauge().Name("compensatord_build_info").Help("Always 1; labelled with the version").Register(r)) {}
+
+  Family<Counter>& reconcile_total;
+  Counter& reconcile_errors_total;
+  Histogram& reconcile_time_seconds;
+  Family<Gauge>& transactions;
+  Gauge& oldest_due_age_seconds;
+  Gauge& parked_transactions;
+  Family<Counter>& decisions_total;
+  Family<Counter>& adapter_requests_total;
+  Family<Histogram>& adapter_request_duration_seconds;
+  Counter& retries_total;
+  Counter& claims_total;
+  Counter& lease_takeovers_total;
+  Family<Gauge>& build_info;
+};
+
+Metrics::Metrics(const std::string& version)
+    : registry_(std::make_shared<prometheus::Registry>()), families_(std::make_unique<Families>(*registry_)) {
+  families_->build_info.Add({{"version", version}}).Set(1);
+  for (auto result : kResults) families_->reconcile_total.Add({{"result", label(result_label(result))}});
+  families_->reconcile_total.Add({{"result", label(kErrorResult)}});
+  for (auto decision : kDecisions) families_->decisions_total.Add({{"decision", label(to_string(decision))}});
+  for (auto status : kStatuses) families_->transactions.Add({{"status", label(to_string(status))}});
+}
+
+Metrics::~Metrics() = default;
+
+void Metrics::declare_participant(const std::string& participant) {
+  for (auto decision : kDecisions) {
+    const auto action = label(action_name(decision));
+    families_->adapter_request_duration_seconds.Add({{"participant", participant}, {"action", action}},
+                                                    adapter_buckets());
+    for (auto outcome : kOutcomes) {
+      families_->adapter_requests_total.Add(
+          {{"participant", participant}, {"action", action}, {"outcome", label(to_string(outcome))}});
+    }
+  }
+}
+
+void Metrics::set_store_snapshot(const StoreSnapshot& snapshot) {
+  for (const auto& count : snapshot.by_status) {
+    families_->transactions.Add({{"status", label(to_string(count.status))}}).Set(static_cast<double>(count.count));
+    if (count.status == Status::Parked) families_->parked_transactions.Set(static_cast<double>(count.count));
+  }
+  families_->oldest_due_age_seconds.Set(std::chrono::duration<double>(snapshot.oldest_due_age).count());
+}
+
+void Metrics::claimed(int count, int lease_takeovers) {
+  families_->claims_total.Increment(count);
+  families_->lease_takeovers_total.Increment(lease_takeovers);
+}
+
+void Metrics::reconciled(const reconciler::ReconcileObservation& observation) {
+  families_->reconcile_total.Add({{"result", label(result_label(observation.result))}}).Increment();
+  families_->reconcile_time_seconds.Observe(observation.elapsed.count());
+  if (observation.result == reconciler::ReconcileResult::Requeued) families_->retries_total.Increment();
+  if (observation.decided_now) {
+    families_->decisions_total.Add({{"decision", label(to_string(*observation.decided_now))}}).Increment();
+  }
+  for (const auto& action : observation.actions) {
+    const auto verb = label(action_label(action.action));
+    families_->adapter_requests_total
+        .Add({{"participant", action.participant}, {"action", verb}, {"outcome", label(outcome_label(action.outcome))}})
+        .Increment();
+    families_->adapter_request_duration_seconds
+        .Add({{"participant", action.participant}, {"action", verb}}, adapter_buckets())
+        .Observe(std::chrono::duration<double>(action.latency).count());
+  }
+}
+
+void Metrics::reconcile_failed(std::chrono::duration<double> elapsed) {
+  families_->reconcile_total.Add({{"result", label(kErrorResult)}}).Increment();
+  families_->reconcile_errors_total.Increment();
+  families_->reconcile_time_seconds.Observe(elapsed.count());
+}
+
+std::string Metrics::text() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+
+std::shared_ptr<prometheus::Registry> Metrics::registry() const { return registry_; }
+
+}  // namespace compensatord::metrics

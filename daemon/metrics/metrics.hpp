@@ -1,0 +1,59 @@
+#pragma once
+// compensatord's Prometheus metrics. prometheus-cpp stays behind this header: the reconcile loop
+// reports through reconciler::LoopObserver, the store gauges through set_store_snapshot().
+// Label values are bounded (results, decisions, outcomes, configured participants): never an xid.
+
+#include "reconciler/reconcile_loop.hpp"
+#include "store/store.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace prometheus {
+class Registry;
+}
+
+namespace compensatord::metrics {
+
+// What the database says, read on an interval (StoreGaugePoller), not per scrape.
+struct StoreSnapshot {
+  std::vector<store::StatusCount> by_status;
+  std::chrono::milliseconds oldest_due_age{0};
+};
+
+// The value of the `result` label of compensatord_reconcile_total for a reconcile.
+std::string_view result_label(reconciler::ReconcileResult result);
+// The `outcome` label of compensatord_adapter_requests_total; "unknown" for a name that is not an Outcome.
+std::string_view outcome_label(std::string_view outcome);
+// The `action` label: confirm or cancel; "unknown" otherwise.
+std::string_view action_label(std::string_view action);
+
+class Metrics final : public reconciler::LoopObserver {
+ public:
+  explicit Metrics(const std::string& version);
+  ~Metrics() override;
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Creates a participant's adapter series at zero, so dashboards and rate() see them before the first call.
+  void declare_participant(const std::string& participant);
+  void set_store_snapshot(const StoreSnapshot& snapshot);
+
+  void claimed(int count, int lease_takeovers) override;
+  void reconciled(const reconciler::ReconcileObservation& observation) override;
+  void reconcile_failed(std::chrono::duration<double> elapsed) override;
+
+  // The Prometheus text exposition of every metric (what /metrics serves).
+  [[nodiscard]] std::string text() const;
+  [[nodiscard]] std::shared_ptr<prometheus::Registry> registry() const;
+
+ private:
+  struct Families;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Families> families_;
+};
+
+}  // namespace compensatord::metrics

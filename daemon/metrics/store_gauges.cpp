@@ -1,0 +1,35 @@
+#include "metrics/store_gauges.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <mutex>
+
+namespace compensatord::metrics {
+
+StoreGaugePoller::StoreGaugePoller(std::function<StoreSnapshot()> read, Metrics& metrics,
+                                   std::chrono::milliseconds interval)
+    : read_(std::move(read)),
+      metrics_(metrics),
+      interval_(interval),
+      thread_([this](const std::stop_token& stop) { run(stop); }) {}
+
+void StoreGaugePoller::run(const std::stop_token& stop) {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  while (!stop.stop_requested()) {
+    refresh();
+    std::unique_lock lock(mutex);
+    wake.wait_for(lock, stop, interval_, [] { return false; });
+  }
+}
+
+void StoreGaugePoller::refresh() {
+  try {
+    metrics_.set_store_snapshot(read_());
+  } catch (const std::exception& e) {
+    spdlog::warn("metrics: reading the store gauges failed: {}", e.what());
+  }
+}
+
+}  // namespace compensatord::metrics

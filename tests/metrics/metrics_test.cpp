@@ -1,0 +1,130 @@
+// The label and outcome mapping of compensatord's metrics, read back from the exposition text.
+
+#include "metrics/metrics.hpp"
+#include "metrics/log_format.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/formatter.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace compensatord::metrics {
+namespace {
+
+using namespace std::chrono_literals;
+using reconciler::ActionObservation;
+using reconciler::ReconcileObservation;
+using reconciler::ReconcileResult;
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+TEST(MetricsLabels, ResultsAreTheReconcileResultNames) {
+  EXPECT_EQ(result_label(ReconcileResult::Finished), "finished");
+  EXPECT_EQ(result_label(ReconcileResult::Requeued), "requeued");
+  EXPECT_EQ(result_label(ReconcileResult::Parked), "parked");
+  EXPECT_EQ(result_label(ReconcileResult::LeaseLost), "lease_lost");
+}
+
+TEST(MetricsLabels, OutcomesAndActionsOutsideTheirEnumsBecomeUnknown) {
+  EXPECT_EQ(outcome_label("already_done"), "already_done");
+  EXPECT_EQ(outcome_label("not_found"), "not_found");
+  EXPECT_EQ(outcome_label("ORD-12345"), "unknown");
+  EXPECT_EQ(action_label("cancel"), "cancel");
+  EXPECT_EQ(action_label("check"), "unknown");
+}
+
+TEST(Metrics, EverySeriesOfABoundedLabelExistsAtZeroBeforeAnyWork) {
+  Metrics metrics("1.2.3");
+  metrics.declare_participant("stock");
+  const std::string text = metrics.text();
+  EXPECT_TRUE(has_line(text, R"(compensatord_build_info{version="1.2.3"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_reconcile_total{result="error"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_decisions_total{decision="confirm"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_transactions{status="PARKED"} 0)")) << text;
+  EXPECT_TRUE(
+      has_line(text, R"(compensatord_adapter_requests_total{action="cancel",outcome="fatal",participant="stock"} 0)"))
+      << text;
+}
+
+TEST(Metrics, AReconcileCountsItsResultDecisionRetryAndAdapterCallsWithoutTheXid) {
+  Metrics metrics("1.2.3");
+  ReconcileObservation observation{ReconcileResult::Requeued, Decision::Cancel, 0.2s, {}};
+  observation.actions.push_back(ActionObservation{"stock", "cancel", "not_found", 30ms});
+  observation.actions.push_back(ActionObservation{"coupon", "cancel", "retry", 2000ms});
+  metrics.reconciled(observation);
+  metrics.reconciled({ReconcileResult::Finished, std::nullopt, 0.01s, {}});
+  metrics.reconcile_failed(0.5s);
+  metrics.claimed(3, 1);
+
+  const std::string text = metrics.text();
+  EXPECT_TRUE(has_line(text, R"(compensatord_reconcile_total{result="requeued"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_reconcile_total{result="finished"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_reconcile_total{result="error"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_reconcile_errors_total 1")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_reconcile_time_seconds_count 3")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_retries_total 1")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_decisions_total{decision="cancel"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_decisions_total{decision="confirm"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_claims_total 3")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_lease_takeovers_total 1")) << text;
+  EXPECT_TRUE(has_line(
+      text, R"(compensatord_adapter_requests_total{action="cancel",outcome="not_found",participant="stock"} 1)"))
+      << text;
+  EXPECT_TRUE(
+      has_line(text, R"(compensatord_adapter_requests_total{action="cancel",outcome="retry",participant="coupon"} 1)"))
+      << text;
+  EXPECT_TRUE(has_line(
+      text, R"(compensatord_adapter_request_duration_seconds_bucket{action="cancel",participant="coupon",le="1"} 0)"))
+      << text;
+  EXPECT_TRUE(has_line(
+      text, R"(compensatord_adapter_request_duration_seconds_bucket{action="cancel",participant="coupon",le="2.5"} 1)"))
+      << text;
+}
+
+TEST(Metrics, TheStoreSnapshotSetsTheStatusParkedAndOldestDueGauges) {
+  Metrics metrics("1.2.3");
+  metrics.set_store_snapshot({{{Status::Pending, 7}, {Status::Parked, 2}}, 1500ms});
+  const std::string text = metrics.text();
+  EXPECT_TRUE(has_line(text, R"(compensatord_transactions{status="PENDING"} 7)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_transactions{status="PARKED"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_parked_transactions 2")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_oldest_due_age_seconds 1.5")) << text;
+}
+
+nlohmann::json json_line(std::string_view message, spdlog::level::level_enum level = spdlog::level::warn) {
+  spdlog::details::log_msg msg(spdlog::source_loc{}, "compensatord", level, message);
+  msg.time = spdlog::log_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));
+  spdlog::memory_buf_t out;
+  make_log_formatter("json")->format(msg, out);
+  const std::string line(out.data(), out.size());
+  EXPECT_EQ(line.back(), '\n');
+  return nlohmann::json::parse(line);
+}
+
+TEST(JsonLogs, ALineCarriesTimeLevelComponentXidAndMessage) {
+  const auto line = json_line("reconciler: xid=ORD-7 PARKED: stock said \"no\"");
+  EXPECT_EQ(line["time"], "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(line["level"], "warning");
+  EXPECT_EQ(line["component"], "reconciler");
+  EXPECT_EQ(line["xid"], "ORD-7");
+  EXPECT_EQ(line["msg"], "xid=ORD-7 PARKED: stock said \"no\"");
+}
+
+TEST(JsonLogs, AMessageWithoutPrefixOrXidStaysWhole) {
+  const auto line = json_line("Listening: on 0.0.0.0", spdlog::level::info);
+  EXPECT_EQ(line["component"], "compensatord");
+  EXPECT_FALSE(line.contains("xid"));
+  EXPECT_EQ(line["msg"], "Listening: on 0.0.0.0");
+}
+
+TEST(JsonLogs, InvalidUtf8FromAParticipantDoesNotLoseTheLine) {
+  const auto line = json_line("adapter: answer \xff\xfe was odd");
+  EXPECT_EQ(line["component"], "adapter");
+  EXPECT_NE(line["msg"].get<std::string>().find("was odd"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace compensatord::metrics

@@ -4,7 +4,7 @@
 #include "adapters/http_transport.hpp"
 #include "config/config.hpp"
 #include "http/api_server.hpp"
-#include "metrics/log_format.hpp"
+#include "logging/log_format.hpp"
 #include "metrics/metrics.hpp"
 #include "metrics/metrics_server.hpp"
 #include "metrics/store_gauges.hpp"
@@ -104,7 +104,7 @@ metrics::StoreSnapshot read_store_snapshot(store::PgStore& store) {
 int migrate(const std::string& path) {
   auto config = load_or_report(path);
   if (!config) return kExitBadConfig;
-  metrics::use_log_format(config->logging.format);
+  logging::use_log_format(config->logging.format);
   try {
     store::PgStore store(config->database.dsn, store::PgStoreOptions{.pool_size = 1});
     store.migrate();
@@ -120,7 +120,7 @@ int run(const std::string& path, bool until_idle) {
   auto config = load_or_report(path);
   if (!config) return kExitBadConfig;
   spdlog::set_level(spdlog::level::from_str(config->logging.level));
-  metrics::use_log_format(config->logging.format);
+  logging::use_log_format(config->logging.format);
   process::ShutdownSignals signals;  // before any thread starts, so every thread inherits the mask
 
   std::unique_ptr<store::PgStore> store;

@@ -1,7 +1,7 @@
 // The label and outcome mapping of compensatord's metrics, read back from the exposition text.
 
 #include "metrics/metrics.hpp"
-#include "metrics/log_format.hpp"
+#include "logging/log_format.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/formatter.h>
@@ -98,7 +98,7 @@ nlohmann::json json_line(std::string_view message, spdlog::level::level_enum lev
   spdlog::details::log_msg msg(spdlog::source_loc{}, "compensatord", level, message);
   msg.time = spdlog::log_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));
   spdlog::memory_buf_t out;
-  make_log_formatter("json")->format(msg, out);
+  logging::make_log_formatter("json")->format(msg, out);
   const std::string line(out.data(), out.size());
   EXPECT_EQ(line.back(), '\n');
   return nlohmann::json::parse(line);

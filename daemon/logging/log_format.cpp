@@ -1,4 +1,4 @@
-#include "metrics/log_format.hpp"
+#include "logging/log_format.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cctype>
 
-namespace compensatord::metrics {
+namespace compensatord::logging {
 namespace {
 
 constexpr std::string_view kXidKey = "xid=";
@@ -69,4 +69,4 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(std::string_view format) {
 
 void use_log_format(std::string_view format) { spdlog::set_formatter(make_log_formatter(format)); }
 
-}  // namespace compensatord::metrics
+}  // namespace compensatord::logging

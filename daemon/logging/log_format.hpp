@@ -10,7 +10,7 @@ namespace spdlog {
 class formatter;
 }
 
-namespace compensatord::metrics {
+namespace compensatord::logging {
 
 // "json" or "text" (the values config accepts).
 std::unique_ptr<spdlog::formatter> make_log_formatter(std::string_view format);
@@ -18,4 +18,4 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(std::string_view format);
 // Sets the formatter of every registered logger, the default one included.
 void use_log_format(std::string_view format);
 
-}  // namespace compensatord::metrics
+}  // namespace compensatord::logging

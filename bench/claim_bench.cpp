@@ -5,8 +5,8 @@
 
 #include "store/pg_store.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -25,13 +25,14 @@ void fill(const std::string& dsn, long long history, long long backlog) {
   tx.exec0(fmt::format(
       "INSERT INTO compensatord.transactions (xid, kind, source, status, decision, due_at, next_attempt_at, "
       "finished_at) SELECT 'h-' || g, 'order', 'bench', 'CANCELLED', 'cancel', now() - interval '2 days', "
-      "now() - interval '2 days' + g * interval '1 millisecond', now() - interval '1 day' FROM generate_series(1, {}) g",
+      "now() - interval '2 days' + g * interval '1 millisecond', now() - interval '1 day' FROM generate_series(1, {}) "
+      "g",
       history));
-  tx.exec0(fmt::format(
-      "INSERT INTO compensatord.transactions (xid, kind, source, status, due_at, next_attempt_at) "
-      "SELECT 'b-' || g, 'order', 'bench', 'PENDING', now() - interval '1 hour', "
-      "now() - interval '1 hour' + g * interval '1 millisecond' FROM generate_series(1, {}) g",
-      backlog));
+  tx.exec0(
+      fmt::format("INSERT INTO compensatord.transactions (xid, kind, source, status, due_at, next_attempt_at) "
+                  "SELECT 'b-' || g, 'order', 'bench', 'PENDING', now() - interval '1 hour', "
+                  "now() - interval '1 hour' + g * interval '1 millisecond' FROM generate_series(1, {}) g",
+                  backlog));
   tx.commit();
   pqxx::nontransaction(c).exec0("VACUUM ANALYZE compensatord.transactions");
 }
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
     for (const auto& txn : claimed) xids.push_back(txn.xid);
     store.release("bench", xids);
   }
-  fmt::print("history={} backlog={} batch={} rounds={} claim_ms_median={:.3f} claim_ms_p90={:.3f}\n", history,
-             backlog, batch, rounds, percentile(millis, 0.5), percentile(millis, 0.9));
+  fmt::print("history={} backlog={} batch={} rounds={} claim_ms_median={:.3f} claim_ms_p90={:.3f}\n", history, backlog,
+             batch, rounds, percentile(millis, 0.5), percentile(millis, 0.9));
   return 0;
 }

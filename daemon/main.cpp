@@ -4,6 +4,7 @@
 #include "adapters/http_transport.hpp"
 #include "config/config.hpp"
 #include "http/api_server.hpp"
+#include "kafka/kafka_source.hpp"
 #include "logging/log_format.hpp"
 #include "metrics/metrics.hpp"
 #include "metrics/metrics_server.hpp"
@@ -22,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <set>
 #include <thread>
 
 namespace compensatord {
@@ -88,13 +90,35 @@ std::optional<std::string> migrations_failure(store::PgStore& store) {
   });
 }
 
+std::optional<std::string> kafka_failure(const kafka::KafkaSource& source) {
+  if (source.connected()) return std::nullopt;
+  return "no Kafka broker reachable: delayed check messages are not ingested (reconciling goes on)";
+}
+
 http::HealthChecks health_checks(store::PgStore& store, const reconciler::ReconcileLoop& loop,
-                                 std::chrono::milliseconds stall_timeout) {
-  return {
+                                 std::chrono::milliseconds stall_timeout, const kafka::KafkaSource* kafka) {
+  http::HealthChecks checks{
       .liveness = {{"reconcile_loop", [&loop, stall_timeout] { return loop_failure(loop, stall_timeout); }}},
       .readiness = {{"database", [&store] { return database_failure(store); }},
                     {"migrations", [&store] { return migrations_failure(store); }}},
   };
+  if (kafka != nullptr) checks.readiness.push_back({"kafka", [kafka] { return kafka_failure(*kafka); }});
+  return checks;
+}
+
+std::unique_ptr<kafka::KafkaSource> make_kafka_source(const config::DaemonConfig& config, store::Store& store) {
+  if (!config.kafka) return nullptr;
+  std::set<std::string, std::less<>> kinds;
+  std::set<std::string, std::less<>> participants;
+  for (const auto& [name, kind] : config.kinds) kinds.insert(name);
+  for (const auto& [name, spec] : config.participants) participants.insert(name);
+  return std::make_unique<kafka::KafkaSource>(
+      *config.kafka, kafka::message_rules(*config.kafka, std::move(kinds), std::move(participants)), store);
+}
+
+metrics::KafkaSnapshot read_kafka_snapshot(const kafka::KafkaSource& source) {
+  const auto counters = source.counters();
+  return {counters.ingested, counters.duplicates, counters.dead_lettered, counters.errors, source.connected()};
 }
 
 metrics::StoreSnapshot read_store_snapshot(store::PgStore& store) {
@@ -142,18 +166,26 @@ int run(const std::string& path, bool until_idle) {
   reconciler::TransactionReconciler reconciler(*store, context, config->replica_id);
   reconciler::ReconcileLoop loop(*store, reconciler, config->reconciler, config->replica_id, metrics);
 
+  auto kafka_source = make_kafka_source(*config, *store);
+  if (kafka_source) metrics.declare_kafka();
+
   std::unique_ptr<http::ApiServer> api;
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   try {
-    api = std::make_unique<http::ApiServer>(config->http.listen, *store,
-                                            health_checks(*store, loop, config->reconciler.stall_timeout));
+    api = std::make_unique<http::ApiServer>(
+        config->http.listen, *store, health_checks(*store, loop, config->reconciler.stall_timeout, kafka_source.get()));
     metrics_server = std::make_unique<metrics::MetricsServer>(config->metrics.listen, metrics);
   } catch (const std::exception& e) {
     spdlog::critical("compensatord: {}", e.what());
     return kExitFailure;
   }
-  metrics::StoreGaugePoller store_gauges([&store = *store] { return read_store_snapshot(store); }, metrics,
-                                         config->metrics.refresh_interval);
+  // The Kafka source's counters ride along with the store gauges' refresh.
+  metrics::StoreGaugePoller store_gauges(
+      [&store = *store, &metrics, kafka = kafka_source.get()] {
+        if (kafka != nullptr) metrics.set_kafka_snapshot(read_kafka_snapshot(*kafka));
+        return read_store_snapshot(store);
+      },
+      metrics, config->metrics.refresh_interval);
 
   std::stop_source stop;
   std::jthread signal_watcher([&](std::stop_token own) { signals.wait_then_stop(own, stop); });
@@ -168,6 +200,11 @@ int run(const std::string& path, bool until_idle) {
     }
   }
 
+  std::jthread kafka_thread;
+  if (kafka_source && !until_idle) {
+    kafka_thread = std::jthread([&source = *kafka_source, token = stop.get_token()] { source.run(token); });
+  }
+
   spdlog::info("compensatord {}: replica {} reconciling ({} kinds, {} participants)", COMPENSATORD_VERSION,
                config->replica_id, config->kinds.size(), config->participants.size());
   const bool drained = loop.run(stop.get_token(), until_idle);
@@ -177,6 +214,7 @@ int run(const std::string& path, bool until_idle) {
   stop.request_stop();
   signal_watcher.request_stop();
   source_threads.clear();
+  if (kafka_thread.joinable()) kafka_thread.join();
   if (!drained) {
     // Worker threads still wait on participants; their leases expire and another replica
     // takes the work over. Leave without running destructors that would wait for them.

@@ -390,11 +390,13 @@ std::vector<LegacyLogSource> read_legacy_logs(const Reader& sources, const Known
   return legacy_logs;
 }
 
-std::vector<LegacyLogSource> read_sources(const Reader& root, const KnownNames& known) {
+void read_sources(const Reader& root, const KnownNames& known, DaemonConfig& config) {
   Reader sources = root.child("sources");
-  if (!is_section(sources)) return {};
-  sources.reject_unknown_keys({"legacy_logs"});
-  return read_legacy_logs(sources, known);
+  if (!is_section(sources)) return;
+  sources.reject_unknown_keys({"legacy_logs", "kafka"});
+  config.legacy_logs = read_legacy_logs(sources, known);
+  Reader kafka = sources.child("kafka");
+  if (kafka.present()) config.kafka = kafka::parse_kafka_source(kafka);
 }
 
 DaemonConfig read_config(const Reader& root) {
@@ -412,7 +414,7 @@ DaemonConfig read_config(const Reader& root) {
   config.kinds = read_kinds(root, config.retry);
   config.participants = read_participants(root);
   KnownNames known{declared_names(root.child("kinds")), declared_names(root.child("participants"))};
-  config.legacy_logs = read_sources(root, known);
+  read_sources(root, known, config);
   return config;
 }
 

@@ -3,6 +3,7 @@
 // docs/configuration.md; load_config() is the only way to build one.
 
 #include "config/yaml_reader.hpp"
+#include "kafka/kafka_config.hpp"
 
 #include <chrono>
 #include <map>
@@ -93,6 +94,7 @@ struct DaemonConfig {
   std::map<std::string, KindConfig> kinds;
   std::map<std::string, std::shared_ptr<const adapters::ParticipantSpec>> participants;
   std::vector<LegacyLogSource> legacy_logs;
+  std::optional<kafka::KafkaSourceConfig> kafka;  // sources.kafka: delayed check messages
   bool verify_tls = true;
 };
 

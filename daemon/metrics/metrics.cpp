@@ -108,7 +108,20 @@ struct Metrics::Families {
                                   .Register(r)
                                   .Add({})),
         build_info(
-            BuildGauge().Name("compensatord_build_info").Help("Always 1; labelled with the version").Register(r)) {}
+            BuildGauge().Name("compensatord_build_info").Help("Always 1; labelled with the version").Register(r)),
+        kafka_messages_total(BuildCounter()
+                                 .Name("compensatord_kafka_messages_total")
+                                 .Help("Delayed check messages consumed, by result (ingested, duplicate, "
+                                       "dead_lettered)")
+                                 .Register(r)),
+        kafka_errors_total(BuildCounter()
+                               .Name("compensatord_kafka_errors_total")
+                               .Help("Kafka source errors (store, dead-letter, commit, consumer); each is retried")
+                               .Register(r)),
+        kafka_connected(BuildGauge()
+                            .Name("compensatord_kafka_connected")
+                            .Help("1 while the Kafka source reaches a broker, else 0")
+                            .Register(r)) {}
 
   Family<Counter>& reconcile_total;
   Counter& reconcile_errors_total;
@@ -123,6 +136,10 @@ struct Metrics::Families {
   Counter& claims_total;
   Counter& lease_takeovers_total;
   Family<Gauge>& build_info;
+  Family<Counter>& kafka_messages_total;
+  Family<Counter>& kafka_errors_total;
+  Family<Gauge>& kafka_connected;
+  KafkaSnapshot last_kafka;  // counters advance by the difference to the previous snapshot
 };
 
 Metrics::Metrics(const std::string& version)
@@ -154,6 +171,28 @@ void Metrics::set_store_snapshot(const StoreSnapshot& snapshot) {
     if (count.status == Status::Parked) families_->parked_transactions.Set(static_cast<double>(count.count));
   }
   families_->oldest_due_age_seconds.Set(std::chrono::duration<double>(snapshot.oldest_due_age).count());
+}
+
+void Metrics::declare_kafka() {
+  for (const char* result : {"ingested", "duplicate", "dead_lettered"}) {
+    families_->kafka_messages_total.Add({{"result", result}});
+  }
+  families_->kafka_errors_total.Add({});
+  families_->kafka_connected.Add({});
+}
+
+void Metrics::set_kafka_snapshot(const KafkaSnapshot& snapshot) {
+  auto advance = [](Counter& counter, std::uint64_t now, std::uint64_t before) {
+    if (now > before) counter.Increment(static_cast<double>(now - before));
+  };
+  KafkaSnapshot& last = families_->last_kafka;
+  advance(families_->kafka_messages_total.Add({{"result", "ingested"}}), snapshot.ingested, last.ingested);
+  advance(families_->kafka_messages_total.Add({{"result", "duplicate"}}), snapshot.duplicates, last.duplicates);
+  advance(families_->kafka_messages_total.Add({{"result", "dead_lettered"}}), snapshot.dead_lettered,
+          last.dead_lettered);
+  advance(families_->kafka_errors_total.Add({}), snapshot.errors, last.errors);
+  families_->kafka_connected.Add({}).Set(snapshot.connected ? 1 : 0);
+  last = snapshot;
 }
 
 void Metrics::claimed(int count, int lease_takeovers) {

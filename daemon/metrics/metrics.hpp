@@ -7,6 +7,7 @@
 #include "store/store.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,15 @@ struct StoreSnapshot {
 };
 
 // The value of the `result` label of compensatord_reconcile_total for a reconcile.
+// Cumulative counts of the Kafka source (sources.kafka), read on the refresh interval.
+struct KafkaSnapshot {
+  std::uint64_t ingested = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t errors = 0;
+  bool connected = false;
+};
+
 std::string_view result_label(reconciler::ReconcileResult result);
 // The `outcome` label of compensatord_adapter_requests_total; "unknown" for a name that is not an Outcome.
 std::string_view outcome_label(std::string_view outcome);
@@ -41,6 +51,9 @@ class Metrics final : public reconciler::LoopObserver {
   // Creates a participant's adapter series at zero, so dashboards and rate() see them before the first call.
   void declare_participant(const std::string& participant);
   void set_store_snapshot(const StoreSnapshot& snapshot);
+  // Kafka series exist only where Kafka is configured: declare_kafka() creates them at 0.
+  void declare_kafka();
+  void set_kafka_snapshot(const KafkaSnapshot& snapshot);
 
   void claimed(int count, int lease_takeovers) override;
   void reconciled(const reconciler::ReconcileObservation& observation) override;

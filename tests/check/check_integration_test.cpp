@@ -37,13 +37,14 @@ class SqlCheckTest : public ::testing::Test {
     auto c = db.connect();
     pqxx::work tx(c);
     tx.exec0("CREATE TABLE orders (order_no text PRIMARY KEY, status text)");
-    tx.exec0("INSERT INTO orders VALUES ('PAID-1', 'PAID'), ('GONE-1', 'CANCELLED'), ('ODD-1', 'ON_HOLD'), "
-             "('NULL-1', NULL)");
+    tx.exec0(
+        "INSERT INTO orders VALUES ('PAID-1', 'PAID'), ('GONE-1', 'CANCELLED'), ('ODD-1', 'ON_HOLD'), "
+        "('NULL-1', NULL)");
     tx.commit();
   }
   std::unique_ptr<Check> sql_check(const std::string& extra = "") {
-    return check_from(fmt::format("sql:\n  dsn: '{}'\n  query: SELECT status FROM orders WHERE order_no = $1\n{}",
-                                  db.dsn(), extra));
+    return check_from(
+        fmt::format("sql:\n  dsn: '{}'\n  query: SELECT status FROM orders WHERE order_no = $1\n{}", db.dsn(), extra));
   }
   testing::TestDatabase db;
 };
@@ -68,14 +69,14 @@ TEST_F(SqlCheckTest, ValueMappingLeavesOtherValuesUnknown) {
 }
 
 TEST_F(SqlCheckTest, DatabaseTroubleIsUnknownNeverAnException) {
-  auto slow = check_from(fmt::format("sql:\n  dsn: '{}'\n  query: SELECT pg_sleep(2) WHERE $1 <> ''\n  timeout: 100ms\n",
-                                     db.dsn()));
+  auto slow = check_from(
+      fmt::format("sql:\n  dsn: '{}'\n  query: SELECT pg_sleep(2) WHERE $1 <> ''\n  timeout: 100ms\n", db.dsn()));
   auto timed_out = slow->run(txn_of("PAID-1"));
   EXPECT_EQ(timed_out.verdict, CheckVerdict::Unknown);
   EXPECT_NE(timed_out.error.find("statement timeout"), std::string::npos) << timed_out.error;
 
-  auto bad_sql = check_from(fmt::format("sql:\n  dsn: '{}'\n  query: SELECT * FROM no_such_table WHERE x = $1\n",
-                                        db.dsn()));
+  auto bad_sql =
+      check_from(fmt::format("sql:\n  dsn: '{}'\n  query: SELECT * FROM no_such_table WHERE x = $1\n", db.dsn()));
   EXPECT_EQ(bad_sql->run(txn_of("PAID-1")).verdict, CheckVerdict::Unknown);
 
   const std::string unreachable = fmt::format("postgresql://nobody:s3cret@127.0.0.1:{}/x", testing::free_port());
@@ -118,10 +119,11 @@ class HttpCheckTest : public ::testing::Test {
   }
 
   std::unique_ptr<Check> http_check(const std::string& base_url) {
-    return check_from(fmt::format("http:\n  url: {}/api/order/{{{{xid}}}}\n  timeout: 1s\n  outcomes:\n"
-                                  "    - {{status: [200], then: committed}}\n"
-                                  "    - {{status: [404], json: {{code: 1001}}, then: absent}}\n",
-                                  base_url));
+    return check_from(
+        fmt::format("http:\n  url: {}/api/order/{{{{xid}}}}\n  timeout: 1s\n  outcomes:\n"
+                    "    - {{status: [200], then: committed}}\n"
+                    "    - {{status: [404], json: {{code: 1001}}, then: absent}}\n",
+                    base_url));
   }
 
   testing::TestDatabase db;

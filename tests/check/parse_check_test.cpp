@@ -69,8 +69,8 @@ TEST(ParseCheck, BadFieldsNameTheirPathAndLine) {
       has_error(parse("http:\n  url: ftp://x/{{xid}}\n  outcomes: []\n"), "kinds.order.check.http.url", 2, "http(s)"));
   EXPECT_TRUE(has_error(parse("http:\n  url: http://x/a?b={{xid}}\n  outcomes: []\n"), "kinds.order.check.http.url", 2,
                         "query"));
-  EXPECT_TRUE(has_error(parse("http:\n  url: http://{{xid}}/a\n  outcomes: []\n"), "kinds.order.check.http.url", 2,
-                        "http(s)"));
+  EXPECT_TRUE(
+      has_error(parse("http:\n  url: http://{{xid}}/a\n  outcomes: []\n"), "kinds.order.check.http.url", 2, "http(s)"));
   EXPECT_TRUE(has_error(parse("http:\n  url: http://x/{{branch.sku}}\n  outcomes: []\n"), "kinds.order.check.http.url",
                         2, "branch"));
   EXPECT_TRUE(has_error(parse("http:\n  url: http://x/{{xid}}\n"), "kinds.order.check.http.outcomes", 2, "required"));

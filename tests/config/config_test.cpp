@@ -267,7 +267,7 @@ const BadValue kBadValues[] = {
     {"UnknownKindKey", "kinds:\n  order:\n    timout: 5m\n    check: {sql: {dsn: x, query: \"SELECT $1\"}}\n",
      "kinds.order.timout", 3, "unknown key 'timout'"},
     {"UnknownRetryKey", "retry:\n  max_attempt: 3\n", "retry.max_attempt", 2, "unknown key 'max_attempt'"},
-    {"UnknownSourcesKey", "sources:\n  kafka: {}\n", "sources.kafka", 2, "unknown key 'kafka'"},
+    {"UnknownSourcesKey", "sources:\n  rabbitmq: {}\n", "sources.rabbitmq", 2, "unknown key 'rabbitmq'"},
     {"DuplicateKey", "reconciler:\n  workers: 2\n  workers: 3\n", "reconciler.workers", 3, "duplicate key"},
     {"UnsetEnvironmentVariable", "database:\n  dsn: \"postgresql://u:${COMPENSATORD_TEST_UNSET}@db/x\"\n",
      "database.dsn", 2, "environment variable COMPENSATORD_TEST_UNSET is not set"},

@@ -2,8 +2,10 @@
 // sample legacy services over real HTTP, and the demo's traffic generator playing the order
 // service. These tests assert participant state and the attempt trail, not logs.
 
+#include "kafka/kafka_test_support.hpp"
 #include "support/child_process.hpp"
 #include "support/test_database.hpp"
+#include "support/work_dir.hpp"
 
 #include "common/http_client.hpp"
 
@@ -22,19 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-class WorkDir {
- public:
-  WorkDir() {
-    char pattern[] = "/tmp/compensatord-e2e-XXXXXX";
-    path_ = ::mkdtemp(pattern);
-  }
-  ~WorkDir() { fs::remove_all(path_); }
-  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 // One end-to-end world: a fresh database, legacy-services, and helpers to start compensatord.
 class EndToEnd : public ::testing::Test {
@@ -260,6 +249,70 @@ TEST_F(EndToEnd, AKilledReplicaLosesNothingAndItsLeasesAreTakenOver) {
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'"), 80);
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE lease_owner IS NOT NULL"), 0);
   EXPECT_EQ(totals()["stock"]["locked"], 0);
+}
+
+TEST_F(EndToEnd, DelayedChecksFromKafkaRollBackAbandonedOrdersAndLeaveCreatedOnesConfirmed) {
+  BrokerProcess broker(work, {"order-checks:2", "order-checks-dlq"});
+  start_services();
+  std::string config = write_config("daemon.yaml", 50, 4, daemon_port, "kafka");
+  YAML::Node yaml = YAML::LoadFile(config);
+  yaml["sources"]["kafka"]["brokers"] = broker.bootstrap();
+  yaml["sources"]["kafka"]["topics"].push_back("order-checks");
+  yaml["sources"]["kafka"]["dead_letter_topic"] = "order-checks-dlq";
+  yaml["sources"]["kafka"]["min_delay"] = "500ms";
+  yaml["sources"]["kafka"]["librdkafka"]["session.timeout.ms"] = "6000";
+  std::ofstream(config) << YAML::Dump(yaml);
+  migrate(config);
+
+  // The seed flow: the check message goes out first, then stock is locked; half of the orders
+  // get created, the other half die before that.
+  demo::HttpClient stock(services_url);
+  std::vector<Outgoing> messages;
+  auto connection = db.connect();
+  for (int i = 0; i < 40; ++i) {
+    const std::string xid = fmt::format("KAFKA-{}", i);
+    messages.push_back({"order-checks",
+                        xid,
+                        fmt::format(R"({{"xid":"{}","kind":"order","branches":[{{"participant":"stock",)"
+                                    R"("fields":{{"sku":"SKU-1","qty":1}}}}]}})",
+                                    xid),
+                        {}});
+    ASSERT_EQ(stock.post("/api/stock/lock", fmt::format(R"({{"orderNo":"{}","sku":"SKU-1","qty":1}})", xid)).status,
+              200);
+    if (i % 2 == 0) {
+      pqxx::work tx(connection);
+      tx.exec_params0("INSERT INTO demo_orders (order_no, sku, qty) VALUES ($1, 'SKU-1', 1)", xid);
+      tx.commit();
+    }
+  }
+  messages.push_back({"order-checks", std::nullopt, R"({"xid": "no kind", "branches": )", {}});
+  ASSERT_EQ(produce_all(broker.bootstrap(), messages), "");
+
+  ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
+  wait_for_http(fmt::format("http://127.0.0.1:{}/healthz", daemon_port), daemon);
+  for (int i = 0; i < 600 && query_count("SELECT count(*) FROM compensatord.transactions WHERE status IN "
+                                         "('CONFIRMED', 'CANCELLED')") < 40;
+       ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'"), 20)
+      << daemon.log();
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CONFIRMED'"), 20);
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE source = 'kafka:order-checks'"), 40);
+  auto state = totals();
+  EXPECT_EQ(state["stock"]["locked"], 0) << state.dump();
+  EXPECT_EQ(state["stock"]["sold"], 20) << state.dump();
+
+  auto dead = read_topic(broker.bootstrap(), "order-checks-dlq", 1);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].headers["reason"], "malformed_json") << dead[0].value;
+
+  demo::HttpClient api(fmt::format("http://127.0.0.1:{}", daemon_port));
+  auto ready = api.get("/readyz?verbose");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_NE(ready.body.find("kafka"), std::string::npos) << ready.body;
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
 }
 
 TEST_F(EndToEnd, TransactionApiShowsTheDecisionAndRefusesHostileXids) {

@@ -4,6 +4,7 @@
 
 #include "support/child_process.hpp"
 #include "support/test_database.hpp"
+#include "support/work_dir.hpp"
 
 #include "common/http_client.hpp"
 
@@ -25,21 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-class WorkDir {
- public:
-  WorkDir() {
-    char pattern[] = "/tmp/compensatord-obs-XXXXXX";
-    path_ = ::mkdtemp(pattern);
-    // The postgres user runs a throwaway cluster inside it when the tests run as root.
-    fs::permissions(path_, fs::perms::all);
-  }
-  ~WorkDir() { fs::remove_all(path_); }
-  [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 // The value of the sample `series` (name and labels exactly as exposed), or -1 when absent.
 double sample(const std::string& text, const std::string& series) {

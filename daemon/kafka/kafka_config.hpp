@@ -1,0 +1,33 @@
+#pragma once
+// The `sources.kafka` section: where delayed check messages come from and where bad ones go.
+// Every key, its default and an example is in docs/kafka.md.
+
+#include "config/yaml_reader.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace compensatord::kafka {
+
+struct KafkaSourceConfig {
+  std::string brokers;                    // required; bootstrap.servers, "host:port[,host:port...]"
+  std::vector<std::string> topics;        // required, at least one
+  std::string group_id = "compensatord";  // replicas in one group split the partitions
+  std::string dead_letter_topic;          // required; must not be one of `topics`
+  std::chrono::milliseconds min_delay{std::chrono::minutes(1)};  // due >= message timestamp + this
+  std::size_t max_message_bytes = 1024 * 1024;
+  std::chrono::milliseconds poll_timeout{std::chrono::seconds(1)};
+  int commit_batch_size = 100;  // messages stored per database commit and offset commit
+  // Passed through to librdkafka as is (security.protocol, sasl.*, ssl.*, ...), except the keys
+  // compensatord owns for its durability guarantee.
+  std::map<std::string, std::string> librdkafka;
+};
+
+// Reads the `sources.kafka` map; errors (key path and line) go to the reader's ConfigErrors and
+// the returned value then holds whatever was valid.
+KafkaSourceConfig parse_kafka_source(const config::Reader& reader);
+
+}  // namespace compensatord::kafka

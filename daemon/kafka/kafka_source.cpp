@@ -1,0 +1,345 @@
+#include "kafka/kafka_source.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace compensatord::kafka {
+namespace {
+
+using std::chrono::milliseconds;
+using Batch = std::vector<std::unique_ptr<RdKafka::Message>>;
+
+constexpr milliseconds kInitialBackoff{200};
+constexpr milliseconds kMaxBackoff{std::chrono::seconds(30)};
+constexpr milliseconds kDeadLetterTimeout{std::chrono::seconds(5)};
+constexpr milliseconds kSeekTimeout{std::chrono::seconds(5)};
+constexpr milliseconds kMetadataTimeout{std::chrono::seconds(1)};
+// Headers and framing of a dead letter on top of the largest value compensatord accepts.
+constexpr std::size_t kDeadLetterOverhead = 64 * 1024;
+constexpr std::size_t kLibrdkafkaDefaultMessageMax = 1'000'000;
+
+void set(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
+  std::string error;
+  if (conf.set(key, value, error) != RdKafka::Conf::CONF_OK) {
+    throw std::runtime_error(fmt::format("librdkafka setting {}: {}", key, error));
+  }
+}
+
+// Defaults first, then the operator's pass-through settings, then what compensatord owns.
+std::unique_ptr<RdKafka::Conf> make_conf(const KafkaSourceConfig& config, RdKafka::EventCb& events,
+                                         const std::map<std::string, std::string>& defaults,
+                                         const std::map<std::string, std::string>& owned) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  for (const auto& [key, value] : defaults) set(*conf, key, value);
+  for (const auto& [key, value] : config.librdkafka) set(*conf, key, value);
+  set(*conf, "bootstrap.servers", config.brokers);
+  for (const auto& [key, value] : owned) set(*conf, key, value);
+  std::string error;
+  if (conf->set("event_cb", &events, error) != RdKafka::Conf::CONF_OK) throw std::runtime_error(error);
+  return conf;
+}
+
+// librdkafka's logs and errors; "all brokers down" is what readiness reports.
+class Events : public RdKafka::EventCb {
+ public:
+  explicit Events(std::atomic<bool>& connected) : connected_(connected) {}
+
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() == RdKafka::Event::EVENT_ERROR) {
+      if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) connected_ = false;
+      spdlog::warn("kafka: {}: {}", RdKafka::err2str(event.err()), event.str());
+    } else if (event.type() == RdKafka::Event::EVENT_LOG) {
+      auto level = event.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR     ? spdlog::level::err
+                   : event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING ? spdlog::level::warn
+                                                                                : spdlog::level::debug;
+      spdlog::log(level, "kafka: {}: {}", event.fac(), event.str());
+    }
+  }
+
+ private:
+  std::atomic<bool>& connected_;
+};
+
+// The outcome of the one dead letter in flight.
+class DeliveryReport : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& message) override {
+    error_ = message.err() == RdKafka::ERR_NO_ERROR ? "" : message.errstr();
+    reported_ = true;
+  }
+  void reset() {
+    reported_ = false;
+    error_.clear();
+  }
+  [[nodiscard]] std::optional<std::string> failure() const {
+    if (!reported_) return "no delivery report";
+    if (!error_.empty()) return error_;
+    return std::nullopt;
+  }
+
+ private:
+  bool reported_ = false;
+  std::string error_;
+};
+
+// Partition offsets as librdkafka takes them, freed when done.
+class Offsets {
+ public:
+  Offsets() = default;
+  Offsets(const Offsets&) = delete;
+  Offsets& operator=(const Offsets&) = delete;
+  ~Offsets() { RdKafka::TopicPartition::destroy(list_); }
+
+  // Keeps the first offset given per partition unless `overwrite`.
+  void set(const std::string& topic, std::int32_t partition, std::int64_t offset, bool overwrite) {
+    for (auto* tp : list_) {
+      if (tp->topic() == topic && tp->partition() == partition) {
+        if (overwrite) tp->set_offset(offset);
+        return;
+      }
+    }
+    list_.push_back(RdKafka::TopicPartition::create(topic, partition, offset));
+  }
+  [[nodiscard]] std::vector<RdKafka::TopicPartition*>& list() { return list_; }
+
+ private:
+  std::vector<RdKafka::TopicPartition*> list_;
+};
+
+TimePoint timestamp_of(const RdKafka::Message& message) {
+  auto ts = message.timestamp();
+  if (ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) return Clock::now();
+  return TimePoint(std::chrono::duration_cast<Clock::duration>(milliseconds(ts.timestamp)));
+}
+
+void sleep_for(const std::stop_token& stop, milliseconds duration) {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  std::unique_lock lock(mutex);
+  wake.wait_for(lock, stop, duration, [] { return false; });
+}
+
+}  // namespace
+
+MessageRules message_rules(const KafkaSourceConfig& config, std::set<std::string, std::less<>> kinds,
+                           std::set<std::string, std::less<>> participants) {
+  MessageRules rules;
+  rules.kinds = std::move(kinds);
+  rules.participants = std::move(participants);
+  rules.min_delay = config.min_delay;
+  rules.max_message_bytes = config.max_message_bytes;
+  return rules;
+}
+
+// One consumer group membership with its dead-letter producer. Any librdkafka or store failure
+// that cannot be handled in place ends the session; run() starts a new one after a backoff.
+struct KafkaSource::Session {
+  explicit Session(KafkaSource& source);
+  ~Session() { consumer->close(); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Batch poll_batch();
+  bool handle_batch(const Batch& batch);  // false: a message must be retried after a backoff
+  void handle(RdKafka::Message& message);
+  void dead_letter(RdKafka::Message& message, const Rejection& rejection);
+  void commit(Offsets& offsets);
+  void seek_back(const Batch& batch, std::size_t from);
+  void check_connection();
+
+  KafkaSource& source;
+  Events events;
+  DeliveryReport report;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+  std::unique_ptr<RdKafka::Producer> producer;
+};
+
+KafkaSource::Session::Session(KafkaSource& s) : source(s), events(s.connected_) {
+  const auto& config = source.config_;
+  auto consumer_conf = make_conf(
+      config, events, {{"auto.offset.reset", "earliest"}},
+      {{"group.id", config.group_id}, {"enable.auto.commit", "false"}, {"enable.auto.offset.store", "false"}});
+  std::size_t max_bytes = std::max(kLibrdkafkaDefaultMessageMax, config.max_message_bytes + kDeadLetterOverhead);
+  auto producer_conf = make_conf(config, events, {{"acks", "all"}},
+                                 {{"message.timeout.ms", std::to_string(kDeadLetterTimeout.count())},
+                                  {"message.max.bytes", std::to_string(max_bytes)}});
+  std::string error;
+  if (producer_conf->set("dr_cb", &report, error) != RdKafka::Conf::CONF_OK) throw std::runtime_error(error);
+  consumer.reset(RdKafka::KafkaConsumer::create(consumer_conf.get(), error));
+  if (!consumer) throw std::runtime_error(fmt::format("cannot create the Kafka consumer: {}", error));
+  producer.reset(RdKafka::Producer::create(producer_conf.get(), error));
+  if (!producer) throw std::runtime_error(fmt::format("cannot create the dead-letter producer: {}", error));
+  if (auto err = consumer->subscribe(config.topics); err != RdKafka::ERR_NO_ERROR) {
+    throw std::runtime_error(fmt::format("cannot subscribe: {}", RdKafka::err2str(err)));
+  }
+}
+
+Batch KafkaSource::Session::poll_batch() {
+  Batch batch;
+  auto wait = static_cast<int>(source.config_.poll_timeout.count());
+  while (batch.size() < static_cast<std::size_t>(source.config_.commit_batch_size)) {
+    std::unique_ptr<RdKafka::Message> message(consumer->consume(batch.empty() ? wait : 0));
+    if (message->err() == RdKafka::ERR_NO_ERROR) {
+      source.connected_ = true;
+      batch.push_back(std::move(message));
+      continue;
+    }
+    if (message->err() != RdKafka::ERR__TIMED_OUT && message->err() != RdKafka::ERR__PARTITION_EOF) {
+      ++source.errors_;
+      spdlog::warn("kafka: consume: {}", message->errstr());
+    }
+    break;
+  }
+  return batch;
+}
+
+bool KafkaSource::Session::handle_batch(const Batch& batch) {
+  Offsets done;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    RdKafka::Message& message = *batch[i];
+    try {
+      handle(message);
+    } catch (const std::exception& e) {
+      ++source.errors_;
+      spdlog::warn("kafka: {} [{}] offset {} not stored, will retry: {}", message.topic_name(), message.partition(),
+                   message.offset(), e.what());
+      commit(done);
+      seek_back(batch, i);
+      return false;
+    }
+    done.set(message.topic_name(), message.partition(), message.offset() + 1, true);
+  }
+  commit(done);
+  return true;
+}
+
+void KafkaSource::Session::handle(RdKafka::Message& message) {
+  const std::string topic = message.topic_name();
+  std::optional<std::string_view> key;
+  if (const std::string* k = message.key()) key = *k;
+  const std::string_view payload(static_cast<const char*>(message.payload()), message.len());
+  auto result = parse_check_message(CheckMessage{topic, key, payload, timestamp_of(message)}, source.rules_);
+  if (const auto* rejection = std::get_if<Rejection>(&result)) {
+    dead_letter(message, *rejection);
+    ++source.dead_lettered_;
+    spdlog::info("kafka: {} [{}] offset {} dead-lettered: {}", topic, message.partition(), message.offset(),
+                 rejection->reason);
+    return;
+  }
+  const auto& txn = std::get<store::NewTransaction>(result);
+  if (source.store_.ingest(txn) == store::IngestResult::Inserted) {
+    ++source.ingested_;
+  } else {
+    ++source.duplicates_;
+  }
+}
+
+void KafkaSource::Session::dead_letter(RdKafka::Message& message, const Rejection& rejection) {
+  std::unique_ptr<RdKafka::Headers> headers(RdKafka::Headers::create());
+  headers->add("reason", rejection.reason);
+  headers->add("error", rejection.error);
+  headers->add("source_topic", message.topic_name());
+  headers->add("source_partition", std::to_string(message.partition()));
+  headers->add("source_offset", std::to_string(message.offset()));
+  // An oversized value could be too large for the dead-letter topic too; the headers say where it is.
+  bool keep_value = message.len() <= source.config_.max_message_bytes;
+  if (!keep_value) headers->add("value_omitted", "too_large");
+  const std::string* key = message.key();
+  report.reset();
+  auto err =
+      producer->produce(source.config_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                        keep_value ? message.payload() : nullptr, keep_value ? message.len() : 0,
+                        key ? key->data() : nullptr, key ? key->size() : 0, 0, headers.get(), nullptr);
+  if (err != RdKafka::ERR_NO_ERROR) throw std::runtime_error(fmt::format("dead letter: {}", RdKafka::err2str(err)));
+  headers.release();  // the producer owns them once produce() succeeded
+  producer->flush(static_cast<int>((kDeadLetterTimeout + kDeadLetterTimeout).count()));
+  if (auto failure = report.failure()) throw std::runtime_error(fmt::format("dead letter: {}", *failure));
+}
+
+void KafkaSource::Session::commit(Offsets& offsets) {
+  if (offsets.list().empty()) return;
+  if (auto err = consumer->commitSync(offsets.list()); err != RdKafka::ERR_NO_ERROR) {
+    // The messages are stored: a later reader repeats them harmlessly (ingestion is idempotent).
+    ++source.errors_;
+    spdlog::warn("kafka: offset commit failed: {}", RdKafka::err2str(err));
+  }
+}
+
+// Rewinds every partition of the batch to its first message not yet handled.
+void KafkaSource::Session::seek_back(const Batch& batch, std::size_t from) {
+  Offsets first;
+  for (std::size_t i = from; i < batch.size(); ++i) {
+    first.set(batch[i]->topic_name(), batch[i]->partition(), batch[i]->offset(), false);
+  }
+  for (auto* tp : first.list()) {
+    if (auto err = consumer->seek(*tp, static_cast<int>(kSeekTimeout.count())); err != RdKafka::ERR_NO_ERROR) {
+      // Typically revoked meanwhile: its new owner starts at the committed offset, before this message.
+      spdlog::warn("kafka: seek {} [{}] to {}: {}", tp->topic(), tp->partition(), tp->offset(), RdKafka::err2str(err));
+    }
+  }
+}
+
+void KafkaSource::Session::check_connection() {
+  RdKafka::Metadata* raw = nullptr;
+  auto err = consumer->metadata(false, nullptr, &raw, static_cast<int>(kMetadataTimeout.count()));
+  std::unique_ptr<RdKafka::Metadata> metadata(raw);
+  if (err == RdKafka::ERR_NO_ERROR) source.connected_ = true;
+}
+
+KafkaSource::KafkaSource(KafkaSourceConfig config, MessageRules rules, store::Store& store)
+    : config_(std::move(config)), rules_(std::move(rules)), store_(store) {}
+
+KafkaSource::~KafkaSource() = default;
+
+KafkaSourceCounters KafkaSource::counters() const {
+  return KafkaSourceCounters{ingested_.load(), duplicates_.load(), dead_lettered_.load(), errors_.load()};
+}
+
+void KafkaSource::run_session(std::stop_token stop) {
+  Session session(*this);
+  session.check_connection();
+  milliseconds backoff = kInitialBackoff;
+  while (!stop.stop_requested()) {
+    Batch batch = session.poll_batch();
+    if (!connected_) session.check_connection();
+    if (session.handle_batch(batch)) {
+      backoff = kInitialBackoff;
+    } else {
+      sleep_for(stop, backoff);
+      backoff = std::min(backoff * 2, kMaxBackoff);
+    }
+  }
+}
+
+void KafkaSource::run(std::stop_token stop) {
+  milliseconds backoff = kInitialBackoff;
+  while (!stop.stop_requested()) {
+    try {
+      run_session(stop);
+    } catch (const std::exception& e) {
+      ++errors_;
+      // A session that had reached Kafka was healthy: its failure starts a fresh backoff.
+      if (connected_.exchange(false)) backoff = kInitialBackoff;
+      spdlog::error("kafka: consumer stopped, restarting in {} ms: {}", backoff.count(), e.what());
+      sleep_for(stop, backoff);
+      backoff = std::min(backoff * 2, kMaxBackoff);
+    }
+  }
+  connected_ = false;
+}
+
+}  // namespace compensatord::kafka

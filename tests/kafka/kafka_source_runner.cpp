@@ -1,0 +1,87 @@
+// kafka-source-runner: a KafkaSource in its own process, for tests that kill it. With
+// --die-after-storing XID it SIGKILLs itself right after XID is committed to PostgreSQL, before
+// the offset commit: the crash window that "durable before acknowledged" must survive.
+// SIGTERM stops it cleanly; it then prints its counters.
+
+#include "kafka/kafka_source.hpp"
+#include "store/pg_store.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <unistd.h>
+
+namespace compensatord::kafka {
+namespace {
+
+// Delegates to the real store; dies right after the named xid is durably stored.
+class DyingStore final : public store::Store {
+ public:
+  DyingStore(store::Store& inner, std::string doomed_xid) : inner_(inner), doomed_xid_(std::move(doomed_xid)) {}
+
+  store::IngestResult ingest(const store::NewTransaction& txn) override {
+    auto result = inner_.ingest(txn);
+    if (txn.xid == doomed_xid_) ::kill(::getpid(), SIGKILL);
+    return result;
+  }
+  std::vector<Transaction> claim_due(const store::ClaimRequest& request) override { return inner_.claim_due(request); }
+  store::DecideResult decide(const std::string& xid, const std::string& owner, Decision decision) override {
+    return inner_.decide(xid, owner, decision);
+  }
+  bool write_back(const store::WriteBack& result) override { return inner_.write_back(result); }
+  void release(const std::string& owner, const std::vector<std::string>& xids) override { inner_.release(owner, xids); }
+  std::optional<Transaction> find(const std::string& xid) override { return inner_.find(xid); }
+  std::vector<Attempt> attempts(const std::string& xid) override { return inner_.attempts(xid); }
+  std::vector<store::StatusCount> count_by_status() override { return inner_.count_by_status(); }
+  long long count_due() override { return inner_.count_due(); }
+
+ private:
+  store::Store& inner_;
+  std::string doomed_xid_;
+};
+
+int run(const KafkaSourceConfig& config, const std::string& dsn, const std::string& doomed_xid) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // before any thread starts
+
+  store::PgStore pg(dsn);
+  DyingStore store(pg, doomed_xid);
+  KafkaSource source(config, message_rules(config, {"order"}, {"stock", "coupon"}), store);
+  std::jthread consumer([&source](std::stop_token stop) { source.run(stop); });
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  consumer.request_stop();
+  consumer.join();
+  auto c = source.counters();
+  std::cout << "ingested=" << c.ingested << " duplicates=" << c.duplicates << " dead_lettered=" << c.dead_lettered
+            << " errors=" << c.errors << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace compensatord::kafka
+
+int main(int argc, char** argv) {
+  CLI::App app{"Runs a KafkaSource (kinds: order; participants: stock, coupon) until SIGTERM"};
+  compensatord::kafka::KafkaSourceConfig config;
+  std::string dsn;
+  std::string doomed_xid;
+  app.add_option("--dsn", dsn)->required();
+  app.add_option("--brokers", config.brokers)->required();
+  app.add_option("--topic", config.topics)->required();
+  app.add_option("--dead-letter-topic", config.dead_letter_topic)->required();
+  app.add_option("--group", config.group_id);
+  app.add_option("--die-after-storing", doomed_xid, "SIGKILL itself right after storing this xid");
+  CLI11_PARSE(app, argc, argv);
+  config.poll_timeout = std::chrono::milliseconds(100);
+  // A killed member's partitions return to the group after the session timeout: keep it short.
+  config.librdkafka = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}};
+  return compensatord::kafka::run(config, dsn, doomed_xid);
+}

@@ -1,0 +1,251 @@
+// KafkaSource against the kafka-broker process and a real PostgreSQL: every message is stored
+// once in effect, bad ones are dead-lettered without blocking, and offsets wait for the database.
+
+#include "kafka/kafka_source.hpp"
+#include "kafka/kafka_test_support.hpp"
+#include "store/migrations.hpp"
+#include "store/pg_store.hpp"
+#include "support/test_database.hpp"
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <csignal>
+#include <functional>
+#include <memory>
+#include <thread>
+
+namespace compensatord::kafka {
+namespace {
+
+using namespace std::chrono_literals;
+using compensatord::testing::BrokerProcess;
+using compensatord::testing::ChildProcess;
+using compensatord::testing::committed_offset;
+using compensatord::testing::Outgoing;
+using compensatord::testing::produce;
+using compensatord::testing::produce_all;
+using compensatord::testing::read_topic;
+
+const std::string kGroup = "test-group";
+
+std::string check_message(const std::string& xid, const std::string& participant = "stock") {
+  return R"({"xid":")" + xid + R"(","kind":"order","branches":[{"participant":")" + participant +
+         R"(","fields":{"sku":"A-1","qty":2}}]})";
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 20s) {
+  for (auto deadline = std::chrono::steady_clock::now() + timeout; std::chrono::steady_clock::now() < deadline;) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
+class KafkaSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store::migrate(db_.dsn()); }
+
+  KafkaSourceConfig config() const {
+    KafkaSourceConfig c;
+    c.brokers = broker_.bootstrap();
+    c.topics = {"checks"};
+    c.dead_letter_topic = "checks-dlq";
+    c.group_id = kGroup;
+    c.poll_timeout = 100ms;
+    c.max_message_bytes = 4096;
+    // Short timeouts so a broker outage and a group rejoin take seconds, not a minute.
+    c.librdkafka = {{"log_level", "3"},
+                    {"reconnect.backoff.max.ms", "500"},
+                    {"session.timeout.ms", "6000"},
+                    {"heartbeat.interval.ms", "500"}};
+    return c;
+  }
+
+  // A KafkaSource on its own thread; the thread stops and joins before the source goes away.
+  struct Running {
+    std::unique_ptr<KafkaSource> source;
+    std::jthread thread;
+  };
+
+  std::unique_ptr<Running> run_source() {
+    auto c = config();
+    auto running = std::make_unique<Running>();
+    running->source = std::make_unique<KafkaSource>(c, message_rules(c, {"order"}, {"stock", "coupon"}), store_);
+    running->thread = std::jthread([source = running->source.get()](std::stop_token stop) { source->run(stop); });
+    return running;
+  }
+
+  // Starts one KafkaSource that runs until the test ends.
+  KafkaSource& start() {
+    running_ = run_source();
+    return *running_->source;
+  }
+
+  long long stored() {
+    long long total = 0;
+    for (const auto& count : store_.count_by_status()) total += count.count;
+    return total;
+  }
+
+  void send(const std::string& value, std::optional<std::string> key = std::nullopt) {
+    ASSERT_EQ(produce(broker_.bootstrap(), Outgoing{"checks", std::move(key), value, {}, 0}), "");
+  }
+
+  std::optional<std::int64_t> committed() const { return committed_offset(broker_.bootstrap(), kGroup, "checks"); }
+
+  void exec(const std::string& sql) const {
+    pqxx::connection connection(db_.dsn());
+    pqxx::work work(connection);
+    work.exec(sql);
+    work.commit();
+  }
+
+  testing::WorkDir work_;
+  BrokerProcess broker_{work_, {"checks:4", "checks-dlq"}};
+  testing::TestDatabase db_;
+  store::PgStore store_{db_.dsn()};
+  std::unique_ptr<Running> running_;
+};
+
+TEST_F(KafkaSourceTest, SameMessageTwiceIsOneTransaction) {
+  const auto sent = Clock::now();
+  send(check_message("ORD-1"), "ORD-1");
+  send(check_message("ORD-1"), "ORD-1");
+  auto& source = start();
+  ASSERT_TRUE(wait_until([&] { return committed() == 2; })) << "counters: " << source.counters().ingested;
+  EXPECT_EQ(source.counters().ingested, 1u);
+  EXPECT_EQ(source.counters().duplicates, 1u);
+  EXPECT_TRUE(source.connected());
+
+  auto txn = store_.find("ORD-1");
+  ASSERT_TRUE(txn);
+  EXPECT_EQ(txn->source, "kafka:checks");
+  EXPECT_EQ(txn->kind, "order");
+  ASSERT_EQ(txn->branches.size(), 1u);
+  EXPECT_EQ(txn->branches[0].fields.at("qty"), 2);
+  // Due one min_delay (default 1m) after the message's timestamp.
+  EXPECT_GE(txn->due_at, sent + 1min - 1s);
+  EXPECT_LE(txn->due_at, Clock::now() + 1min);
+}
+
+TEST_F(KafkaSourceTest, BadMessagesAreDeadLetteredAndThePartitionKeepsFlowing) {
+  send("{not json");
+  send(check_message("ORD-2", "points"), "ORD-2");
+  send("{\"xid\": \"\xff\xfe\"}");
+  send(std::string(10000, '['));
+  send(check_message("ORD-3"), "ORD-3");
+  auto& source = start();
+  ASSERT_TRUE(wait_until([&] { return committed() == 5; }));
+  EXPECT_EQ(source.counters().dead_lettered, 4u);
+  EXPECT_EQ(source.counters().ingested, 1u);
+  EXPECT_TRUE(store_.find("ORD-3"));
+  EXPECT_FALSE(store_.find("ORD-2"));
+
+  auto letters = read_topic(broker_.bootstrap(), "checks-dlq", 4);
+  ASSERT_EQ(letters.size(), 4u);
+  EXPECT_EQ(letters[0].headers.at("reason"), "malformed_json");
+  EXPECT_EQ(letters[0].value, "{not json");
+  EXPECT_EQ(letters[0].headers.at("source_topic"), "checks");
+  EXPECT_EQ(letters[0].headers.at("source_partition"), "0");
+  EXPECT_EQ(letters[0].headers.at("source_offset"), "0");
+  EXPECT_EQ(letters[1].headers.at("reason"), "unknown_participant:points");
+  EXPECT_NE(letters[1].headers.at("error").find("points"), std::string::npos);
+  EXPECT_EQ(letters[1].key, "ORD-2");
+  EXPECT_EQ(letters[1].headers.at("source_offset"), "1");
+  EXPECT_EQ(letters[2].headers.at("reason"), "invalid_utf8");
+  EXPECT_EQ(letters[2].value, "{\"xid\": \"\xff\xfe\"}");
+  // Larger than max_message_bytes: only the headers travel.
+  EXPECT_EQ(letters[3].headers.at("reason"), "too_large");
+  EXPECT_EQ(letters[3].headers.at("value_omitted"), "too_large");
+  EXPECT_EQ(letters[3].value, "");
+}
+
+TEST_F(KafkaSourceTest, OffsetWaitsForTheDatabaseAndTheMessageIsReadAgainAfterTheFix) {
+  // Every insert of a transaction fails until the trigger is dropped.
+  exec(
+      "CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS "
+      "$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;"
+      "CREATE TRIGGER refuse BEFORE INSERT ON compensatord.transactions "
+      "FOR EACH ROW EXECUTE FUNCTION public.refuse();");
+  send(check_message("ORD-4"), "ORD-4");
+  auto& source = start();
+  ASSERT_TRUE(wait_until([&] { return source.counters().errors >= 2; }));
+  EXPECT_EQ(committed(), std::nullopt);
+  EXPECT_FALSE(store_.find("ORD-4"));
+  EXPECT_EQ(source.counters().ingested, 0u);
+
+  exec("DROP TRIGGER refuse ON compensatord.transactions");
+  ASSERT_TRUE(wait_until([&] { return committed() == 1; }, 40s));
+  EXPECT_EQ(source.counters().ingested, 1u);
+  EXPECT_TRUE(store_.find("ORD-4"));
+}
+
+TEST_F(KafkaSourceTest, NotConnectedWhileTheBrokerIsDownAndEverythingArrivesAfter) {
+  send(check_message("ORD-5"), "ORD-5");
+  auto& source = start();
+  ASSERT_TRUE(wait_until([&] { return committed() == 1; }));
+  EXPECT_TRUE(source.connected());
+  broker_.down();
+  ASSERT_TRUE(wait_until([&] { return !source.connected(); }));
+  broker_.up();
+  send(check_message("ORD-6"), "ORD-6");
+  ASSERT_TRUE(wait_until([&] { return source.connected() && committed() == 2; }, 40s));
+  EXPECT_TRUE(store_.find("ORD-6"));
+  EXPECT_EQ(source.counters().ingested, 2u);
+}
+
+TEST_F(KafkaSourceTest, KilledBetweenTheDatabaseCommitAndTheOffsetCommitReadsTheMessageAgain) {
+  send(check_message("ORD-7"), "ORD-7");
+  const std::vector<std::string> runner{
+      KAFKA_SOURCE_RUNNER_BIN, "--dsn",      db_.dsn(), "--brokers", broker_.bootstrap(), "--topic", "checks",
+      "--dead-letter-topic",   "checks-dlq", "--group", kGroup};
+  auto doomed_argv = runner;
+  doomed_argv.insert(doomed_argv.end(), {"--die-after-storing", "ORD-7"});
+  ChildProcess doomed(doomed_argv, work_.file("doomed.log"));
+  ASSERT_EQ(doomed.wait_for(20s), 128 + SIGKILL) << doomed.log();
+  auto stored_once = store_.find("ORD-7");
+  ASSERT_TRUE(stored_once);
+  EXPECT_EQ(committed(), std::nullopt);
+
+  ChildProcess survivor(runner, work_.file("survivor.log"));
+  ASSERT_TRUE(wait_until([&] { return committed() == 1; }, 40s)) << survivor.log();
+  survivor.signal(SIGTERM);
+  ASSERT_EQ(survivor.wait_for(20s), 0) << survivor.log();
+  // Read again, found already stored, left exactly as it was.
+  EXPECT_NE(survivor.log().find("ingested=0 duplicates=1 dead_lettered=0"), std::string::npos) << survivor.log();
+  EXPECT_EQ(stored(), 1);
+  auto after = store_.find("ORD-7");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->due_at, stored_once->due_at);
+  EXPECT_EQ(after->status, stored_once->status);
+}
+
+TEST_F(KafkaSourceTest, TwoConsumersSplitThePartitionsAndOneTakesOverWithoutLoss) {
+  auto a = run_source();
+  auto b = run_source();
+  ASSERT_TRUE(wait_until([&] { return a->source->connected() && b->source->connected(); }));
+  // Let the group settle on two members before the first messages arrive.
+  std::this_thread::sleep_for(3s);
+  auto send_orders = [&](int from, int to) {
+    std::vector<Outgoing> orders;
+    for (int i = from; i < to; ++i) {
+      const std::string xid = "ORD-" + std::to_string(i);
+      orders.push_back(Outgoing{"checks", xid, check_message(xid), {}, -1});  // partitioned by key
+    }
+    ASSERT_EQ(produce_all(broker_.bootstrap(), orders), "");
+  };
+  send_orders(0, 40);
+  ASSERT_TRUE(wait_until([&] { return stored() == 40; }));
+  EXPECT_GT(a->source->counters().ingested, 0u);
+  EXPECT_GT(b->source->counters().ingested, 0u);
+  EXPECT_EQ(a->source->counters().ingested + b->source->counters().ingested, 40u);
+
+  a.reset();  // a leaves the group; b takes over every partition
+  send_orders(40, 60);
+  ASSERT_TRUE(wait_until([&] { return stored() == 60; }, 40s));
+  for (int i = 0; i < 60; ++i) EXPECT_TRUE(store_.find("ORD-" + std::to_string(i))) << i;
+}
+
+}  // namespace
+}  // namespace compensatord::kafka

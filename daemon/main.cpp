@@ -118,7 +118,8 @@ std::unique_ptr<kafka::KafkaSource> make_kafka_source(const config::DaemonConfig
 
 metrics::KafkaSnapshot read_kafka_snapshot(const kafka::KafkaSource& source) {
   const auto counters = source.counters();
-  return {counters.ingested, counters.duplicates, counters.dead_lettered, counters.errors, source.connected()};
+  return {counters.ingested, counters.duplicates, counters.dead_lettered,
+          counters.errors,   source.connected(),  counters.consumer_lag};
 }
 
 metrics::StoreSnapshot read_store_snapshot(store::PgStore& store) {

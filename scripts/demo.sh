@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The compensatord demo, in one command: installs missing packages, builds, then runs
-# a throwaway PostgreSQL, the sample legacy services failing 10% of calls, compensatord, and
-# demo-traffic placing orders of which a quarter die half-way. Prints the consistency report
-# and exits with its status: 0 when compensatord repaired every half-finished order.
+# a throwaway PostgreSQL, the embedded Kafka broker, the sample legacy services failing 10% of
+# calls, compensatord, and demo-traffic placing orders of which a quarter die half-way; each order
+# opens its transaction in the pending log and publishes a delayed check message to Kafka.
+# Prints the consistency report and exits with its status: 0 when compensatord repaired every
+# half-finished order.
 #
 #   BUILD_DIR=build scripts/demo.sh          # build into and run from $BUILD_DIR (default: build)
 #   DEMO_SKIP_BUILD=1 scripts/demo.sh        # use the binaries already in $BUILD_DIR
 #   DEMO_ORDERS=1000 DEMO_DIE_RATE=0.25 DEMO_TIMEOUT=120 scripts/demo.sh
+#   DEMO_CHECKS=kafka scripts/demo.sh        # pending_log, kafka or both (default): demo-traffic --checks
 set -euo pipefail
 
 repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,6 +18,7 @@ build=${BUILD_DIR:-build}
 orders=${DEMO_ORDERS:-1000}
 die_rate=${DEMO_DIE_RATE:-0.25}
 timeout_s=${DEMO_TIMEOUT:-120}
+checks=${DEMO_CHECKS:-both}
 
 if [[ "${DEMO_SKIP_BUILD:-0}" != 1 ]]; then
   CHART_TOOLS="${CHART_TOOLS:-OFF}" BUILD_DIR="$build" TESTS="${TESTS:-OFF}" bash "$repo/scripts/build.sh" >&2
@@ -23,13 +27,14 @@ fi
 legacy_services="$build/demo/legacy-services"
 demo_traffic="$build/demo/demo-traffic"
 compensatord="$build/daemon/compensatord"
+kafka_broker="$build/demo/kafka_broker/kafka-broker"
 
 die() {
   echo "demo: $*" >&2
   exit 2
 }
 
-for binary in "$legacy_services" "$demo_traffic" "$compensatord"; do
+for binary in "$legacy_services" "$demo_traffic" "$compensatord" "$kafka_broker"; do
   [[ -x "$binary" ]] || die "$binary not found: run without DEMO_SKIP_BUILD, or set BUILD_DIR"
 done
 command -v curl >/dev/null || die "curl not found: run scripts/install-deps.sh"
@@ -45,7 +50,7 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   "$repo/scripts/throwaway-pg.sh" stop "$work/pg" >/dev/null 2>&1 || true
   if ((keep_logs)); then
-    echo "demo: logs kept in $work (legacy-services.log, compensatord.log)" >&2
+    echo "demo: logs kept in $work (legacy-services.log, compensatord.log, kafka-broker.log)" >&2
   else
     rm -rf -- "$work"
   fi
@@ -85,6 +90,19 @@ DEMO_DAEMON_LISTEN="127.0.0.1:$(free_port)"
 DEMO_METRICS_LISTEN="127.0.0.1:$(free_port)"
 export DEMO_DSN DEMO_SERVICES_URL DEMO_DAEMON_LISTEN DEMO_METRICS_LISTEN
 
+echo "demo: starting the embedded Kafka broker (topics order-checks, order-checks-dlq)" >&2
+"$kafka_broker" --topic order-checks:2 --topic order-checks-dlq --bootstrap-file "$work/kafka.bootstrap" \
+  >"$work/kafka-broker.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  [[ -s "$work/kafka.bootstrap" ]] && break
+  kill -0 "${pids[-1]}" 2>/dev/null || { keep_logs=1; die "kafka-broker exited: $(tail -n 5 "$work/kafka-broker.log")"; }
+  sleep 0.1
+done
+[[ -s "$work/kafka.bootstrap" ]] || { keep_logs=1; die "kafka-broker wrote no bootstrap file within 10s"; }
+DEMO_KAFKA_BROKERS=$(<"$work/kafka.bootstrap")
+export DEMO_KAFKA_BROKERS
+
 echo "demo: starting legacy-services on $DEMO_SERVICES_URL (10% of calls fail, lose their reply or answer oddly)" >&2
 "$legacy_services" --listen "${DEMO_SERVICES_URL#http://}" --order-dsn "$DEMO_DSN" \
   --fail-rate 0.04 --lost-reply-rate 0.03 --odd-rate 0.03 --latency-ms 1 --latency-jitter-ms 4 \
@@ -99,9 +117,10 @@ echo "demo: starting compensatord on $DEMO_DAEMON_LISTEN" >&2
 pids+=($!)
 wait_for_http "http://$DEMO_DAEMON_LISTEN/healthz" "$work/compensatord.log" "${pids[-1]}"
 
-echo "demo: placing $orders orders, $die_rate of them dying half-way" >&2
+echo "demo: placing $orders orders (checks: $checks), $die_rate of them dying half-way" >&2
 status=0
 "$demo_traffic" --dsn "$DEMO_DSN" --services-url "$DEMO_SERVICES_URL" --orders "$orders" --die-rate "$die_rate" \
+  --checks "$checks" --kafka-brokers "$DEMO_KAFKA_BROKERS" --kafka-topic order-checks \
   --concurrency 8 --wait-for-convergence --timeout "$timeout_s" || status=$?
 ((status == 0)) || keep_logs=1
 exit "$status"

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <librdkafka/rdkafkacpp.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -31,6 +32,8 @@ constexpr milliseconds kMetadataTimeout{std::chrono::seconds(1)};
 // Headers and framing of a dead letter on top of the largest value compensatord accepts.
 constexpr std::size_t kDeadLetterOverhead = 64 * 1024;
 constexpr std::size_t kLibrdkafkaDefaultMessageMax = 1'000'000;
+// How often librdkafka reports statistics (consumer lag) unless the operator's settings say otherwise.
+constexpr milliseconds kStatisticsInterval{std::chrono::seconds(5)};
 
 void set(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
   std::string error;
@@ -53,13 +56,38 @@ std::unique_ptr<RdKafka::Conf> make_conf(const KafkaSourceConfig& config, RdKafk
   return conf;
 }
 
-// librdkafka's logs and errors; "all brokers down" is what readiness reports.
+// Whether a partition of the statistics is assigned to this consumer: revoked ones keep their last
+// offsets in the statistics, and another group member counts their lag now.
+bool assigned(const nlohmann::json& partition) {
+  const auto state = partition.value("fetch_state", "none");
+  return state != "none" && state != "stopping" && state != "stopped";
+}
+
+// The consumer's total lag in a librdkafka statistics document: the sum over its assigned
+// partitions of consumer_lag, which is -1 where unknown (nothing committed yet). nullopt for the
+// producer's statistics, which say nothing about lag.
+std::optional<std::int64_t> consumer_lag(const std::string& statistics) {
+  const auto stats = nlohmann::json::parse(statistics, nullptr, false);
+  if (!stats.is_object() || stats.value("type", "") != "consumer") return std::nullopt;
+  std::int64_t total = 0;
+  for (const auto& topic : stats.value("topics", nlohmann::json::object())) {
+    for (const auto& partition : topic.value("partitions", nlohmann::json::object())) {
+      const auto lag = partition.value("consumer_lag", std::int64_t{-1});
+      if (lag > 0 && assigned(partition)) total += lag;
+    }
+  }
+  return total;
+}
+
+// librdkafka's logs, errors and statistics; "all brokers down" is what readiness reports.
 class Events : public RdKafka::EventCb {
  public:
-  explicit Events(std::atomic<bool>& connected) : connected_(connected) {}
+  Events(std::atomic<bool>& connected, std::atomic<std::int64_t>& lag) : connected_(connected), lag_(lag) {}
 
   void event_cb(RdKafka::Event& event) override {
-    if (event.type() == RdKafka::Event::EVENT_ERROR) {
+    if (event.type() == RdKafka::Event::EVENT_STATS) {
+      if (auto lag = consumer_lag(event.str())) lag_ = *lag;
+    } else if (event.type() == RdKafka::Event::EVENT_ERROR) {
       if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) connected_ = false;
       spdlog::warn("kafka: {}: {}", RdKafka::err2str(event.err()), event.str());
     } else if (event.type() == RdKafka::Event::EVENT_LOG) {
@@ -72,6 +100,7 @@ class Events : public RdKafka::EventCb {
 
  private:
   std::atomic<bool>& connected_;
+  std::atomic<std::int64_t>& lag_;
 };
 
 // The outcome of the one dead letter in flight.
@@ -168,10 +197,11 @@ struct KafkaSource::Session {
   std::unique_ptr<RdKafka::Producer> producer;
 };
 
-KafkaSource::Session::Session(KafkaSource& s) : source(s), events(s.connected_) {
+KafkaSource::Session::Session(KafkaSource& s) : source(s), events(s.connected_, s.consumer_lag_) {
   const auto& config = source.config_;
   auto consumer_conf = make_conf(
-      config, events, {{"auto.offset.reset", "earliest"}},
+      config, events,
+      {{"auto.offset.reset", "earliest"}, {"statistics.interval.ms", std::to_string(kStatisticsInterval.count())}},
       {{"group.id", config.group_id}, {"enable.auto.commit", "false"}, {"enable.auto.offset.store", "false"}});
   std::size_t max_bytes = std::max(kLibrdkafkaDefaultMessageMax, config.max_message_bytes + kDeadLetterOverhead);
   auto producer_conf = make_conf(config, events, {{"acks", "all"}},
@@ -306,7 +336,8 @@ KafkaSource::KafkaSource(KafkaSourceConfig config, MessageRules rules, store::St
 KafkaSource::~KafkaSource() = default;
 
 KafkaSourceCounters KafkaSource::counters() const {
-  return KafkaSourceCounters{ingested_.load(), duplicates_.load(), dead_lettered_.load(), errors_.load()};
+  return KafkaSourceCounters{ingested_.load(), duplicates_.load(), dead_lettered_.load(), errors_.load(),
+                             consumer_lag_.load()};
 }
 
 void KafkaSource::run_session(std::stop_token stop) {

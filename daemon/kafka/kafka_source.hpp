@@ -27,6 +27,9 @@ struct KafkaSourceCounters {
   std::uint64_t duplicates = 0;     // the xid was already known (re-delivery or another source)
   std::uint64_t dead_lettered = 0;  // produced to the dead-letter topic
   std::uint64_t errors = 0;         // store, dead-letter, commit or consumer errors (retried)
+  // Messages in assigned partitions after the committed offsets, from librdkafka's latest
+  // statistics (statistics.interval.ms); 0 before the first report.
+  std::int64_t consumer_lag = 0;
 };
 
 class KafkaSource {
@@ -55,6 +58,7 @@ class KafkaSource {
   std::atomic<std::uint64_t> duplicates_{0};
   std::atomic<std::uint64_t> dead_lettered_{0};
   std::atomic<std::uint64_t> errors_{0};
+  std::atomic<std::int64_t> consumer_lag_{0};
 };
 
 }  // namespace compensatord::kafka

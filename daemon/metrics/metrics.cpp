@@ -121,7 +121,12 @@ struct Metrics::Families {
         kafka_connected(BuildGauge()
                             .Name("compensatord_kafka_connected")
                             .Help("1 while the Kafka source reaches a broker, else 0")
-                            .Register(r)) {}
+                            .Register(r)),
+        kafka_consumer_lag(BuildGauge()
+                               .Name("compensatord_kafka_consumer_lag")
+                               .Help("Messages in the assigned partitions after the committed offsets "
+                                     "(librdkafka statistics)")
+                               .Register(r)) {}
 
   Family<Counter>& reconcile_total;
   Counter& reconcile_errors_total;
@@ -139,6 +144,7 @@ struct Metrics::Families {
   Family<Counter>& kafka_messages_total;
   Family<Counter>& kafka_errors_total;
   Family<Gauge>& kafka_connected;
+  Family<Gauge>& kafka_consumer_lag;
   KafkaSnapshot last_kafka;  // counters advance by the difference to the previous snapshot
 };
 
@@ -179,6 +185,7 @@ void Metrics::declare_kafka() {
   }
   families_->kafka_errors_total.Add({});
   families_->kafka_connected.Add({});
+  families_->kafka_consumer_lag.Add({});
 }
 
 void Metrics::set_kafka_snapshot(const KafkaSnapshot& snapshot) {
@@ -192,6 +199,7 @@ void Metrics::set_kafka_snapshot(const KafkaSnapshot& snapshot) {
           last.dead_lettered);
   advance(families_->kafka_errors_total.Add({}), snapshot.errors, last.errors);
   families_->kafka_connected.Add({}).Set(snapshot.connected ? 1 : 0);
+  families_->kafka_consumer_lag.Add({}).Set(static_cast<double>(snapshot.consumer_lag));
   last = snapshot;
 }
 

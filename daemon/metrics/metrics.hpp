@@ -33,6 +33,7 @@ struct KafkaSnapshot {
   std::uint64_t dead_lettered = 0;
   std::uint64_t errors = 0;
   bool connected = false;
+  std::int64_t consumer_lag = 0;  // a level, not a count: messages not yet committed
 };
 
 std::string_view result_label(reconciler::ReconcileResult result);

@@ -1,5 +1,6 @@
-// demo-traffic: plays the order service against legacy-services and compensatord's pending log,
-// lets a share of orders die half-way, then reports whether compensatord repaired them all.
+// demo-traffic: plays the order service against legacy-services and compensatord's pending log
+// and/or Kafka delayed check messages, lets a share of orders die half-way, then reports whether
+// compensatord repaired them all.
 
 #include "traffic/report.hpp"
 #include "traffic/traffic.hpp"
@@ -71,12 +72,19 @@ int main(int argc, char** argv) {
   CLI::App app{"Plays the order service against legacy-services and reports the consistency compensatord reached"};
   demo::TrafficOptions options;
   options.run_id = default_run_id();
-  std::string order_dsn;
+  std::string checks = "pending_log";
   long long txn_timeout_ms = options.txn_timeout.count();
   bool wait = false;
   int timeout_s = 120;
   app.add_option("--dsn", options.dsn, "PostgreSQL DSN of compensatord's database")->required();
-  app.add_option("--order-dsn", order_dsn, "DSN of the order database (default: --dsn)");
+  app.add_option("--order-dsn", options.order_dsn, "DSN of the order database (default: --dsn)");
+  app.add_option("--checks", checks,
+                 "how orders register with compensatord: pending_log, kafka (a delayed check message; the order is "
+                 "inserted into --order-dsn's demo_orders directly) or both")
+      ->check(CLI::IsMember({"pending_log", "kafka", "both"}))
+      ->capture_default_str();
+  app.add_option("--kafka-brokers", options.kafka_brokers, "bootstrap servers for --checks kafka|both");
+  app.add_option("--kafka-topic", options.kafka_topic, "topic of the delayed check messages")->capture_default_str();
   app.add_option("--services-url", options.services_url, "legacy-services base URL")->required();
   app.add_option("--orders", options.orders)->capture_default_str();
   app.add_option("--concurrency", options.concurrency)->capture_default_str();
@@ -91,7 +99,8 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", timeout_s, "seconds to wait for convergence")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   options.txn_timeout = std::chrono::milliseconds(txn_timeout_ms);
-  if (order_dsn.empty()) order_dsn = options.dsn;
+  options.checks = demo::parse_checks_mode(checks);
+  const std::string order_dsn = options.order_dsn.empty() ? options.dsn : options.order_dsn;
 
   try {
     demo::TrafficCounters counters;
@@ -102,7 +111,7 @@ int main(int argc, char** argv) {
     fmt::print("run {}\n{}", options.run_id, demo::format_traffic(counters));
     if (wait) {
       const auto unfinished = demo::wait_for_convergence(
-          options.dsn, options.run_id, std::chrono::seconds(timeout_s),
+          options.dsn, options.run_id, counters.checks_published.load(), std::chrono::seconds(timeout_s),
           [](long long n) { fmt::print(stderr, "demo-traffic: waiting for compensatord, {} unfinished\n", n); });
       if (unfinished > 0) fmt::print("convergence: timed out after {}s with {} unfinished\n", timeout_s, unfinished);
     }

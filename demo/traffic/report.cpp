@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -89,7 +90,9 @@ ConsistencyReport build_report(const std::string& run_id, const nlohmann::json& 
 }
 
 std::string format_traffic(const TrafficCounters& counters) {
-  std::string out = fmt::format("orders: {} started\n  by end:", counters.started.load());
+  std::string out =
+      fmt::format("orders: {} started, {} delayed checks published to Kafka\n  by end:", counters.started.load(),
+                  counters.checks_published.load());
   for (std::size_t e = 0; e < kOrderEnds; ++e) {
     out += fmt::format(" {} {}", to_string(static_cast<OrderEnd>(e)), counters.ends[e].load());
   }
@@ -151,19 +154,20 @@ std::vector<TransactionRow> fetch_transactions(const std::string& dsn, const std
   return transactions;
 }
 
-long long wait_for_convergence(const std::string& dsn, const std::string& run_id, std::chrono::milliseconds timeout,
-                               const std::function<void(long long)>& progress) {
+long long wait_for_convergence(const std::string& dsn, const std::string& run_id, long long expected,
+                               std::chrono::milliseconds timeout, const std::function<void(long long)>& progress) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   pqxx::connection connection(dsn);
   while (true) {
     long long unfinished = 0;
     {
       pqxx::read_transaction work(connection);
-      unfinished = work.exec_params1(
-                           "SELECT count(*) FROM compensatord.transactions WHERE left(xid, length($1)) = $1 "
-                           "AND status NOT IN ('CONFIRMED', 'CANCELLED', 'PARKED')",
-                           run_id + "-")[0]
-                       .as<long long>();
+      const auto row = work.exec_params1(
+          "SELECT count(*), count(*) FILTER (WHERE status NOT IN ('CONFIRMED', 'CANCELLED', 'PARKED')) "
+          "FROM compensatord.transactions WHERE left(xid, length($1)) = $1",
+          run_id + "-");
+      const auto total = row[0].as<long long>();
+      unfinished = row[1].as<long long>() + std::max(0LL, expected - total);
     }
     progress(unfinished);
     if (unfinished == 0 || std::chrono::steady_clock::now() >= deadline) return unfinished;

@@ -52,9 +52,11 @@ nlohmann::json fetch_totals(const std::string& services_url);
 std::vector<OrderRow> fetch_orders(const std::string& order_dsn, const std::string& run_id);
 std::vector<TransactionRow> fetch_transactions(const std::string& dsn, const std::string& run_id);
 
-// Polls compensatord.transactions until none of this run's is unfinished or `timeout` passes;
-// calls `progress` with the unfinished count after each poll. Returns the last unfinished count.
-long long wait_for_convergence(const std::string& dsn, const std::string& run_id, std::chrono::milliseconds timeout,
-                               const std::function<void(long long)>& progress);
+// Polls compensatord.transactions until this run has at least `expected` transactions (a Kafka
+// check appears only once compensatord has ingested it) and none is unfinished, or `timeout`
+// passes; calls `progress` with the unfinished count (not yet ingested ones included) after each
+// poll. Returns the last unfinished count.
+long long wait_for_convergence(const std::string& dsn, const std::string& run_id, long long expected,
+                               std::chrono::milliseconds timeout, const std::function<void(long long)>& progress);
 
 }  // namespace demo

@@ -1,6 +1,7 @@
 #include "traffic/traffic.hpp"
 
 #include "common/http_client.hpp"
+#include "traffic/check_publisher.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -49,6 +50,13 @@ std::string_view to_string(OrderEnd e) {
   return "?";
 }
 
+ChecksMode parse_checks_mode(std::string_view text) {
+  if (text == "pending_log") return ChecksMode::PendingLog;
+  if (text == "kafka") return ChecksMode::Kafka;
+  if (text == "both") return ChecksMode::Both;
+  throw std::invalid_argument("--checks: must be pending_log, kafka or both");
+}
+
 long long TrafficCounters::finished() const {
   long long total = 0;
   for (const auto& n : ends) total += n.load();
@@ -78,6 +86,10 @@ void validate(const TrafficOptions& o) {
   if (o.skus < 1) throw std::invalid_argument("--skus: must be at least 1");
   if (o.coupons < 1) throw std::invalid_argument("--coupons: must be at least 1");
   if (o.txn_timeout <= std::chrono::milliseconds::zero()) throw std::invalid_argument("--txn-timeout-ms: must be > 0");
+  if (o.checks != ChecksMode::PendingLog) {
+    if (o.kafka_brokers.empty()) throw std::invalid_argument("--kafka-brokers: required with --checks kafka or both");
+    if (o.kafka_topic.empty()) throw std::invalid_argument("--kafka-topic: required with --checks kafka or both");
+  }
 }
 
 // Each order's plan comes from its own seed, so a run is repeatable whatever the thread interleaving.
@@ -108,6 +120,17 @@ nlohmann::json branches_of(const OrderPlan& plan) {
   return branches;
 }
 
+// The delayed check message of docs/kafka.md; its due time is compensatord's sources.kafka.min_delay.
+std::string check_message(const OrderPlan& plan) {
+  return nlohmann::json{{"xid", plan.order_no}, {"kind", "order"}, {"branches", branches_of(plan)}}.dump();
+}
+
+// The worker's connection to `dsn`, opened on first use and after it broke.
+pqxx::connection& connected(std::unique_ptr<pqxx::connection>& connection, const std::string& dsn) {
+  if (!connection || !connection->is_open()) connection = std::make_unique<pqxx::connection>(dsn);
+  return *connection;
+}
+
 // The seed systems' success: 200 with code 0, or 1002 for a repeated call.
 bool acknowledged(const HttpReply& reply) {
   if (reply.status != 200) return false;
@@ -125,8 +148,9 @@ bool cancelled(const HttpReply& reply) {
 // One worker: its own database connection, orders taken from a shared counter.
 class Worker {
  public:
-  Worker(const TrafficOptions& options, HttpClient& services, TrafficCounters& counters)
-      : options_(options), services_(services), counters_(counters) {}
+  // `checks` is null when orders use the pending log only.
+  Worker(const TrafficOptions& options, HttpClient& services, CheckPublisher* checks, TrafficCounters& counters)
+      : options_(options), services_(services), checks_(checks), counters_(counters) {}
 
   void play(const OrderPlan& plan) {
     counters_.started.fetch_add(1);
@@ -141,16 +165,20 @@ class Worker {
 
  private:
   OrderEnd run(const OrderPlan& plan) {
-    if (!begin_transaction(plan)) return OrderEnd::BeginFailed;
+    if (!register_transaction(plan)) return OrderEnd::BeginFailed;
     if (!acknowledged(services_.post("/api/stock/lock", stock_body(plan)))) return OrderEnd::Aborted;
     if (plan.die == DiePoint::AfterStockLock) return OrderEnd::Died;
     if (!plan.coupon_id.empty() && !acknowledged(services_.post("/api/coupon/lock", coupon_body(plan)))) {
       return OrderEnd::Aborted;
     }
     if (plan.die == DiePoint::AfterCouponLock || plan.die == DiePoint::BeforeOrderCreate) return OrderEnd::Died;
-    const auto created = services_.post("/api/order/create", order_body(plan));
-    if (cancelled(created)) return OrderEnd::Cancelled;
-    if (!acknowledged(created)) return OrderEnd::Aborted;
+    if (options_.checks == ChecksMode::Kafka) {
+      if (!insert_order(plan)) return OrderEnd::Aborted;
+    } else {
+      const auto created = services_.post("/api/order/create", order_body(plan));
+      if (cancelled(created)) return OrderEnd::Cancelled;
+      if (!acknowledged(created)) return OrderEnd::Aborted;
+    }
     if (plan.die == DiePoint::AfterOrderCreate) return OrderEnd::Died;
     bool confirmed = acknowledged(services_.post("/api/stock/confirm/" + plan.order_no, stock_body(plan)));
     if (!plan.coupon_id.empty()) {
@@ -159,10 +187,18 @@ class Worker {
     return confirmed ? OrderEnd::Placed : OrderEnd::ConfirmFailed;
   }
 
+  // The pending-log row comes first, so the later check message finds the xid and leaves it as is.
+  bool register_transaction(const OrderPlan& plan) {
+    if (options_.checks != ChecksMode::Kafka && !begin_transaction(plan)) return false;
+    if (options_.checks == ChecksMode::PendingLog) return true;
+    if (!checks_->publish(plan.order_no, check_message(plan))) return false;
+    counters_.checks_published.fetch_add(1);
+    return true;
+  }
+
   bool begin_transaction(const OrderPlan& plan) {
     try {
-      if (!connection_ || !connection_->is_open()) connection_ = std::make_unique<pqxx::connection>(options_.dsn);
-      pqxx::work work(*connection_);
+      pqxx::work work(connected(connection_, options_.dsn));
       const auto row = work.exec_params1("SELECT compensatord.begin_transaction($1, 'order', $2::jsonb, $3::interval)",
                                          plan.order_no, branches_of(plan).dump(),
                                          fmt::format("{} milliseconds", options_.txn_timeout.count()));
@@ -170,6 +206,26 @@ class Worker {
       return row[0].as<bool>(false);
     } catch (const pqxx::broken_connection&) {
       connection_.reset();
+      return false;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+  // An order service without the pending log creates the order in its own database only: there is
+  // no compensatord.commit_transaction to call, and the check message's delay (sources.kafka.min_delay)
+  // is what keeps compensatord from checking before this insert.
+  bool insert_order(const OrderPlan& plan) {
+    try {
+      pqxx::work work(connected(order_connection_, options_.order_dsn.empty() ? options_.dsn : options_.order_dsn));
+      work.exec_params0(
+          "INSERT INTO demo_orders (order_no, sku, qty, coupon_id) VALUES ($1, $2, $3, nullif($4, '')) "
+          "ON CONFLICT (order_no) DO NOTHING",
+          plan.order_no, plan.sku, plan.qty, plan.coupon_id);
+      work.commit();
+      return true;
+    } catch (const pqxx::broken_connection&) {
+      order_connection_.reset();
       return false;
     } catch (const std::exception&) {
       return false;
@@ -190,8 +246,10 @@ class Worker {
 
   const TrafficOptions& options_;
   HttpClient& services_;
+  CheckPublisher* checks_;
   TrafficCounters& counters_;
-  std::unique_ptr<pqxx::connection> connection_;
+  std::unique_ptr<pqxx::connection> connection_;        // compensatord's database
+  std::unique_ptr<pqxx::connection> order_connection_;  // the order database, for Kafka-only orders
 };
 
 }  // namespace
@@ -199,11 +257,15 @@ class Worker {
 void run_traffic(const TrafficOptions& options, TrafficCounters& counters) {
   validate(options);
   HttpClient services(options.services_url);
+  std::unique_ptr<CheckPublisher> checks;
+  if (options.checks != ChecksMode::PendingLog) {
+    checks = std::make_unique<CheckPublisher>(options.kafka_brokers, options.kafka_topic, std::chrono::seconds(10));
+  }
   std::atomic<int> next{0};
   std::vector<std::jthread> workers;
   for (int w = 0; w < options.concurrency; ++w) {
     workers.emplace_back([&] {
-      Worker worker(options, services, counters);
+      Worker worker(options, services, checks.get(), counters);
       for (int n = next.fetch_add(1); n < options.orders; n = next.fetch_add(1)) worker.play(plan_order(options, n));
     });
   }

@@ -213,7 +213,7 @@ TEST_F(Traffic, ConvergenceWaitGivesUpAtItsTimeoutWithTheUnfinishedCount) {
   ASSERT_TRUE(begin("t-000001"));
   long long polls = 0;
   const auto unfinished =
-      wait_for_convergence(db_.dsn(), "t", std::chrono::milliseconds(100), [&](long long) { ++polls; });
+      wait_for_convergence(db_.dsn(), "t", 0, std::chrono::milliseconds(100), [&](long long) { ++polls; });
   EXPECT_EQ(unfinished, 1);
   EXPECT_GE(polls, 1);
 }

@@ -58,7 +58,8 @@ class KafkaSourceTest : public ::testing::Test {
     c.librdkafka = {{"log_level", "3"},
                     {"reconnect.backoff.max.ms", "500"},
                     {"session.timeout.ms", "6000"},
-                    {"heartbeat.interval.ms", "500"}};
+                    {"heartbeat.interval.ms", "500"},
+                    {"statistics.interval.ms", "100"}};
     return c;
   }
 
@@ -93,6 +94,16 @@ class KafkaSourceTest : public ::testing::Test {
   }
 
   std::optional<std::int64_t> committed() const { return committed_offset(broker_.bootstrap(), kGroup, "checks"); }
+
+  // Every insert of a transaction fails until allow_inserts().
+  void refuse_inserts() const {
+    exec(
+        "CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;"
+        "CREATE TRIGGER refuse BEFORE INSERT ON compensatord.transactions "
+        "FOR EACH ROW EXECUTE FUNCTION public.refuse();");
+  }
+  void allow_inserts() const { exec("DROP TRIGGER refuse ON compensatord.transactions"); }
 
   void exec(const std::string& sql) const {
     pqxx::connection connection(db_.dsn());
@@ -162,12 +173,7 @@ TEST_F(KafkaSourceTest, BadMessagesAreDeadLetteredAndThePartitionKeepsFlowing) {
 }
 
 TEST_F(KafkaSourceTest, OffsetWaitsForTheDatabaseAndTheMessageIsReadAgainAfterTheFix) {
-  // Every insert of a transaction fails until the trigger is dropped.
-  exec(
-      "CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS "
-      "$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;"
-      "CREATE TRIGGER refuse BEFORE INSERT ON compensatord.transactions "
-      "FOR EACH ROW EXECUTE FUNCTION public.refuse();");
+  refuse_inserts();
   send(check_message("ORD-4"), "ORD-4");
   auto& source = start();
   ASSERT_TRUE(wait_until([&] { return source.counters().errors >= 2; }));
@@ -175,10 +181,31 @@ TEST_F(KafkaSourceTest, OffsetWaitsForTheDatabaseAndTheMessageIsReadAgainAfterTh
   EXPECT_FALSE(store_.find("ORD-4"));
   EXPECT_EQ(source.counters().ingested, 0u);
 
-  exec("DROP TRIGGER refuse ON compensatord.transactions");
+  allow_inserts();
   ASSERT_TRUE(wait_until([&] { return committed() == 1; }, 40s));
   EXPECT_EQ(source.counters().ingested, 1u);
   EXPECT_TRUE(store_.find("ORD-4"));
+}
+
+TEST_F(KafkaSourceTest, ConsumerLagIsWhatIsNotCommittedYet) {
+  send(check_message("ORD-20"), "ORD-20");
+  auto& source = start();
+  ASSERT_TRUE(wait_until([&] { return committed() == 1; }));
+  ASSERT_TRUE(wait_until([&] { return source.counters().consumer_lag == 0; }));
+
+  // The source is stuck on the next message: it and the ones after it stay uncommitted.
+  refuse_inserts();
+  send(check_message("ORD-21"), "ORD-21");
+  send(check_message("ORD-22"), "ORD-22");
+  send(check_message("ORD-23"), "ORD-23");
+  ASSERT_TRUE(wait_until([&] { return source.counters().consumer_lag == 3; }))
+      << "lag: " << source.counters().consumer_lag;
+  EXPECT_EQ(committed(), 1);
+
+  allow_inserts();
+  ASSERT_TRUE(wait_until([&] { return committed() == 4 && source.counters().consumer_lag == 0; }))
+      << "lag: " << source.counters().consumer_lag;
+  EXPECT_EQ(source.counters().ingested, 4u);
 }
 
 TEST_F(KafkaSourceTest, NotConnectedWhileTheBrokerIsDownAndEverythingArrivesAfter) {

@@ -104,6 +104,21 @@ nlohmann::json json_line(std::string_view message, spdlog::level::level_enum lev
   return nlohmann::json::parse(line);
 }
 
+TEST(Metrics, KafkaSeriesExistOnlyOnceDeclaredAndFollowTheSourceSnapshots) {
+  Metrics metrics("1.2.3");
+  EXPECT_FALSE(has_line(metrics.text(), "compensatord_kafka_consumer_lag 0"));
+  metrics.declare_kafka();
+  EXPECT_TRUE(has_line(metrics.text(), "compensatord_kafka_consumer_lag 0")) << metrics.text();
+
+  metrics.set_kafka_snapshot({.ingested = 5, .dead_lettered = 1, .connected = true, .consumer_lag = 42});
+  metrics.set_kafka_snapshot({.ingested = 7, .dead_lettered = 1, .connected = true, .consumer_lag = 3});
+  const std::string text = metrics.text();
+  EXPECT_TRUE(has_line(text, "compensatord_kafka_consumer_lag 3")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_kafka_messages_total{result="ingested"} 7)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_kafka_messages_total{result="dead_lettered"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_kafka_connected 1")) << text;
+}
+
 TEST(JsonLogs, ALineCarriesTimeLevelComponentXidAndMessage) {
   const auto line = json_line("reconciler: xid=ORD-7 PARKED: stock said \"no\"");
   EXPECT_EQ(line["time"], "2023-11-14T22:13:20.123Z");

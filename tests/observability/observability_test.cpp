@@ -100,6 +100,7 @@ class Observability : public ::testing::Test {
     config["metrics"]["listen"] = metrics_listen;
     config["metrics"]["refresh_interval"] = "200ms";
     config["kinds"]["order"]["timeout"] = "500ms";
+    config.remove("sources");  // no Kafka broker runs in these tests
     if (tweak) tweak(config);
     const std::string path = work.file("compensatord.yaml");
     std::ofstream(path) << YAML::Dump(config);

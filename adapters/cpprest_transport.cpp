@@ -37,7 +37,10 @@ class CpprestTransport final : public HttpTransport {
  public:
   explicit CpprestTransport(TransportOptions options) : options_(options) {}
 
-  HttpResponse send(const HttpRequest& request) override {
+  void send(HttpRequest request, ResponseHandler done) override { done(exchange_sync(request)); }
+
+ private:
+  HttpResponse exchange_sync(const HttpRequest& request) {
     const Deadline deadline = std::chrono::steady_clock::now() + request.timeout;
     HttpResponse response;
     pplx::cancellation_token_source cancel;
@@ -53,7 +56,6 @@ class CpprestTransport final : public HttpTransport {
     return response;
   }
 
- private:
   static std::string timed_out(std::chrono::milliseconds timeout) {
     return fmt::format("timed out after {}ms", timeout.count());
   }
@@ -145,6 +147,13 @@ class CpprestTransport final : public HttpTransport {
 };
 
 }  // namespace
+
+HttpResponse send_and_wait(HttpTransport& transport, HttpRequest request) {
+  std::promise<HttpResponse> answer;
+  auto answered = answer.get_future();
+  transport.send(std::move(request), [&answer](HttpResponse response) { answer.set_value(std::move(response)); });
+  return answered.get();
+}
 
 std::unique_ptr<HttpTransport> make_cpprest_transport(const TransportOptions& options) {
   return std::make_unique<CpprestTransport>(options);

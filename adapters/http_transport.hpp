@@ -3,6 +3,7 @@
 // behind it (its headers are slow to compile and it is in maintenance mode).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -31,12 +32,18 @@ struct TransportOptions {
   bool verify_tls = true;
 };
 
-// Synchronous and thread-safe: many reconciler workers call send() at once.
+using ResponseHandler = std::function<void(HttpResponse)>;
+
+// Thread-safe: many reconciler workers call send() at once.
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
-  virtual HttpResponse send(const HttpRequest& request) = 0;
+  // Starts `request` and returns; `done` is called exactly once with the answer or an error.
+  virtual void send(HttpRequest request, ResponseHandler done) = 0;
 };
+
+// For callers on their own threads (the HTTP check): sends and waits for the answer.
+HttpResponse send_and_wait(HttpTransport& transport, HttpRequest request);
 
 std::unique_ptr<HttpTransport> make_cpprest_transport(const TransportOptions& options = {});
 

@@ -4,10 +4,13 @@
 
 #include <fmt/format.h>
 
+#include "adapters/fair_limiter.hpp"
+
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <exception>
-#include <semaphore>
+#include <mutex>
 
 namespace compensatord::adapters {
 namespace {
@@ -16,20 +19,6 @@ namespace {
 constexpr std::size_t kBodyExcerpt = 200;
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
-using Semaphore = std::counting_semaphore<kMaxInFlightLimit>;
-
-// Holds one in-flight slot for the duration of a call.
-class Slot {
- public:
-  explicit Slot(Semaphore& semaphore) : semaphore_(semaphore) {}
-  ~Slot() { semaphore_.release(); }
-  Slot(const Slot&) = delete;
-  Slot& operator=(const Slot&) = delete;
-
- private:
-  Semaphore& semaphore_;
-};
-
 // Renders one part of the request, naming the part in a render error.
 template <typename Render>
 auto render_part(std::string_view part, Render&& render) {
@@ -165,29 +154,27 @@ void classify(const ActionSpec& action, const HttpResponse& response, ActionResu
 
 }  // namespace
 
-struct Participant::Limiter {
-  explicit Limiter(int slots) : in_flight(slots) {}
-  Semaphore in_flight;
-};
-
 Participant::Participant(std::string name, std::shared_ptr<const ParticipantSpec> spec,
                          std::shared_ptr<HttpTransport> transport)
     : name_(std::move(name)),
       spec_(std::move(spec)),
       transport_(std::move(transport)),
-      limiter_(std::make_unique<Limiter>(spec_->max_in_flight)) {}
+      limiter_(std::make_shared<FairLimiter>(spec_->max_in_flight)) {}
 
 Participant::~Participant() = default;
 
 bool Participant::has_action(Decision action) const { return spec_->action(action) != nullptr; }
 
-ActionResult Participant::run(Decision decision, const Transaction& txn, const Branch& branch) {
+std::chrono::milliseconds Participant::timeout() const { return spec_->timeout; }
+
+void Participant::start(Decision decision, const Transaction& txn, const Branch& branch, ActionDone done) {
   ActionResult result;
   const ActionSpec* action = spec_->action(decision);
   if (action == nullptr) {
     result.outcome = Outcome::Done;
     result.skipped = true;
-    return result;
+    done(std::move(result));
+    return;
   }
   RenderedRequest rendered;
   try {
@@ -196,26 +183,42 @@ ActionResult Participant::run(Decision decision, const Transaction& txn, const B
     result.outcome = Outcome::Fatal;
     result.error =
         fmt::format("cannot render the {} request for participant {}: {}", action_name(decision), name_, e.what());
-    return result;
+    done(std::move(result));
+    return;
   }
   result.request_summary = std::move(rendered.summary);
-  if (!limiter_->in_flight.try_acquire_for(spec_->timeout)) {
+  if (!limiter_->acquire_until(std::chrono::steady_clock::now() + spec_->timeout)) {
     result.outcome = Outcome::Retry;
-    result.error = fmt::format("max_in_flight ({}) calls to participant {} still running after {}ms",
-                               spec_->max_in_flight, name_, spec_->timeout.count());
-    return result;
+    result.error = fmt::format("no free max_in_flight slot ({}) for participant {} within {}ms", spec_->max_in_flight,
+                               name_, spec_->timeout.count());
+    done(std::move(result));
+    return;
   }
-  Slot slot(limiter_->in_flight);
-  auto started = std::chrono::steady_clock::now();
-  HttpResponse response;
-  try {
-    response = transport_->send(rendered.request);
-  } catch (const std::exception& e) {
-    response.error = fmt::format("transport failed: {}", e.what());
-  }
-  result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  classify(*action, response, result);
-  return result;
+  const auto started = std::chrono::steady_clock::now();
+  // The handler runs on a transport thread: it frees the slot and classifies, nothing that blocks.
+  transport_->send(std::move(rendered.request),
+                   [limiter = limiter_, spec = spec_, action, started, result = std::move(result),
+                    done = std::move(done)](HttpResponse response) mutable {
+                     limiter->release();
+                     result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - started);
+                     classify(*action, response, result);
+                     done(std::move(result));
+                   });
+}
+
+ActionResult Participant::run(Decision decision, const Transaction& txn, const Branch& branch) {
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::optional<ActionResult> result;
+  start(decision, txn, branch, [&](ActionResult r) {
+    std::lock_guard lock(mutex);
+    result = std::move(r);
+    answered.notify_one();
+  });
+  std::unique_lock lock(mutex);
+  answered.wait(lock, [&] { return result.has_value(); });
+  return std::move(*result);
 }
 
 }  // namespace compensatord::adapters

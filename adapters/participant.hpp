@@ -7,6 +7,7 @@
 #include "model/transaction.hpp"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,9 @@ struct ActionResult {
 };
 
 class ParticipantSpec;  // parsed, validated YAML (participant_spec.hpp)
+class FairLimiter;
+
+using ActionDone = std::function<void(ActionResult)>;
 
 class Participant {
  public:
@@ -34,18 +38,25 @@ class Participant {
 
   [[nodiscard]] const std::string& name() const { return name_; }
   [[nodiscard]] bool has_action(Decision action) const;
+  // The longest one call may take: a wait for a free max_in_flight slot takes as long again.
+  [[nodiscard]] std::chrono::milliseconds timeout() const;
 
-  // Renders the request for `action` on `branch`, sends it within the participant's
-  // max_in_flight limit and timeout, and maps the answer through the outcome rules.
-  // Never throws for participant behaviour: errors become Outcome::Retry.
+  // Renders the request for `action` on `branch`, waits on the caller's thread (up to the
+  // participant's timeout, first come first served) for a free max_in_flight slot, sends it,
+  // and returns. `done` gets the answer mapped through the outcome rules, exactly once: inline
+  // when nothing was sent (no such action, a render error, no free slot), else on a transport
+  // thread, where it must not block. `txn` and `branch` are not used after start() returns.
+  // Never throws for participant behaviour: errors become Outcome::Retry (Fatal for a render error).
+  void start(Decision action, const Transaction& txn, const Branch& branch, ActionDone done);
+
+  // start(), then waits for the answer.
   ActionResult run(Decision action, const Transaction& txn, const Branch& branch);
 
  private:
-  struct Limiter;
   std::string name_;
   std::shared_ptr<const ParticipantSpec> spec_;
   std::shared_ptr<HttpTransport> transport_;
-  std::unique_ptr<Limiter> limiter_;
+  std::shared_ptr<FairLimiter> limiter_;  // shared with calls in flight
 };
 
 // Parses `participants:` (a map of name -> spec). Errors go to `reader.errors()` with key path and line.

@@ -15,7 +15,9 @@
 
 namespace {
 
+using compensatord::store::LeasedXid;
 using compensatord::store::PgStore;
+using compensatord::store::lease_of;
 
 void fill(const std::string& dsn, long long history, long long backlog) {
   pqxx::connection c(dsn);
@@ -71,9 +73,9 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "claim_bench: the backlog ran dry after {} rounds\n", round);
       return 1;
     }
-    std::vector<std::string> xids;
-    for (const auto& txn : claimed) xids.push_back(txn.xid);
-    store.release("bench", xids);
+    std::vector<LeasedXid> leases;
+    for (const auto& txn : claimed) leases.push_back({txn.xid, lease_of(txn)});
+    store.release(leases);
   }
   fmt::print("history={} backlog={} batch={} rounds={} claim_ms_median={:.3f} claim_ms_p90={:.3f}\n", history, backlog,
              batch, rounds, percentile(millis, 0.5), percentile(millis, 0.9));

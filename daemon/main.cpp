@@ -13,6 +13,7 @@
 #include "reconciler/context.hpp"
 #include "reconciler/reconcile_loop.hpp"
 #include "sources/legacy_log_source.hpp"
+#include "store/group_commit.hpp"
 #include "store/migrations.hpp"
 #include "store/pg_store.hpp"
 
@@ -164,8 +165,9 @@ int run(const std::string& path, bool until_idle) {
   auto transport =
       std::shared_ptr<adapters::HttpTransport>(adapters::make_cpprest_transport({.verify_tls = config->verify_tls}));
   reconciler::ReconcileContext context = reconciler::build_context(*config, transport);
-  reconciler::TransactionReconciler reconciler(*store, context, config->replica_id);
-  reconciler::ReconcileLoop loop(*store, reconciler, config->reconciler, config->replica_id, metrics);
+  store::GroupCommitStore batched(*store);
+  reconciler::TransactionReconciler reconciler(batched, context, config->replica_id);
+  reconciler::ReconcileLoop loop(batched, reconciler, config->reconciler, config->replica_id, metrics);
 
   auto kafka_source = make_kafka_source(*config, *store);
   if (kafka_source) metrics.declare_kafka();

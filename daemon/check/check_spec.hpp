@@ -38,6 +38,11 @@ struct HttpCheckSpec {
 
 struct CheckSpec {
   std::variant<SqlCheckSpec, HttpCheckSpec> how;
+
+  // The longest one check may take.
+  [[nodiscard]] std::chrono::milliseconds timeout() const {
+    return std::visit([](const auto& spec) { return spec.timeout; }, how);
+  }
 };
 
 }  // namespace compensatord::check

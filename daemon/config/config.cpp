@@ -1,7 +1,9 @@
 #include "config/config.hpp"
 
 #include "adapters/participant.hpp"
+#include "adapters/participant_spec.hpp"
 #include "check/check.hpp"
+#include "check/check_spec.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -30,6 +32,8 @@ constexpr std::size_t kMaxConfigBytes = 4 * 1024 * 1024;
 // Keeps now() + any configured duration far away from the clock's range.
 constexpr milliseconds kMaxDuration = std::chrono::hours(24 * 3650);
 constexpr std::size_t kMaxNameLength = 64;
+// What reconciler.lease must leave beyond the longest check, slot wait and call.
+constexpr milliseconds kLeaseMargin = 1s;
 constexpr std::size_t kMaxReplicaIdLength = 128;
 constexpr std::array<std::string_view, 5> kLogLevels{"trace", "debug", "info", "warn", "error"};
 
@@ -399,6 +403,32 @@ void read_sources(const Reader& root, const KnownNames& known, DaemonConfig& con
   if (kafka.present()) config.kafka = kafka::parse_kafka_source(kafka);
 }
 
+// A claim must outlast the longest reconcile it may start: a check, then a wait for a free
+// max_in_flight slot, then a call, each as long as its timeout. Renewals keep a live replica's
+// lease; this bound makes sure a replica that cannot renew stops starting work before another
+// replica may take it over.
+void require_lease_outlasts_work(const Reader& root, const DaemonConfig& config) {
+  std::string slowest = "no participant";
+  milliseconds call{0};
+  for (const auto& [name, spec] : config.participants) {
+    if (spec && spec->timeout > call) {
+      slowest = fmt::format("participants.{}.timeout", name);
+      call = spec->timeout;
+    }
+  }
+  for (const auto& [name, kind] : config.kinds) {
+    if (!kind.check) continue;
+    const milliseconds needed = kind.check->timeout() + 2 * call + kLeaseMargin;
+    if (config.reconciler.lease >= needed) continue;
+    root.child("reconciler").child("lease").error(
+        fmt::format("the lease ({}) must be at least {}: the check timeout of kind {} ({}) + 2 x {} ({}) + a margin "
+                    "of {}, so that a check, a wait for a free slot and a call all end before another replica may "
+                    "take the work over",
+                    config.reconciler.lease, needed, name, kind.check->timeout(), slowest, call, kLeaseMargin));
+    return;
+  }
+}
+
 DaemonConfig read_config(const Reader& root) {
   DaemonConfig config;
   root.reject_unknown_keys({"replica_id", "verify_tls", "database", "reconciler", "retry", "http", "metrics", "logging",
@@ -415,6 +445,7 @@ DaemonConfig read_config(const Reader& root) {
   config.participants = read_participants(root);
   KnownNames known{declared_names(root.child("kinds")), declared_names(root.child("participants"))};
   read_sources(root, known, config);
+  require_lease_outlasts_work(root, config);
   return config;
 }
 

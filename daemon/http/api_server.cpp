@@ -1,5 +1,6 @@
 #include "http/api_server.hpp"
 
+#include "http/request_workers.hpp"
 #include "http/transaction_json.hpp"
 
 // fmt before cpprest: cpprest's U() macro breaks fmt's templates.
@@ -16,9 +17,25 @@ using web::http::status_code;
 using web::http::status_codes;
 
 constexpr std::size_t kMaxXidLength = 256;
+// Requests are small and quick; two threads keep the API answering while one waits on the database.
+constexpr int kWorkerThreads = 2;
+constexpr std::size_t kMaxQueuedRequests = 256;
+
+// Replies are sent without waiting for them to go out: nothing here holds a thread for the
+// network. Their outcome is still observed, in a continuation that does not block (the task is
+// done by then): pplx stops the process with SIGTRAP on an exception nobody observed.
+void observe(const pplx::task<void>& sent) {
+  sent.then([](const pplx::task<void>& done) {
+    try {
+      done.get();
+    } catch (const std::exception& e) {
+      spdlog::debug("http: a reply could not be sent: {}", e.what());
+    }
+  });
+}
 
 void reply_json(const http_request& request, status_code status, const nlohmann::json& body) {
-  request.reply(status, body.dump(), "application/json").wait();
+  observe(request.reply(status, body.dump(), "application/json"));
 }
 
 void reply_error(const http_request& request, status_code status, const std::string& message) {
@@ -41,7 +58,7 @@ void reply_checks(const http_request& request, const std::string& endpoint, cons
   const bool verbose = request.relative_uri().query().find("verbose") != std::string::npos;
   std::string body = verbose ? lines : std::string();
   body += fmt::format("{} check {}\n", endpoint, passed ? "passed" : "failed");
-  request.reply(passed ? status_codes::OK : status_codes::ServiceUnavailable, body).wait();
+  observe(request.reply(passed ? status_codes::OK : status_codes::ServiceUnavailable, body));
 }
 
 }  // namespace
@@ -52,7 +69,7 @@ class ApiServer::Impl {
       : store_(store),
         checks_(std::move(checks)),
         listener_(utility::conversions::to_string_t(fmt::format("http://{}/", listen))) {
-    listener_.support(web::http::methods::GET, [this](const http_request& r) { handle(r); });
+    listener_.support(web::http::methods::GET, [this](const http_request& r) { hand_over(r); });
     try {
       listener_.open().wait();
     } catch (const std::exception& e) {
@@ -68,6 +85,13 @@ class ApiServer::Impl {
   }
 
  private:
+  // On a cpprestsdk pool thread: queue the request for the API's own workers and return.
+  void hand_over(const http_request& request) {
+    if (!workers_.post([this, request] { handle(request); })) {
+      reply_error(request, status_codes::ServiceUnavailable, "too many requests in progress");
+    }
+  }
+
   void handle(const http_request& request) {
     try {
       route(request);
@@ -103,6 +127,9 @@ class ApiServer::Impl {
 
   store::Store& store_;
   HealthChecks checks_;
+  // Before the listener: destroyed after it is closed, so no request is handed over to a
+  // worker that is gone.
+  RequestWorkers workers_{kWorkerThreads, kMaxQueuedRequests};
   web::http::experimental::listener::http_listener listener_;
 };
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,6 +82,7 @@ struct Transaction {
   std::optional<int> last_http_status;
   std::string parked_reason;
   std::string lease_owner;
+  std::int64_t lease_token = 0;  // the fencing token of the claim that returned this row
   // Set by a claim that took the row over from another replica whose lease expired.
   bool lease_taken_over = false;
 };

@@ -15,6 +15,7 @@ namespace compensatord::reconciler {
 struct KindRuntime {
   config::RetryPolicy retry;
   std::unique_ptr<check::Check> check;
+  std::chrono::milliseconds check_timeout{0};
 };
 
 struct ReconcileContext {

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
-#include <future>
+#include <algorithm>
+#include <condition_variable>
+#include <memory>
 #include <utility>
 
 namespace compensatord::reconciler {
@@ -24,6 +26,9 @@ std::string_view to_string(ReconcileResult r) {
 }
 
 namespace {
+
+// How long past the longest participant timeout a reconcile waits for the transport to answer.
+constexpr std::chrono::seconds kAnswerGrace{5};
 
 Status in_progress_status(Decision d) { return d == Decision::Confirm ? Status::Confirming : Status::Cancelling; }
 Status finished_status(Decision d) { return d == Decision::Confirm ? Status::Confirmed : Status::Cancelled; }
@@ -48,17 +53,16 @@ struct TransactionReconciler::ActionRun {
 TransactionReconciler::TransactionReconciler(store::Store& store, const ReconcileContext& context, std::string replica)
     : store_(store), context_(context), replica_(std::move(replica)), random_(std::random_device{}()) {}
 
-ReconcileReport TransactionReconciler::reconcile(Transaction txn) {
+ReconcileReport TransactionReconciler::reconcile(Transaction txn, const LeaseCheck& lease_held) {
   ReconcileReport report;
   store::WriteBack wb = begin_write_back(txn);
   auto kind = context_.kinds.find(txn.kind);
   if (kind == context_.kinds.end()) {
     park(wb, report, fmt::format("unknown kind '{}': not in the config's kinds", txn.kind));
   } else {
-    const bool decided = txn.status != Status::Pending || check_and_decide(txn, kind->second, wb, report);
-    if (report.result == ReconcileResult::LeaseLost) return report;
+    const bool decided = txn.status != Status::Pending || check_and_decide(txn, kind->second, lease_held, wb, report);
     if (decided && awaits_actions(txn.status) && txn.decision) {
-      run_actions(txn, wb, report);
+      run_actions(txn, lease_held, wb, report);
     } else if (decided) {
       park(wb, report, fmt::format("claimed in status {} without a decision", to_string(txn.status)));
     }
@@ -67,6 +71,7 @@ ReconcileReport TransactionReconciler::reconcile(Transaction txn) {
   report.status = wb.status;
   report.decision = txn.decision;
   report.attempts = wb.attempts;
+  // A lost lease writes only the attempts: the calls happened, the row belongs to another claim.
   if (!store_.write_back(wb)) report.result = ReconcileResult::LeaseLost;
   return report;
 }
@@ -74,7 +79,7 @@ ReconcileReport TransactionReconciler::reconcile(Transaction txn) {
 store::WriteBack TransactionReconciler::begin_write_back(const Transaction& txn) const {
   store::WriteBack wb;
   wb.xid = txn.xid;
-  wb.owner = replica_;
+  wb.lease = store::lease_of(txn);
   wb.expected_status = txn.status;
   wb.status = txn.status;
   wb.attempt_count = txn.attempt_count;
@@ -85,8 +90,12 @@ store::WriteBack TransactionReconciler::begin_write_back(const Transaction& txn)
 
 // Returns true when the transaction is decided (by us or, racing us, by the order service);
 // false when the check was inconclusive (report.error says why) or the lease was lost.
-bool TransactionReconciler::check_and_decide(Transaction& txn, const KindRuntime& kind, store::WriteBack& wb,
-                                             ReconcileReport& report) {
+bool TransactionReconciler::check_and_decide(Transaction& txn, const KindRuntime& kind, const LeaseCheck& lease_held,
+                                             store::WriteBack& wb, ReconcileReport& report) {
+  if (!lease_held(kind.check_timeout)) {
+    defer(wb, report, "the lease would not outlast the check");
+    return false;
+  }
   const TimePoint started = Clock::now();
   check::CheckResult checked = kind.check->run(txn);
   wb.attempts.push_back(check_attempt(txn, replica_, started, checked));
@@ -96,7 +105,7 @@ bool TransactionReconciler::check_and_decide(Transaction& txn, const KindRuntime
     return false;
   }
   const Decision wanted = checked.verdict == CheckVerdict::Committed ? Decision::Confirm : Decision::Cancel;
-  store::DecideResult decided = store_.decide(txn.xid, replica_, wanted);
+  store::DecideResult decided = store_.decide(txn.xid, wb.lease, wanted);
   if (decided.lease_lost) {
     report.result = ReconcileResult::LeaseLost;
     return false;
@@ -113,39 +122,92 @@ bool TransactionReconciler::check_and_decide(Transaction& txn, const KindRuntime
   return true;
 }
 
-void TransactionReconciler::run_actions(const Transaction& txn, store::WriteBack& wb, ReconcileReport& report) {
+void TransactionReconciler::run_actions(const Transaction& txn, const LeaseCheck& lease_held, store::WriteBack& wb,
+                                        ReconcileReport& report) {
+  const auto targets = resolve_participants(txn, wb, report);
+  if (!targets) return;
+  // Each call may first wait up to its participant's timeout for a free slot, then take as long again.
+  std::chrono::milliseconds needed{0};
+  for (const auto& target : *targets) needed = std::max(needed, 2 * target.participant->timeout());
+  if (!lease_held(needed)) {
+    defer(wb, report, "the lease would not outlast the participants' calls");
+    return;
+  }
   const Decision decision = *txn.decision;
-  std::vector<std::future<ActionRun>> runs;
+  record_actions(txn, decision, call_branches(txn, decision, *targets), wb, report);
+}
+
+// The participant of every branch still waiting, or nothing (and the transaction parked) when
+// one is not configured: then no call is made at all, rather than some calls whose results
+// would be thrown away.
+std::optional<std::vector<TransactionReconciler::BranchTarget>> TransactionReconciler::resolve_participants(
+    const Transaction& txn, store::WriteBack& wb, ReconcileReport& report) {
+  std::vector<BranchTarget> targets;
   for (const Branch& branch : txn.branches) {
     if (branch.status != BranchStatus::Waiting) continue;
     auto participant = context_.participants.find(branch.participant);
     if (participant == context_.participants.end()) {
       park(wb, report, fmt::format("branch {}: unknown participant '{}'", branch.no, branch.participant));
-      return;
+      return std::nullopt;
     }
-    adapters::Participant& target = *participant->second;
-    runs.push_back(std::async(std::launch::async, [&txn, &branch, &target, decision] {
-      ActionRun run{branch.no, Clock::now(), {}};
-      try {
-        run.result = target.run(decision, txn, branch);
-      } catch (const std::exception& e) {
-        run.result.outcome = Outcome::Retry;
-        run.result.error = e.what();
-      }
-      return run;
-    }));
+    targets.push_back({&branch, participant->second.get()});
   }
+  return targets;
+}
 
+// Starts every branch's call at once (no thread per call: the transport answers on its own
+// threads) and waits for all answers.
+std::vector<TransactionReconciler::ActionRun> TransactionReconciler::call_branches(
+    const Transaction& txn, Decision decision, const std::vector<BranchTarget>& targets) {
+  // Shared with the answer handlers, which may run after an (unexpected) give-up below.
+  struct Calls {
+    std::mutex mutex;
+    std::condition_variable answered;
+    std::vector<ActionRun> runs;
+    std::vector<bool> answered_runs;
+    std::size_t pending = 0;
+  };
+  auto calls = std::make_shared<Calls>();
+  calls->runs.resize(targets.size());
+  calls->answered_runs.resize(targets.size(), false);
+  calls->pending = targets.size();
+  std::chrono::milliseconds longest{0};
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const Branch& branch = *targets[i].branch;
+    longest = std::max(longest, targets[i].participant->timeout());
+    calls->runs[i] = ActionRun{branch.no, Clock::now(), {}};
+    targets[i].participant->start(decision, txn, branch, [calls, i](adapters::ActionResult result) {
+      std::lock_guard lock(calls->mutex);
+      calls->runs[i].result = std::move(result);
+      calls->answered_runs[i] = true;
+      if (--calls->pending == 0) calls->answered.notify_all();
+    });
+  }
+  std::unique_lock lock(calls->mutex);
+  // The transport answers every call within its timeout; the bound only guards against a defect there.
+  if (!calls->answered.wait_for(lock, longest + kAnswerGrace, [&] { return calls->pending == 0; })) {
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      if (calls->answered_runs[i]) continue;
+      calls->runs[i].result.outcome = Outcome::Retry;
+      calls->runs[i].result.error = "no answer from the HTTP transport within the participant's timeout";
+    }
+  }
+  return calls->runs;
+}
+
+void TransactionReconciler::record_actions(const Transaction& txn, Decision decision, std::vector<ActionRun> runs,
+                                           store::WriteBack& wb, ReconcileReport& report) {
   std::string fatal;
   std::string retry;
-  for (auto& future : runs) {
-    ActionRun run = future.get();
+  std::vector<BranchStatus> statuses;
+  for (const Branch& branch : txn.branches) statuses.push_back(branch.status);
+  for (ActionRun& run : runs) {
     const adapters::ActionResult& r = run.result;
     const std::string outcome(r.skipped ? "skipped" : to_string(r.outcome));
     wb.attempts.push_back(Attempt{txn.xid, run.branch_no, std::string(action_name(decision)), replica_, run.started_at,
                                   r.request_summary, outcome, r.http_status, r.latency, r.error});
     store::BranchUpdate update{run.branch_no, BranchStatus::Waiting, r.outcome, r.error, r.http_status};
-    const std::string participant = txn.branches[static_cast<std::size_t>(run.branch_no)].participant;
+    const std::string& participant = txn.branches[static_cast<std::size_t>(run.branch_no)].participant;
     if (acknowledged(r.outcome)) {
       update.status = BranchStatus::Done;
     } else if (r.outcome == Outcome::Fatal) {
@@ -157,7 +219,15 @@ void TransactionReconciler::run_actions(const Transaction& txn, store::WriteBack
       retry = fmt::format("{} {} of branch {}: {}", participant, action_name(decision), run.branch_no, r.error);
       wb.last_http_status = r.http_status;
     }
+    statuses[static_cast<std::size_t>(run.branch_no)] = update.status;
     wb.branches.push_back(std::move(update));
+  }
+  // A branch rejected in an earlier reconcile still needs a human, however the others went.
+  for (std::size_t no = 0; no < statuses.size() && fatal.empty(); ++no) {
+    if (statuses[no] == BranchStatus::Fatal) {
+      fatal = fmt::format("{} {} of branch {} was rejected earlier: {}", txn.branches[no].participant,
+                          action_name(decision), no, txn.branches[no].last_error);
+    }
   }
 
   if (!fatal.empty()) {
@@ -171,6 +241,14 @@ void TransactionReconciler::run_actions(const Transaction& txn, store::WriteBack
     wb.last_error.clear();
     report.result = ReconcileResult::Finished;
   }
+}
+
+// The lease may run out before what would start next is done: give the row back, due now,
+// without counting an attempt. If the lease is already gone, the write-back records only attempts.
+void TransactionReconciler::defer(store::WriteBack& wb, ReconcileReport& report, std::string why) {
+  wb.requeue_after = std::chrono::milliseconds(0);
+  report.result = ReconcileResult::LeaseLost;
+  report.error = std::move(why);
 }
 
 void TransactionReconciler::requeue_or_park(const Transaction& txn, const config::RetryPolicy& policy,

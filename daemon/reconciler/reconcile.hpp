@@ -6,6 +6,8 @@
 #include "reconciler/context.hpp"
 #include "store/store.hpp"
 
+#include <chrono>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <string>
@@ -16,8 +18,11 @@ enum class ReconcileResult {
   Finished,   // every branch acknowledged: CONFIRMED or CANCELLED
   Requeued,   // something to try again after a backoff
   Parked,     // needs a human
-  LeaseLost,  // another replica owns the row now; nothing written
+  LeaseLost,  // the lease is lost, or too close to its end to start a call: only attempts written
 };
+
+// Whether the lease on the transaction surely lasts at least `needed` more (LeaseKeeper::holds_for).
+using LeaseCheck = std::function<bool(std::chrono::milliseconds needed)>;
 
 std::string_view to_string(ReconcileResult r);
 
@@ -35,15 +40,29 @@ class TransactionReconciler {
   TransactionReconciler(store::Store& store, const ReconcileContext& context, std::string replica);
 
   // Store errors propagate (the caller releases the lease); participant and check
-  // errors never do: they become requeues or parks.
-  ReconcileReport reconcile(Transaction txn);
+  // errors never do: they become requeues or parks. No check or call starts unless
+  // `lease_held` says the lease outlasts it.
+  ReconcileReport reconcile(Transaction txn, const LeaseCheck& lease_held);
 
  private:
   struct ActionRun;
+  struct BranchTarget {
+    const Branch* branch;
+    adapters::Participant* participant;
+  };
 
   store::WriteBack begin_write_back(const Transaction& txn) const;
-  bool check_and_decide(Transaction& txn, const KindRuntime& kind, store::WriteBack& wb, ReconcileReport& report);
-  void run_actions(const Transaction& txn, store::WriteBack& wb, ReconcileReport& report);
+  bool check_and_decide(Transaction& txn, const KindRuntime& kind, const LeaseCheck& lease_held, store::WriteBack& wb,
+                        ReconcileReport& report);
+  void run_actions(const Transaction& txn, const LeaseCheck& lease_held, store::WriteBack& wb,
+                   ReconcileReport& report);
+  std::optional<std::vector<BranchTarget>> resolve_participants(const Transaction& txn, store::WriteBack& wb,
+                                                                ReconcileReport& report);
+  std::vector<ActionRun> call_branches(const Transaction& txn, Decision decision,
+                                       const std::vector<BranchTarget>& targets);
+  void record_actions(const Transaction& txn, Decision decision, std::vector<ActionRun> runs, store::WriteBack& wb,
+                      ReconcileReport& report);
+  static void defer(store::WriteBack& wb, ReconcileReport& report, std::string why);
   void requeue_or_park(const Transaction& txn, const config::RetryPolicy& policy, store::WriteBack& wb,
                        ReconcileReport& report);
   static void park(store::WriteBack& wb, ReconcileReport& report, std::string reason);

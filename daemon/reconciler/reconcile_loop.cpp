@@ -38,7 +38,12 @@ LoopObserver& no_observer() {
 
 ReconcileLoop::ReconcileLoop(store::Store& store, TransactionReconciler& reconciler, config::ReconcilerConfig config,
                              std::string replica, LoopObserver& observer)
-    : store_(store), reconciler_(reconciler), config_(config), replica_(std::move(replica)), observer_(observer) {}
+    : store_(store),
+      reconciler_(reconciler),
+      config_(config),
+      replica_(std::move(replica)),
+      observer_(observer),
+      leases_(store, replica_, config.lease) {}
 
 bool ReconcileLoop::stalled(std::chrono::milliseconds bound) const {
   std::lock_guard lock(mutex_);
@@ -63,14 +68,15 @@ bool ReconcileLoop::run(std::stop_token stop, bool until_idle) {
   for (int i = 0; i < config_.workers; ++i) {
     workers.emplace_back([this, token = workers_stop.get_token()] { work(token); });
   }
-  // Claimed rows wait in the queue with their lease ticking, so never hold more than the
-  // workers can start soon.
-  const int capacity = std::max(config_.batch_size, config_.workers);
+  // A claimed row starts at once: never claim more than idle workers can take. Under load, wait
+  // until a quarter of them are idle, so that one claim statement serves several transactions.
+  const int capacity = config_.workers;
+  const int enough_idle = std::max(1, std::min(config_.batch_size, capacity / 4));
   while (!stop.stop_requested()) {
     int outstanding = 0;
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, stop, [&] { return static_cast<int>(queue_.size()) + running_ < capacity; });
+      changed_.wait(lock, stop, [&] { return static_cast<int>(queue_.size()) + running_ <= capacity - enough_idle; });
       if (stop.stop_requested()) break;
       outstanding = static_cast<int>(queue_.size()) + running_;
     }
@@ -93,8 +99,9 @@ bool ReconcileLoop::run(std::stop_token stop, bool until_idle) {
 
 int ReconcileLoop::claim_batch(int capacity) {
   std::vector<Transaction> claimed;
+  const auto sent = SteadyClock::now();
   try {
-    claimed = store_.claim_due({replica_, capacity, config_.lease});
+    claimed = store_.claim_due({replica_, capacity, config_.lease, leases_.kept()});
   } catch (const std::exception& e) {
     // A failed claim still shows the loop is alive: a database outage is for readiness, not liveness.
     mark_progress(false);
@@ -107,6 +114,7 @@ int ReconcileLoop::claim_batch(int capacity) {
   {
     std::lock_guard lock(mutex_);
     for (auto& txn : claimed) {
+      leases_.keep(txn, sent);
       ++totals_.claimed;
       if (txn.lease_taken_over) {
         ++totals_.lease_takeovers;
@@ -144,12 +152,14 @@ void ReconcileLoop::work(std::stop_token stop) {
 
 void ReconcileLoop::reconcile_one(Transaction txn) {
   const std::string xid = txn.xid;
+  const store::LeasedXid leased{txn.xid, store::lease_of(txn)};
   std::vector<std::string> branch_participants;
   for (const Branch& branch : txn.branches) branch_participants.push_back(branch.participant);
   const auto started = std::chrono::steady_clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started); };
   try {
-    ReconcileReport report = reconciler_.reconcile(std::move(txn));
+    ReconcileReport report = reconciler_.reconcile(
+        std::move(txn), [this, &xid](std::chrono::milliseconds needed) { return leases_.holds_for(xid, needed); });
     observer_.reconciled({report.result, report.decided_now ? report.decision : std::nullopt, elapsed(),
                           action_observations(report, branch_participants)});
     std::lock_guard lock(mutex_);
@@ -168,7 +178,8 @@ void ReconcileLoop::reconcile_one(Transaction txn) {
         break;
       case ReconcileResult::LeaseLost:
         ++totals_.lease_lost;
-        spdlog::warn("reconciler: xid={} lease lost to another replica; result dropped", xid);
+        spdlog::warn("reconciler: xid={} lease lost or running out ({}); only its attempts were recorded", xid,
+                     report.error.empty() ? "another replica holds it" : report.error);
         break;
     }
   } catch (const std::exception& e) {
@@ -179,11 +190,12 @@ void ReconcileLoop::reconcile_one(Transaction txn) {
     }
     spdlog::error("reconciler: xid={} reconcile failed: {}", xid, e.what());
     try {
-      store_.release(replica_, {xid});
+      store_.release({leased});
     } catch (const std::exception& release_error) {
       spdlog::warn("reconciler: xid={} release failed, its lease will expire: {}", xid, release_error.what());
     }
   }
+  leases_.forget(xid);
 }
 
 bool ReconcileLoop::drain() {
@@ -200,19 +212,20 @@ bool ReconcileLoop::drain() {
 }
 
 void ReconcileLoop::release_queued() {
-  std::vector<std::string> xids;
+  std::vector<store::LeasedXid> leases;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& txn : queue_) xids.push_back(txn.xid);
+    for (const auto& txn : queue_) leases.push_back({txn.xid, store::lease_of(txn)});
     queue_.clear();
   }
-  if (xids.empty()) return;
+  if (leases.empty()) return;
   try {
-    store_.release(replica_, xids);
-    spdlog::info("reconciler: released {} claimed transactions not yet started", xids.size());
+    store_.release(leases);
+    spdlog::info("reconciler: released {} claimed transactions not yet started", leases.size());
   } catch (const std::exception& e) {
-    spdlog::warn("reconciler: releasing {} transactions failed, their leases will expire: {}", xids.size(), e.what());
+    spdlog::warn("reconciler: releasing {} transactions failed, their leases will expire: {}", leases.size(), e.what());
   }
+  for (const auto& leased : leases) leases_.forget(leased.xid);
 }
 
 }  // namespace compensatord::reconciler

@@ -1,8 +1,10 @@
 #pragma once
-// The claim loop and its workers: claims due transactions in batches (SKIP LOCKED + lease),
-// hands them to a fixed pool of workers, and on stop releases what it has not started.
+// The claim loop and its workers: claims due transactions in batches (SKIP LOCKED + a fenced
+// lease), never more than idle workers can start at once, hands them to a fixed pool of
+// workers, keeps their leases renewed while they run, and on stop releases what it has not started.
 
 #include "config/config.hpp"
+#include "reconciler/lease_keeper.hpp"
 #include "reconciler/reconcile.hpp"
 #include "store/store.hpp"
 
@@ -87,6 +89,7 @@ class ReconcileLoop {
   config::ReconcilerConfig config_;
   std::string replica_;
   LoopObserver& observer_;
+  LeaseKeeper leases_;
 
   mutable std::mutex mutex_;
   std::condition_variable_any changed_;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace compensatord::store {
@@ -27,25 +28,30 @@ constexpr const char* kTransactionColumns = R"(
   t.attempt_count, t.last_error, t.last_http_status, t.parked_reason, coalesce(t.lease_owner, '') AS lease_owner)";
 
 // The WHERE and ORDER BY match the partial index transactions_due (see 0001_schema.sql): the
-// claim reads only the due end of the backlog, however many finished rows the table holds.
+// claim reads only the due end of the backlog, however many finished rows the table holds. Each
+// claimed row gets a new fencing token (0003_fenced_leases.sql). $4 lists the xids the claiming
+// replica still has in flight: a lease of its own that lapsed is not taken again under a new token.
 const std::string& claim_sql() {
   static const std::string sql = std::string(R"(
 WITH due AS (
   SELECT xid, lease_owner AS previous_owner
     FROM compensatord.transactions
    WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now()
+     AND xid NOT IN (SELECT jsonb_array_elements_text($4::jsonb))
    ORDER BY next_attempt_at
    LIMIT $2
      FOR UPDATE SKIP LOCKED)
 UPDATE compensatord.transactions AS t
    SET lease_owner = $1,
+       lease_token = nextval('compensatord.lease_tokens'),
        lease_expires_at = now() + $3::bigint * interval '1 millisecond',
        next_attempt_at = now() + $3::bigint * interval '1 millisecond',
        updated_at = now()
   FROM due
  WHERE t.xid = due.xid
 RETURNING )") + kTransactionColumns +
-                                 ",\n  due.previous_owner IS NOT NULL AND due.previous_owner <> $1 AS lease_taken_over";
+                                 ",\n  t.lease_token,"
+                                 "\n  due.previous_owner IS NOT NULL AND due.previous_owner <> $1 AS lease_taken_over";
   return sql;
 }
 
@@ -73,56 +79,88 @@ INSERT INTO compensatord.branches (xid, branch_no, participant, fields)
 SELECT $1, (b.ordinality - 1)::integer, b.value ->> 'participant', b.value -> 'fields'
   FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS b)";
 
+// Every fenced write carries the lease predicate `t.lease_owner = r.owner AND t.lease_token =
+// r.token AND t.lease_expires_at > now()`: the row is still ours, under this claim's token, and the
+// lease has not run out by the database's clock, the one clock every replica shares.
+
+// $1: [{xid, owner, token, decision}]. Returns the rows whose compare-and-set we won.
 constexpr const char* kDecideSql = R"(
-UPDATE compensatord.transactions
-   SET status = CASE $3 WHEN 'confirm' THEN 'CONFIRMING' ELSE 'CANCELLING' END,
-       decision = $3, decided_by = $2, decided_at = now(), updated_at = now()
- WHERE xid = $1 AND status = 'PENDING' AND lease_owner = $2
-RETURNING status)";
+UPDATE compensatord.transactions AS t
+   SET status = CASE r.decision WHEN 'confirm' THEN 'CONFIRMING' ELSE 'CANCELLING' END,
+       decision = r.decision, decided_by = r.owner, decided_at = now(), updated_at = now()
+  FROM jsonb_to_recordset($1::jsonb) AS r(xid text, owner text, token bigint, decision text)
+ WHERE t.xid = r.xid AND t.status = 'PENDING'
+   AND t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now()
+RETURNING t.xid, t.status)";
 
+// Read in a statement of its own, after the decide: it sees a commit the order service made
+// while the decide waited for the row.
 constexpr const char* kDecisionInForceSql = R"(
-SELECT status, decision, coalesce(lease_owner, '') AS lease_owner FROM compensatord.transactions WHERE xid = $1)";
+SELECT r.xid, t.status, t.decision,
+       coalesce(t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now(), false) AS held
+  FROM jsonb_to_recordset($1::jsonb) AS r(xid text, owner text, token bigint, decision text)
+  LEFT JOIN compensatord.transactions AS t ON t.xid = r.xid)";
 
-// The new status applies only if the row is still in the status this reconcile acted on
-// (expected_status, $9). The order service may have moved it from PENDING to COMMITTED under our
-// lease: then status and parked reason stay, the row is due at once so the next reconcile sees
-// the commit, and the diagnostics and attempts are still recorded.
+// The new status applies only if the row is still in the status its reconcile acted on
+// (`expected`). The order service may have moved it from PENDING to COMMITTED under our lease:
+// then status and parked reason stay, the row is due at once so the next reconcile sees the
+// commit, and the diagnostics are still recorded. Returns the xids written; the others lost
+// their lease.
 constexpr const char* kWriteBackSql = R"(
 UPDATE compensatord.transactions AS t
-   SET status = CASE WHEN t.status = $9 THEN $3 ELSE t.status END,
-       parked_reason = CASE WHEN t.status = $9 THEN $7 ELSE t.parked_reason END,
+   SET status = CASE WHEN t.status = r.expected THEN r.status ELSE t.status END,
+       parked_reason = CASE WHEN t.status = r.expected THEN r.parked_reason ELSE t.parked_reason END,
        next_attempt_at = CASE
-         WHEN t.status <> $9 THEN now()
-         WHEN $3 IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') THEN now() + $8::bigint * interval '1 millisecond'
+         WHEN t.status <> r.expected THEN now()
+         WHEN r.status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING')
+           THEN now() + r.requeue_ms * interval '1 millisecond'
          ELSE t.next_attempt_at END,
        finished_at = CASE
-         WHEN t.status <> $9 THEN t.finished_at
-         WHEN $3 IN ('CONFIRMED', 'CANCELLED') THEN now() END,
-       attempt_count = $4, last_error = $5, last_http_status = $6,
-       lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
- WHERE t.xid = $1 AND t.lease_owner = $2)";
+         WHEN t.status <> r.expected THEN t.finished_at
+         WHEN r.status IN ('CONFIRMED', 'CANCELLED') THEN now() END,
+       attempt_count = r.attempt_count, last_error = r.last_error, last_http_status = r.last_http_status,
+       lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+  FROM jsonb_to_recordset($1::jsonb) AS r(xid text, owner text, token bigint, expected text, status text,
+                                          attempt_count integer, last_error text, last_http_status integer,
+                                          parked_reason text, requeue_ms bigint)
+ WHERE t.xid = r.xid AND t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now()
+RETURNING t.xid)";
 
+// $1: [{xid, branch_no, ...}] of the transactions whose write-back went through.
 constexpr const char* kBranchUpdateSql = R"(
 UPDATE compensatord.branches AS b
    SET status = u.status, last_outcome = u.outcome, attempt_count = b.attempt_count + 1, last_error = u.error,
        last_http_status = u.http_status, updated_at = now()
-  FROM jsonb_to_recordset($2::jsonb) AS u(branch_no integer, status text, outcome text, error text, http_status integer)
- WHERE b.xid = $1 AND b.branch_no = u.branch_no)";
+  FROM jsonb_to_recordset($1::jsonb)
+       AS u(xid text, branch_no integer, status text, outcome text, error text, http_status integer)
+ WHERE b.xid = u.xid AND b.branch_no = u.branch_no)";
 
+// $1 owner, $2 lease in milliseconds, $3 [{xid, token}]. Returns the xids renewed.
+constexpr const char* kRenewSql = R"(
+UPDATE compensatord.transactions AS t
+   SET lease_expires_at = now() + $2::bigint * interval '1 millisecond',
+       next_attempt_at = now() + $2::bigint * interval '1 millisecond'
+  FROM jsonb_to_recordset($3::jsonb) AS r(xid text, token bigint)
+ WHERE t.xid = r.xid AND t.lease_owner = $1 AND t.lease_token = r.token AND t.lease_expires_at > now()
+RETURNING t.xid)";
+
+// $1: [{xid, branch_no, action, ...}], appended in order.
 constexpr const char* kInsertAttemptsSql = R"(
 INSERT INTO compensatord.attempts
        (xid, branch_no, action, replica, started_at, request_summary, outcome, http_status, latency_ms, error)
-SELECT $1, (a.value ->> 'branch_no')::integer, a.value ->> 'action', a.value ->> 'replica',
+SELECT a.value ->> 'xid', (a.value ->> 'branch_no')::integer, a.value ->> 'action', a.value ->> 'replica',
        'epoch'::timestamptz + (a.value ->> 'started_us')::bigint * interval '1 microsecond',
        a.value ->> 'request_summary', a.value ->> 'outcome', (a.value ->> 'http_status')::integer,
        (a.value ->> 'latency_ms')::bigint, a.value ->> 'error'
-  FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS a
+  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a
  ORDER BY a.ordinality)";
 
+// $1 owner, $2 [{xid, token}]: a lease that was lost meanwhile stays with its new owner.
 constexpr const char* kReleaseSql = R"(
-UPDATE compensatord.transactions
-   SET lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = now(), updated_at = now()
- WHERE lease_owner = $1 AND xid IN (SELECT jsonb_array_elements_text($2::jsonb)))";
+UPDATE compensatord.transactions AS t
+   SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, next_attempt_at = now(), updated_at = now()
+  FROM jsonb_to_recordset($2::jsonb) AS r(xid text, token bigint)
+ WHERE t.xid = r.xid AND t.lease_owner = $1 AND t.lease_token = r.token)";
 
 constexpr const char* kAttemptsSql = R"(
 SELECT xid, branch_no, action, replica, (extract(epoch FROM started_at) * 1000000)::bigint AS started_us,
@@ -295,25 +333,24 @@ std::string branches_document(std::string_view operation, const std::vector<NewB
   }
 }
 
-std::string branch_updates_document(const std::vector<BranchUpdate>& updates) {
-  auto document = nlohmann::json::array();
-  for (const auto& u : updates) {
-    document.push_back({{"branch_no", u.no},
+void add_branch_updates(nlohmann::json& document, const WriteBack& result) {
+  for (const auto& u : result.branches) {
+    document.push_back({{"xid", result.xid},
+                        {"branch_no", u.no},
                         {"status", to_string(u.status)},
                         {"outcome", u.outcome ? nlohmann::json(to_string(*u.outcome)) : nlohmann::json()},
                         {"error", diagnostic(u.error)},
                         {"http_status", u.http_status ? nlohmann::json(*u.http_status) : nlohmann::json()}});
   }
-  return document.dump();
 }
 
-std::string attempts_document(std::string_view operation, const WriteBack& result) {
-  auto document = nlohmann::json::array();
+void add_attempts(nlohmann::json& document, std::string_view operation, const WriteBack& result) {
   for (const auto& a : result.attempts) {
     if (!a.xid.empty() && a.xid != result.xid) {
       throw StoreError(fmt::format("{}: an attempt names another transaction {}", operation, shown(a.xid)));
     }
-    document.push_back({{"branch_no", a.branch_no ? nlohmann::json(*a.branch_no) : nlohmann::json()},
+    document.push_back({{"xid", result.xid},
+                        {"branch_no", a.branch_no ? nlohmann::json(*a.branch_no) : nlohmann::json()},
                         {"action", diagnostic(a.action)},
                         {"replica", diagnostic(a.replica)},
                         {"started_us", to_micros(a.started_at)},
@@ -322,6 +359,42 @@ std::string attempts_document(std::string_view operation, const WriteBack& resul
                         {"http_status", a.http_status ? nlohmann::json(*a.http_status) : nlohmann::json()},
                         {"latency_ms", a.latency.count()},
                         {"error", diagnostic(a.error)}});
+  }
+}
+
+nlohmann::json write_back_row(const WriteBack& result) {
+  return {{"xid", result.xid},
+          {"owner", result.lease.owner},
+          {"token", result.lease.token},
+          {"expected", to_string(result.expected_status)},
+          {"status", to_string(result.status)},
+          {"attempt_count", result.attempt_count},
+          {"last_error", diagnostic(result.last_error)},
+          {"last_http_status", result.last_http_status ? nlohmann::json(*result.last_http_status) : nlohmann::json()},
+          {"parked_reason", diagnostic(result.parked_reason)},
+          {"requeue_ms", static_cast<long long>(result.requeue_after.count())}};
+}
+
+std::string leases_document(std::string_view operation, const std::vector<LeasedXid>& leases) {
+  auto document = nlohmann::json::array();
+  for (const auto& leased : leases) {
+    require_nonempty(operation, "xid", leased.xid);
+    if (leased.lease.owner != leases.front().lease.owner) {
+      throw StoreError(fmt::format("{}: leases of two owners, {} and {}", operation, shown(leases.front().lease.owner),
+                                   shown(leased.lease.owner)));
+    }
+    document.push_back({{"xid", leased.xid}, {"token", leased.lease.token}});
+  }
+  return document.dump();
+}
+
+std::string decide_document(std::string_view operation, const std::vector<DecideRequest>& requests) {
+  auto document = nlohmann::json::array();
+  for (const auto& r : requests) {
+    require_nonempty(operation, "xid", r.xid);
+    require_nonempty(operation, "owner", r.lease.owner);
+    document.push_back(
+        {{"xid", r.xid}, {"owner", r.lease.owner}, {"token", r.lease.token}, {"decision", to_string(r.decision)}});
   }
   return document.dump();
 }
@@ -344,18 +417,21 @@ auto run(ConnectionPool& pool, std::string_view operation, Body&& body) {
   }
 }
 
-DecideResult decision_in_force(pqxx::transaction_base& work, const std::string& xid, const std::string& owner) {
-  DecideResult result;
-  const auto rows = work.exec_params(kDecisionInForceSql, xid);
-  if (rows.empty()) {
-    result.lease_lost = true;
-    return result;
+// The decision in force for each request the compare-and-set did not win: the earlier
+// decision, the order service's commit, or a lost lease.
+std::unordered_map<std::string, DecideResult> decisions_in_force(pqxx::transaction_base& work,
+                                                                 const std::string& requests) {
+  std::unordered_map<std::string, DecideResult> found;
+  for (const auto& row : work.exec_params(kDecisionInForceSql, requests)) {
+    DecideResult result;
+    result.lease_lost = !row["held"].as<bool>();
+    if (!row["status"].is_null()) {
+      result.status = parsed(parse_status, row["status"]);
+      result.decision = parsed_optional(parse_decision, row["decision"]);
+    }
+    found.insert_or_assign(row["xid"].as<std::string>(), result);
   }
-  const auto& row = rows[0];
-  result.status = parsed(parse_status, row["status"]);
-  result.decision = parsed_optional(parse_decision, row["decision"]);
-  result.lease_lost = row["lease_owner"].as<std::string>() != owner;
-  return result;
+  return found;
 }
 
 }  // namespace
@@ -394,12 +470,15 @@ std::vector<Transaction> PgStore::claim_due(const ClaimRequest& request) {
   if (request.lease.count() < 1) {
     throw StoreError(fmt::format("{}: lease must be positive, got {} ms", operation, request.lease.count()));
   }
+  for (const auto& xid : request.exclude) require_text(operation, "excluded xid", xid);
+  const auto exclude = xid_list(request.exclude);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
     std::vector<Transaction> claimed;
-    for (const auto& row :
-         work.exec_params(claim_sql(), request.owner, request.limit, static_cast<long long>(request.lease.count()))) {
+    for (const auto& row : work.exec_params(claim_sql(), request.owner, request.limit,
+                                            static_cast<long long>(request.lease.count()), exclude)) {
       claimed.push_back(transaction_from(row));
+      claimed.back().lease_token = row["lease_token"].as<std::int64_t>();
       claimed.back().lease_taken_over = row["lease_taken_over"].as<bool>();
     }
     attach_branches(work, claimed);
@@ -408,61 +487,109 @@ std::vector<Transaction> PgStore::claim_due(const ClaimRequest& request) {
   });
 }
 
-DecideResult PgStore::decide(const std::string& xid, const std::string& owner, Decision decision) {
-  const auto operation = fmt::format("decide {}", shown(xid));
-  require_nonempty(operation, "xid", xid);
-  require_nonempty(operation, "owner", owner);
+std::vector<DecideResult> PgStore::decide_all(const std::vector<DecideRequest>& requests) {
+  const auto operation = requests.size() == 1 ? fmt::format("decide {}", shown(requests.front().xid))
+                                              : fmt::format("decide {} transactions", requests.size());
+  if (requests.empty()) return {};
+  const auto document = decide_document(operation, requests);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
-    const auto won = work.exec_params(kDecideSql, xid, owner, std::string(to_string(decision)));
-    DecideResult result;
-    if (won.empty()) {
-      result = decision_in_force(work, xid, owner);
-    } else {
-      result.decided_by_us = true;
-      result.decision = decision;
-      result.status = parsed(parse_status, won[0]["status"]);
+    std::unordered_map<std::string, Status> won;
+    for (const auto& row : work.exec_params(kDecideSql, document)) {
+      won.emplace(row["xid"].as<std::string>(), parsed(parse_status, row["status"]));
+    }
+    std::unordered_map<std::string, DecideResult> in_force;
+    if (won.size() < requests.size()) in_force = decisions_in_force(work, document);
+    std::vector<DecideResult> results;
+    for (const auto& request : requests) {
+      DecideResult result;
+      if (auto ours = won.find(request.xid); ours != won.end()) {
+        result.decided_by_us = true;
+        result.decision = request.decision;
+        result.status = ours->second;
+      } else if (auto other = in_force.find(request.xid); other != in_force.end()) {
+        result = other->second;
+      } else {
+        result.lease_lost = true;
+      }
+      results.push_back(result);
     }
     work.commit();
-    return result;
+    return results;
   });
 }
 
-bool PgStore::write_back(const WriteBack& result) {
-  const auto operation = fmt::format("write_back {}", shown(result.xid));
-  require_nonempty(operation, "xid", result.xid);
-  require_nonempty(operation, "owner", result.owner);
-  const auto branch_updates = branch_updates_document(result.branches);
-  const auto attempts = attempts_document(operation, result);
+std::vector<bool> PgStore::write_back_all(const std::vector<WriteBack>& results) {
+  const auto operation = results.size() == 1 ? fmt::format("write_back {}", shown(results.front().xid))
+                                             : fmt::format("write_back {} transactions", results.size());
+  if (results.empty()) return {};
+  auto rows = nlohmann::json::array();
+  auto attempts = nlohmann::json::array();
+  for (const auto& result : results) {
+    require_nonempty(operation, "xid", result.xid);
+    require_nonempty(operation, "owner", result.lease.owner);
+    rows.push_back(write_back_row(result));
+    add_attempts(attempts, operation, result);
+  }
+  const auto rows_document = rows.dump();
+  const auto attempts_document = attempts.dump();
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
-    const auto updated = work.exec_params(
-        kWriteBackSql, result.xid, result.owner, std::string(to_string(result.status)), result.attempt_count,
-        diagnostic(result.last_error), result.last_http_status, diagnostic(result.parked_reason),
-        static_cast<long long>(result.requeue_after.count()), std::string(to_string(result.expected_status)));
-    if (updated.affected_rows() == 0) return false;  // lease lost: the work's destructor rolls back
-    if (!result.branches.empty()) {
-      const auto branches = work.exec_params(kBranchUpdateSql, result.xid, branch_updates);
-      if (branches.affected_rows() != result.branches.size()) {
+    std::unordered_set<std::string> written;
+    for (const auto& row : work.exec_params(kWriteBackSql, rows_document)) written.insert(row[0].as<std::string>());
+    auto updates = nlohmann::json::array();
+    for (const auto& result : results) {
+      if (written.contains(result.xid)) add_branch_updates(updates, result);
+    }
+    if (!updates.empty()) {
+      const auto branches = work.exec_params(kBranchUpdateSql, updates.dump());
+      if (branches.affected_rows() != updates.size()) {
         throw StoreError(
-            fmt::format("{}: {} branch updates, but {} match a branch of this transaction (unknown or "
-                        "repeated branch number)",
-                        operation, result.branches.size(), branches.affected_rows()));
+            fmt::format("{}: {} branch updates, but {} match a branch of the transaction (unknown or repeated branch "
+                        "number)",
+                        operation, updates.size(), branches.affected_rows()));
       }
     }
-    if (!result.attempts.empty()) work.exec_params0(kInsertAttemptsSql, result.xid, attempts);
+    // Written whether or not the lease held: a call that happened is evidence.
+    if (!attempts.empty()) work.exec_params0(kInsertAttemptsSql, attempts_document);
     work.commit();
-    return true;
+    std::vector<bool> flags;
+    for (const auto& result : results) flags.push_back(written.contains(result.xid));
+    return flags;
   });
 }
 
-void PgStore::release(const std::string& owner, const std::vector<std::string>& xids) {
-  const auto operation = fmt::format("release for {}", shown(owner));
+std::vector<std::string> PgStore::renew(const std::vector<LeasedXid>& leases, std::chrono::milliseconds lease) {
+  const auto operation = fmt::format("renew {} leases", leases.size());
+  if (leases.empty()) return {};
+  const std::string& owner = leases.front().lease.owner;
   require_nonempty(operation, "owner", owner);
-  if (xids.empty()) return;
+  if (lease.count() < 1) throw StoreError(fmt::format("{}: lease must be positive, got {} ms", operation, lease.count()));
+  const auto document = leases_document(operation, leases);
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    std::unordered_set<std::string> renewed;
+    for (const auto& row : work.exec_params(kRenewSql, owner, static_cast<long long>(lease.count()), document)) {
+      renewed.insert(row[0].as<std::string>());
+    }
+    work.commit();
+    std::vector<std::string> lost;
+    for (const auto& leased : leases) {
+      if (!renewed.contains(leased.xid)) lost.push_back(leased.xid);
+    }
+    return lost;
+  });
+}
+
+void PgStore::release(const std::vector<LeasedXid>& leases) {
+  const auto operation = fmt::format("release {} leases", leases.size());
+  if (leases.empty()) return;
+  const std::string& owner = leases.front().lease.owner;
+  require_nonempty(operation, "owner", owner);
+  const auto document = leases_document(operation, leases);
   run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
-    work.exec_params0(kReleaseSql, owner, xid_list(xids));
+    work.exec_params0(kReleaseSql, owner, document);
     work.commit();
   });
 }

@@ -5,6 +5,7 @@
 //
 // Details callers rely on:
 // - claim_due: lease_taken_over is true when the row still carried another owner's (expired) lease.
+// - renew and release present one owner: that of the first lease; every lease must name it.
 // - decide: an unknown xid reports lease_lost (there is nothing left to work on).
 // - write_back: WriteBack::expected_status must be the status the row has under the caller's lease
 //   (the claimed status, or the status decide() returned). If the row is in another status (the
@@ -45,9 +46,10 @@ class PgStore final : public Store {
 
   IngestResult ingest(const NewTransaction& txn) override;
   std::vector<Transaction> claim_due(const ClaimRequest& request) override;
-  DecideResult decide(const std::string& xid, const std::string& owner, Decision decision) override;
-  bool write_back(const WriteBack& result) override;
-  void release(const std::string& owner, const std::vector<std::string>& xids) override;
+  std::vector<DecideResult> decide_all(const std::vector<DecideRequest>& requests) override;
+  std::vector<bool> write_back_all(const std::vector<WriteBack>& results) override;
+  std::vector<std::string> renew(const std::vector<LeasedXid>& leases, std::chrono::milliseconds lease) override;
+  void release(const std::vector<LeasedXid>& leases) override;
   std::optional<Transaction> find(const std::string& xid) override;
   std::vector<Attempt> attempts(const std::string& xid) override;
   std::vector<StatusCount> count_by_status() override;
@@ -65,7 +67,7 @@ class PgStore final : public Store {
 };
 
 // The statement claim_due runs, for EXPLAIN in tests and in operations:
-// $1 owner, $2 limit, $3 lease in milliseconds.
+// $1 owner, $2 limit, $3 lease in milliseconds, $4 excluded xids (a JSON array).
 std::string_view claim_due_sql();
 
 }  // namespace compensatord::store

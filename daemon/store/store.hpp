@@ -6,6 +6,7 @@
 #include "model/transaction.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,28 @@ struct ClaimRequest {
   std::string owner;  // replica id
   int limit = 100;
   std::chrono::milliseconds lease{std::chrono::seconds(60)};
+  std::vector<std::string> exclude;  // xids this replica still has in flight: never claimed again
+};
+
+// A claim's proof of ownership: the replica and the fencing token the claim stamped on the row.
+// Every later write presents it and finds the lease unexpired, or changes nothing.
+struct Lease {
+  std::string owner;
+  std::int64_t token = 0;
+};
+
+// The lease a claim returned with `txn`.
+inline Lease lease_of(const Transaction& txn) { return {txn.lease_owner, txn.lease_token}; }
+
+struct LeasedXid {
+  std::string xid;
+  Lease lease;
+};
+
+struct DecideRequest {
+  std::string xid;
+  Lease lease;
+  Decision decision = Decision::Cancel;
 };
 
 // Result of the compare-and-set decision.
@@ -52,7 +75,7 @@ struct BranchUpdate {
 // Everything one reconcile of one transaction writes back, in one database transaction.
 struct WriteBack {
   std::string xid;
-  std::string owner;
+  Lease lease;
   // The status this reconcile acted on. The order service may move a PENDING row to
   // COMMITTED while we hold the lease; then the new status is not applied (the row is
   // made due now, so the next reconcile sees the commit) but attempts are still recorded.
@@ -85,16 +108,26 @@ class Store {
   // sets the lease and returns them with their branches.
   virtual std::vector<Transaction> claim_due(const ClaimRequest& request) = 0;
 
-  // Compare-and-set from PENDING to CONFIRMING/CANCELLING, guarded by the lease.
-  // A transaction the order service moved to COMMITTED reports decision confirm.
-  virtual DecideResult decide(const std::string& xid, const std::string& owner, Decision decision) = 0;
+  // Compare-and-set from PENDING to CONFIRMING/CANCELLING of each request, each guarded by its
+  // lease, in one database transaction; results in the order of `requests`. A transaction the
+  // order service moved to COMMITTED reports decision confirm.
+  virtual std::vector<DecideResult> decide_all(const std::vector<DecideRequest>& requests) = 0;
+  DecideResult decide(const std::string& xid, const Lease& lease, Decision decision) {
+    return decide_all({DecideRequest{xid, lease, decision}}).front();
+  }
 
-  // Applies one reconcile's results and releases the lease. Returns false (and writes
-  // nothing) when the lease was lost.
-  virtual bool write_back(const WriteBack& result) = 0;
+  // Applies reconciles' results and releases their leases, in one database transaction; one
+  // flag per result, in order: false when that lease was lost, and then only its attempts are
+  // written (a call that happened is evidence), nothing else of it.
+  virtual std::vector<bool> write_back_all(const std::vector<WriteBack>& results) = 0;
+  bool write_back(const WriteBack& result) { return write_back_all({result}).front(); }
 
-  // Gives claimed rows back without counting an attempt (shutdown).
-  virtual void release(const std::string& owner, const std::vector<std::string>& xids) = 0;
+  // Extends the leases of work still in flight to now + `lease`. Returns the xids whose lease
+  // was lost (expired, or taken over by another replica): their work must not go on.
+  virtual std::vector<std::string> renew(const std::vector<LeasedXid>& leases, std::chrono::milliseconds lease) = 0;
+
+  // Gives claimed rows back without counting an attempt (shutdown, a lease that cannot be renewed).
+  virtual void release(const std::vector<LeasedXid>& leases) = 0;
 
   virtual std::optional<Transaction> find(const std::string& xid) = 0;
   virtual std::vector<Attempt> attempts(const std::string& xid) = 0;

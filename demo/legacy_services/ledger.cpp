@@ -168,10 +168,11 @@ Reply Ledger::rollback(const std::string& order_no, const std::string& item, lon
   std::lock_guard guard(mutex_);
   auto it = records_.find(order_no);
   if (it == records_.end()) {
-    records_.emplace(order_no, LockRecord{LockState::Tombstone, item, qty});
+    records_.emplace(order_no, LockRecord{LockState::Tombstone, item, qty, 1, 0});
     return {Code::NotFound, "order not found"};
   }
   LockRecord& record = it->second;
+  ++record.rollbacks;
   switch (record.state) {
     case LockState::Locked:
       pool_->release(record.item, record.qty);
@@ -191,6 +192,7 @@ Reply Ledger::confirm(const std::string& order_no) {
   auto it = records_.find(order_no);
   if (it == records_.end()) return {Code::NotFound, "order not locked"};
   LockRecord& record = it->second;
+  ++record.confirms;
   switch (record.state) {
     case LockState::Locked:
       pool_->consume(record.item, record.qty);
@@ -209,7 +211,11 @@ nlohmann::json Ledger::totals() const {
   std::lock_guard guard(mutex_);
   nlohmann::json orders = nlohmann::json::object();
   for (const auto& [order_no, record] : records_) {
-    orders[order_no] = {{"state", to_string(record.state)}, {"item", record.item}, {"qty", record.qty}};
+    orders[order_no] = {{"state", to_string(record.state)},
+                        {"item", record.item},
+                        {"qty", record.qty},
+                        {"rollbacks", record.rollbacks},
+                        {"confirms", record.confirms}};
   }
   auto totals = pool_->totals();
   totals["orders"] = std::move(orders);

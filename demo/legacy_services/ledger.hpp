@@ -41,6 +41,10 @@ struct LockRecord {
   LockState state = LockState::Locked;
   std::string item;
   long long qty = 0;
+  // Rollback and confirm calls this order received, whatever they answered: tests compare them
+  // with compensatord's attempt trail.
+  int rollbacks = 0;
+  int confirms = 0;
 };
 
 // The resources behind the locks. Calls come with the ledger's mutex held.
@@ -68,7 +72,7 @@ class Ledger {
   Reply rollback(const std::string& order_no, const std::string& item, long long qty);
   Reply confirm(const std::string& order_no);
 
-  // The pool's totals plus "orders": {orderNo: {"state","item","qty"}}.
+  // The pool's totals plus "orders": {orderNo: {"state","item","qty","rollbacks","confirms"}}.
   [[nodiscard]] nlohmann::json totals() const;
 
  private:

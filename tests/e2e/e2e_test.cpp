@@ -2,12 +2,8 @@
 // sample legacy services over real HTTP, and the demo's traffic generator playing the order
 // service. These tests assert participant state and the attempt trail, not logs.
 
+#include "end_to_end.hpp"
 #include "kafka/kafka_test_support.hpp"
-#include "support/child_process.hpp"
-#include "support/test_database.hpp"
-#include "support/work_dir.hpp"
-
-#include "common/http_client.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -24,108 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-// One end-to-end world: a fresh database, legacy-services, and helpers to start compensatord.
-class EndToEnd : public ::testing::Test {
- protected:
-  void SetUp() override {
-    services_url = fmt::format("http://127.0.0.1:{}", free_port());
-    daemon_port = free_port();
-  }
-
-  void start_services(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{LEGACY_SERVICES_BIN,
-                                  "--listen",
-                                  services_url.substr(7),
-                                  "--order-dsn",
-                                  db.dsn(),
-                                  "--skus",
-                                  "5",
-                                  "--stock-per-sku",
-                                  "100000",
-                                  "--coupons",
-                                  "100000"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    services = std::make_unique<ChildProcess>(argv, work.file("legacy-services.log"));
-    wait_for_http(services_url + "/healthz", *services);
-  }
-
-  void wait_for_http(const std::string& url, ChildProcess& process) {
-    demo::HttpClient client(url.substr(0, url.find('/', 7)), 1s);
-    for (int i = 0; i < 200; ++i) {
-      if (client.get(url.substr(url.find('/', 7))).status == 200) return;
-      ASSERT_TRUE(process.running()) << process.log();
-      std::this_thread::sleep_for(50ms);
-    }
-    FAIL() << url << " did not answer: " << process.log();
-  }
-
-  // config/demo.yaml with the given reconciler settings and listen port, written to a file.
-  std::string write_config(const std::string& name, int batch_size, int workers, int listen_port,
-                           const std::string& replica, const std::string& lease = "10s") {
-    YAML::Node config = YAML::LoadFile(DEMO_CONFIG);
-    config["replica_id"] = replica;
-    config["reconciler"]["batch_size"] = batch_size;
-    config["reconciler"]["workers"] = workers;
-    config["http"]["listen"] = fmt::format("127.0.0.1:{}", listen_port);
-    config["metrics"]["listen"] = fmt::format("127.0.0.1:{}", free_port());
-    config["kinds"]["order"]["timeout"] = "500ms";
-    config["reconciler"]["lease"] = lease;
-    // No broker runs unless a test starts one: that test adds sources.kafka back with its bootstrap.
-    config.remove("sources");
-    std::ofstream(work.file(name)) << YAML::Dump(config);
-    return work.file(name);
-  }
-
-  std::vector<std::string> env() const {
-    return {"DEMO_DSN=" + db.dsn(), "DEMO_SERVICES_URL=" + services_url,
-            fmt::format("DEMO_DAEMON_LISTEN=127.0.0.1:{}", daemon_port),
-            fmt::format("DEMO_METRICS_LISTEN=127.0.0.1:{}", free_port()),
-            // Only check-config reads the shipped demo.yaml's sources.kafka; it never connects.
-            "DEMO_KAFKA_BROKERS=127.0.0.1:9092"};
-  }
-
-  void migrate(const std::string& config) {
-    auto result = run_to_completion({COMPENSATORD_BIN, "migrate", "--config", config}, 60s, env());
-    ASSERT_EQ(result.exit_code, 0) << result.output;
-  }
-
-  long long query_count(const std::string& sql) {
-    auto connection = db.connect();
-    pqxx::nontransaction tx(connection);
-    return tx.exec1(sql)[0].as<long long>();
-  }
-
-  // Transactions the order service began and whose stock it locked, then died before
-  // creating the order: every one must be cancelled.
-  void place_abandoned_orders(int count) {
-    demo::HttpClient stock(services_url);
-    auto connection = db.connect();
-    for (int i = 0; i < count; ++i) {
-      const std::string xid = fmt::format("ABANDONED-{}", i);
-      const std::string sku = fmt::format("SKU-{}", 1 + i % 5);
-      pqxx::work tx(connection);
-      tx.exec_params(
-          "SELECT compensatord.begin_transaction($1, 'order', jsonb_build_array(jsonb_build_object("
-          "'participant', 'stock', 'fields', jsonb_build_object('sku', $2::text, 'qty', 1))), interval '0 seconds')",
-          xid, sku);
-      tx.commit();
-      auto reply = stock.post("/api/stock/lock", fmt::format(R"({{"orderNo":"{}","sku":"{}","qty":1}})", xid, sku));
-      ASSERT_EQ(reply.status, 200) << reply.body;
-    }
-  }
-
-  nlohmann::json totals() {
-    demo::HttpClient client(services_url);
-    return nlohmann::json::parse(client.get("/admin/totals").body);
-  }
-
-  WorkDir work;
-  TestDatabase db;
-  std::string services_url;
-  int daemon_port = 0;
-  std::unique_ptr<ChildProcess> services;
-};
 
 TEST_F(EndToEnd, CheckConfigNamesTheKeyPathAndLineAndExits2) {
   const std::string path = work.file("bad.yaml");
@@ -228,8 +122,8 @@ TEST_F(EndToEnd, SigtermStopsClaimingReleasesWorkAndExitsZero) {
 
 TEST_F(EndToEnd, AKilledReplicaLosesNothingAndItsLeasesAreTakenOver) {
   start_services({"--latency-ms", "100"});
-  const std::string config_a = write_config("a.yaml", 50, 4, daemon_port, "doomed", "2s");
-  const std::string config_b = write_config("b.yaml", 50, 4, free_port(), "survivor", "2s");
+  const std::string config_a = write_config("a.yaml", 50, 4, daemon_port, "doomed", "4s");
+  const std::string config_b = write_config("b.yaml", 50, 4, free_port(), "survivor", "4s");
   migrate(config_a);
   place_abandoned_orders(80);
   ChildProcess doomed({COMPENSATORD_BIN, "run", "--config", config_a}, work.file("a.log"), env());
@@ -246,7 +140,7 @@ TEST_F(EndToEnd, AKilledReplicaLosesNothingAndItsLeasesAreTakenOver) {
   EXPECT_GT(orphaned, 0) << "the kill came too late to leave leased work behind";
 
   // The dead replica's leases hold its rows until they expire; then the survivor takes them over.
-  std::this_thread::sleep_for(2500ms);
+  std::this_thread::sleep_for(4500ms);
   auto survivor = run_to_completion({COMPENSATORD_BIN, "run", "--config", config_b, "--until-idle"}, 120s, env());
   EXPECT_EQ(survivor.exit_code, 0) << survivor.output;
   EXPECT_NE(survivor.output.find("taken over from an expired lease"), std::string::npos) << survivor.output;

@@ -29,11 +29,16 @@ class DyingStore final : public store::Store {
     return result;
   }
   std::vector<Transaction> claim_due(const store::ClaimRequest& request) override { return inner_.claim_due(request); }
-  store::DecideResult decide(const std::string& xid, const std::string& owner, Decision decision) override {
-    return inner_.decide(xid, owner, decision);
+  std::vector<store::DecideResult> decide_all(const std::vector<store::DecideRequest>& requests) override {
+    return inner_.decide_all(requests);
   }
-  bool write_back(const store::WriteBack& result) override { return inner_.write_back(result); }
-  void release(const std::string& owner, const std::vector<std::string>& xids) override { inner_.release(owner, xids); }
+  std::vector<bool> write_back_all(const std::vector<store::WriteBack>& results) override {
+    return inner_.write_back_all(results);
+  }
+  std::vector<std::string> renew(const std::vector<store::LeasedXid>& leases, std::chrono::milliseconds lease) override {
+    return inner_.renew(leases, lease);
+  }
+  void release(const std::vector<store::LeasedXid>& leases) override { inner_.release(leases); }
   std::optional<Transaction> find(const std::string& xid) override { return inner_.find(xid); }
   std::vector<Attempt> attempts(const std::string& xid) override { return inner_.attempts(xid); }
   std::vector<store::StatusCount> count_by_status() override { return inner_.count_by_status(); }

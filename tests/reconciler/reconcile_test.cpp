@@ -25,7 +25,12 @@ class MemoryStore final : public store::Store {
 
   store::IngestResult ingest(const store::NewTransaction&) override { return store::IngestResult::AlreadyKnown; }
   std::vector<Transaction> claim_due(const store::ClaimRequest&) override { return {txn}; }
-  store::DecideResult decide(const std::string&, const std::string& owner, Decision d) override {
+  std::vector<store::DecideResult> decide_all(const std::vector<store::DecideRequest>& requests) override {
+    std::vector<store::DecideResult> results;
+    for (const auto& r : requests) results.push_back(decide_one(r.lease.owner, r.decision));
+    return results;
+  }
+  store::DecideResult decide_one(const std::string& owner, Decision d) {
     if (lose_lease) return {.lease_lost = true, .decided_by_us = false, .decision = std::nullopt, .status = txn.status};
     if (order_service_commits_first) {
       txn.status = Status::Committed;
@@ -37,15 +42,24 @@ class MemoryStore final : public store::Store {
     txn.status = d == Decision::Confirm ? Status::Confirming : Status::Cancelling;
     return {.decided_by_us = true, .decision = d, .status = txn.status};
   }
-  bool write_back(const store::WriteBack& wb) override {
-    writes.push_back(wb);
-    txn.status = wb.status;
-    txn.attempt_count = wb.attempt_count;
-    for (const auto& b : wb.branches) txn.branches[static_cast<std::size_t>(b.no)].status = b.status;
-    trail.insert(trail.end(), wb.attempts.begin(), wb.attempts.end());
-    return true;
+  // Like PgStore: a lost lease records the attempts and nothing else.
+  std::vector<bool> write_back_all(const std::vector<store::WriteBack>& results) override {
+    std::vector<bool> written;
+    for (const auto& wb : results) {
+      trail.insert(trail.end(), wb.attempts.begin(), wb.attempts.end());
+      written.push_back(!lose_lease);
+      if (lose_lease) continue;
+      writes.push_back(wb);
+      txn.status = wb.status;
+      txn.attempt_count = wb.attempt_count;
+      for (const auto& b : wb.branches) txn.branches[static_cast<std::size_t>(b.no)].status = b.status;
+    }
+    return written;
   }
-  void release(const std::string&, const std::vector<std::string>&) override {}
+  std::vector<std::string> renew(const std::vector<store::LeasedXid>&, std::chrono::milliseconds) override {
+    return {};
+  }
+  void release(const std::vector<store::LeasedXid>&) override {}
   std::optional<Transaction> find(const std::string&) override { return txn; }
   std::vector<Attempt> attempts(const std::string&) override { return trail; }
   std::vector<store::StatusCount> count_by_status() override { return {}; }
@@ -70,7 +84,9 @@ class ScriptedTransport final : public adapters::HttpTransport {
   std::map<std::string, std::deque<adapters::HttpResponse>> answers;  // path fragment -> queued answers
   std::vector<adapters::HttpRequest> requests;
 
-  adapters::HttpResponse send(const adapters::HttpRequest& request) override {
+  void send(adapters::HttpRequest request, adapters::ResponseHandler done) override { done(answer_for(request)); }
+
+  adapters::HttpResponse answer_for(const adapters::HttpRequest& request) {
     std::lock_guard lock(mutex);
     requests.push_back(request);
     for (auto& [fragment, queue] : answers) {
@@ -145,7 +161,7 @@ class ReconcileTest : public ::testing::Test {
     retry.max_backoff = 10s;
     retry.jitter = 0.0;
     retry.max_attempts = 3;
-    context.kinds.emplace("order", KindRuntime{retry, std::move(owned_check)});
+    context.kinds.emplace("order", KindRuntime{retry, std::move(owned_check), 1s});
 
     store.txn.xid = "ORD-1";
     store.txn.kind = "order";
@@ -155,7 +171,12 @@ class ReconcileTest : public ::testing::Test {
     store.txn.branches.push_back(branch(1, "coupon", {{"coupon_id", "C-9"}}));
   }
 
-  ReconcileReport reconcile() { return reconciler.reconcile(store.txn); }
+  ReconcileReport reconcile() {
+    return reconciler.reconcile(store.txn, [this](std::chrono::milliseconds needed) {
+      lease_checks.push_back(needed);
+      return lease_lasts;
+    });
+  }
   void answer(const std::string& fragment, int status, const std::string& body) {
     transport->answers[fragment] = {{status, body, ""}};
   }
@@ -164,6 +185,8 @@ class ReconcileTest : public ::testing::Test {
   std::shared_ptr<ScriptedTransport> transport = std::make_shared<ScriptedTransport>();
   ReconcileContext context;
   ScriptedCheck* check = nullptr;
+  bool lease_lasts = true;                           // what the lease check answers
+  std::vector<std::chrono::milliseconds> lease_checks;  // what it was asked
   TransactionReconciler reconciler{store, context, "replica-a"};
 };
 
@@ -280,11 +303,59 @@ TEST_F(ReconcileTest, UnknownParticipantOrKindParks) {
   EXPECT_NE(store.writes.back().parked_reason.find("unknown kind 'refund'"), std::string::npos);
 }
 
-TEST_F(ReconcileTest, LostLeaseWritesNothing) {
+TEST_F(ReconcileTest, UnknownParticipantAfterAKnownOneMakesNoCallAtAll) {
+  store.txn.branches[1].participant = "points";
+  answer("/rollback/ORD-1", 200, R"({"code":0})");
+  EXPECT_EQ(reconcile().result, ReconcileResult::Parked);
+  EXPECT_EQ(transport->requests.size(), 0u) << "the stock branch must not be called when the coupon one cannot be";
+  EXPECT_TRUE(store.writes.back().branches.empty());
+}
+
+TEST_F(ReconcileTest, ABranchRejectedEarlierKeepsTheTransactionParked) {
+  store.txn.status = Status::Cancelling;
+  store.txn.decision = Decision::Cancel;
+  store.txn.branches[0].status = BranchStatus::Fatal;
+  store.txn.branches[0].last_error = "HTTP 409";
+  answer("/unlock/ORD-1", 200, "{}");
+  EXPECT_EQ(reconcile().result, ReconcileResult::Parked);
+  EXPECT_EQ(transport->count("/rollback/"), 0);
+  EXPECT_EQ(transport->count("/unlock/ORD-1"), 1);
+  EXPECT_EQ(store.txn.branches[1].status, BranchStatus::Done);
+  EXPECT_NE(store.writes.back().parked_reason.find("branch 0 was rejected earlier: HTTP 409"), std::string::npos);
+}
+
+TEST_F(ReconcileTest, LostLeaseRecordsTheCheckButChangesNothing) {
   store.lose_lease = true;
   EXPECT_EQ(reconcile().result, ReconcileResult::LeaseLost);
   EXPECT_TRUE(store.writes.empty());
   EXPECT_EQ(transport->requests.size(), 0u);
+  ASSERT_EQ(store.trail.size(), 1u) << "the check happened: it is evidence";
+  EXPECT_EQ(store.trail[0].action, "check");
+}
+
+TEST_F(ReconcileTest, NoCheckStartsWhenTheLeaseWouldNotOutlastIt) {
+  lease_lasts = false;
+  auto report = reconcile();
+  EXPECT_EQ(report.result, ReconcileResult::LeaseLost);
+  EXPECT_EQ(check->calls, 0);
+  EXPECT_EQ(transport->requests.size(), 0u);
+  ASSERT_EQ(lease_checks.size(), 1u);
+  EXPECT_EQ(lease_checks[0], 1s) << "the kind's check timeout";
+  ASSERT_EQ(store.writes.size(), 1u);
+  EXPECT_EQ(store.writes[0].requeue_after, 0ms) << "given back due now";
+  EXPECT_EQ(store.writes[0].attempt_count, 0) << "not an attempt";
+  EXPECT_EQ(store.txn.status, Status::Pending);
+}
+
+TEST_F(ReconcileTest, NoCallStartsWhenTheLeaseWouldNotOutlastASlotWaitAndTheCall) {
+  store.txn.status = Status::Cancelling;
+  store.txn.decision = Decision::Cancel;
+  lease_lasts = false;
+  EXPECT_EQ(reconcile().result, ReconcileResult::LeaseLost);
+  EXPECT_EQ(transport->requests.size(), 0u);
+  ASSERT_EQ(lease_checks.size(), 1u);
+  EXPECT_EQ(lease_checks[0], 10s) << "twice the participants' default timeout of 5 s";
+  EXPECT_EQ(store.txn.status, Status::Cancelling);
 }
 
 TEST_F(ReconcileTest, HostileBranchFieldsCannotEscapeTheRequest) {

@@ -105,7 +105,7 @@ TEST_F(ClaimTest, AnExpiredLeaseIsTakenOver) {
   ASSERT_EQ(taken.size(), 1u);
   EXPECT_TRUE(taken[0].lease_taken_over);
   EXPECT_EQ(taken[0].lease_owner, "replica-b");
-  EXPECT_TRUE(store_.decide("ORD-1", "replica-a", Decision::Cancel).lease_lost);
+  EXPECT_TRUE(store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Cancel).lease_lost);
 }
 
 TEST_F(ClaimTest, ReclaimingOnesOwnExpiredLeaseIsNotATakeOver) {

@@ -125,7 +125,7 @@ TEST_F(PendingLogTest, CommitReturnsFalseForAnUnknownXid) {
 
 TEST_F(PendingLogTest, CommitAfterACancelDecisionReturnsFalseAndChangesNothing) {
   ingest_and_claim("ORD-1", "replica-a");
-  ASSERT_TRUE(store_.decide("ORD-1", "replica-a", Decision::Cancel).decided_by_us);
+  ASSERT_TRUE(store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Cancel).decided_by_us);
   EXPECT_FALSE(commit(connection_, "ORD-1"));
   const auto t = store_.find("ORD-1");
   EXPECT_EQ(t->status, Status::Cancelling);
@@ -134,7 +134,7 @@ TEST_F(PendingLogTest, CommitAfterACancelDecisionReturnsFalseAndChangesNothing) 
 
 TEST_F(PendingLogTest, CommitAfterAConfirmDecisionReturnsTrue) {
   ingest_and_claim("ORD-1", "replica-a");
-  ASSERT_TRUE(store_.decide("ORD-1", "replica-a", Decision::Confirm).decided_by_us);
+  ASSERT_TRUE(store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Confirm).decided_by_us);
   EXPECT_TRUE(commit(connection_, "ORD-1"));
   EXPECT_EQ(store_.find("ORD-1")->status, Status::Confirming);
 }
@@ -160,7 +160,8 @@ TEST_F(PendingLogTest, DecideWaitsForTheOrderTransactionThatTookTheRow) {
     pqxx::connection order_db(db_.dsn());
     pqxx::work order_transaction(order_db);
     ASSERT_TRUE(order_transaction.exec_params1("SELECT compensatord.commit_transaction($1)", xid)[0].as<bool>());
-    auto decided = std::async(std::launch::async, [&] { return store_.decide(xid, "replica-a", Decision::Cancel); });
+    const Lease lease = held(xid);
+    auto decided = std::async(std::launch::async, [&] { return store_.decide(xid, lease, Decision::Cancel); });
     EXPECT_EQ(decided.wait_for(200ms), std::future_status::timeout) << "decide must wait for the row lock";
     if (order_commits) {
       order_transaction.commit();
@@ -180,7 +181,7 @@ TEST_F(PendingLogTest, CommitRacingDecideCancelHasExactlyOneWinner) {
   pqxx::connection order_db(db_.dsn());
   for (int round = 0; round < kRounds; ++round) {
     const std::string xid = fmt::format("ORD-{}", round);
-    ingest_and_claim(xid, "replica-a");
+    const Lease lease = store::lease_of(ingest_and_claim(xid, "replica-a"));
     std::promise<void> go;
     const auto start = go.get_future().share();
     auto committed = std::async(std::launch::async, [&] {
@@ -189,7 +190,7 @@ TEST_F(PendingLogTest, CommitRacingDecideCancelHasExactlyOneWinner) {
     });
     auto decided = std::async(std::launch::async, [&] {
       start.wait();
-      return store_.decide(xid, "replica-a", Decision::Cancel);
+      return store_.decide(xid, lease, Decision::Cancel);
     });
     go.set_value();
     const bool commit_won = committed.get();

@@ -132,13 +132,13 @@ TEST_F(PgStoreTest, DiagnosticsWithInvalidUtf8OrNulAreStoredWithReplacementChara
 
 TEST_F(PgStoreTest, DecideIsACompareAndSetThatOnlyTheFirstDecisionWins) {
   ingest_and_claim("ORD-1", "replica-a");
-  const auto first = store_.decide("ORD-1", "replica-a", Decision::Cancel);
+  const auto first = store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Cancel);
   EXPECT_TRUE(first.decided_by_us);
   EXPECT_FALSE(first.lease_lost);
   EXPECT_EQ(first.decision, Decision::Cancel);
   EXPECT_EQ(first.status, Status::Cancelling);
 
-  const auto second = store_.decide("ORD-1", "replica-a", Decision::Confirm);
+  const auto second = store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Confirm);
   EXPECT_FALSE(second.decided_by_us);
   EXPECT_FALSE(second.lease_lost);
   EXPECT_EQ(second.decision, Decision::Cancel);
@@ -150,18 +150,18 @@ TEST_F(PgStoreTest, DecideIsACompareAndSetThatOnlyTheFirstDecisionWins) {
 
 TEST_F(PgStoreTest, DecideWithoutTheLeaseChangesNothing) {
   ingest_and_claim("ORD-1", "replica-a");
-  const auto result = store_.decide("ORD-1", "replica-b", Decision::Cancel);
+  const auto result = store_.decide("ORD-1", lease_as("replica-b", "ORD-1"), Decision::Cancel);
   EXPECT_TRUE(result.lease_lost);
   EXPECT_FALSE(result.decided_by_us);
   EXPECT_FALSE(result.decision.has_value());
   EXPECT_EQ(store_.find("ORD-1")->status, Status::Pending);
-  EXPECT_TRUE(store_.decide("ORD-unknown", "replica-a", Decision::Cancel).lease_lost);
+  EXPECT_TRUE(store_.decide("ORD-unknown", lease_as("replica-a", "ORD-unknown"), Decision::Cancel).lease_lost);
 }
 
 TEST_F(PgStoreTest, DecideOnACommittedTransactionReportsConfirm) {
   ingest_and_claim("ORD-1", "replica-a");
   exec("SELECT compensatord.commit_transaction('ORD-1')");
-  const auto result = store_.decide("ORD-1", "replica-a", Decision::Cancel);
+  const auto result = store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Cancel);
   EXPECT_FALSE(result.decided_by_us);
   EXPECT_FALSE(result.lease_lost);
   EXPECT_EQ(result.decision, Decision::Confirm);
@@ -171,19 +171,20 @@ TEST_F(PgStoreTest, DecideOnACommittedTransactionReportsConfirm) {
 TEST_F(PgStoreTest, TwoOwnersRacingToDecideProduceExactlyOneDecision) {
   for (int round = 0; round < 30; ++round) {
     const std::string xid = fmt::format("ORD-{}", round);
-    ingest_and_claim(xid, "replica-a", 1ms);
+    const Lease stale = store::lease_of(ingest_and_claim(xid, "replica-a", 1ms));
     std::this_thread::sleep_for(5ms);
     const auto taken = store_.claim_due({"replica-b", 1000, 60s});
     ASSERT_EQ(taken.size(), 1u);
+    const Lease current = store::lease_of(taken[0]);
     std::promise<void> go;
     const auto start = go.get_future().share();
     auto a = std::async(std::launch::async, [&] {
       start.wait();
-      return store_.decide(xid, "replica-a", Decision::Confirm);
+      return store_.decide(xid, stale, Decision::Confirm);
     });
     auto b = std::async(std::launch::async, [&] {
       start.wait();
-      return store_.decide(xid, "replica-b", Decision::Cancel);
+      return store_.decide(xid, current, Decision::Cancel);
     });
     go.set_value();
     const auto ra = a.get();
@@ -197,7 +198,7 @@ TEST_F(PgStoreTest, TwoOwnersRacingToDecideProduceExactlyOneDecision) {
 
 TEST_F(PgStoreTest, WriteBackAppliesResultsRequeuesAndReleasesTheLease) {
   ingest_and_claim("ORD-1", "replica-a");
-  ASSERT_TRUE(store_.decide("ORD-1", "replica-a", Decision::Cancel).decided_by_us);
+  ASSERT_TRUE(store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Cancel).decided_by_us);
   auto result = write_back_for("ORD-1", "replica-a", Status::Cancelling, Status::Cancelling, 1);
   result.requeue_after = 30s;
   result.last_error = "coupon: 503";
@@ -237,7 +238,7 @@ TEST_F(PgStoreTest, WriteBackAppliesResultsRequeuesAndReleasesTheLease) {
 
 TEST_F(PgStoreTest, WriteBackOfATerminalStatusSetsFinishedAtAndLeavesTheDueIndex) {
   ingest_and_claim("ORD-1", "replica-a");
-  ASSERT_TRUE(store_.decide("ORD-1", "replica-a", Decision::Confirm).decided_by_us);
+  ASSERT_TRUE(store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Confirm).decided_by_us);
   auto result = write_back_for("ORD-1", "replica-a", Status::Confirming, Status::Confirmed, 1);
   ASSERT_TRUE(store_.write_back(result));
   EXPECT_FALSE(row("SELECT finished_at FROM compensatord.transactions WHERE xid = $1", "ORD-1")[0].is_null());
@@ -247,7 +248,7 @@ TEST_F(PgStoreTest, WriteBackOfATerminalStatusSetsFinishedAtAndLeavesTheDueIndex
   for (const auto& c : counts) EXPECT_EQ(c.count, c.status == Status::Confirmed ? 1 : 0) << to_string(c.status);
 }
 
-TEST_F(PgStoreTest, WriteBackWithALostLeaseWritesNothing) {
+TEST_F(PgStoreTest, WriteBackWithALostLeaseWritesOnlyItsAttempts) {
   ingest_and_claim("ORD-1", "replica-a", 1ms);
   std::this_thread::sleep_for(5ms);
   ASSERT_EQ(store_.claim_due({"replica-b", 10, 60s}).size(), 1u);
@@ -261,7 +262,97 @@ TEST_F(PgStoreTest, WriteBackWithALostLeaseWritesNothing) {
   EXPECT_EQ(t->last_error, "");
   EXPECT_EQ(t->lease_owner, "replica-b");
   EXPECT_EQ(t->branches[0].status, BranchStatus::Waiting);
-  EXPECT_TRUE(store_.attempts("ORD-1").empty());
+  const auto trail = store_.attempts("ORD-1");
+  ASSERT_EQ(trail.size(), 1u) << "a call that happened is evidence, lease or not";
+  EXPECT_EQ(trail[0].replica, "replica-a");
+}
+
+// The same replica claiming a row again (its first lease lapsed) holds a new token: what still
+// runs under the old claim can neither decide, nor write back, nor renew, nor release.
+TEST_F(PgStoreTest, AnOldClaimsTokenIsFencedOffEvenForTheSameReplica) {
+  const Lease old_lease = store::lease_of(ingest_and_claim("ORD-1", "replica-a", 1ms));
+  std::this_thread::sleep_for(5ms);
+  const auto again = store_.claim_due({"replica-a", 10, 60s});
+  ASSERT_EQ(again.size(), 1u);
+  const Lease new_lease = store::lease_of(again[0]);
+  ASSERT_EQ(new_lease.owner, old_lease.owner);
+  ASSERT_NE(new_lease.token, old_lease.token);
+
+  EXPECT_TRUE(store_.decide("ORD-1", old_lease, Decision::Cancel).lease_lost);
+  EXPECT_EQ(store_.renew({{"ORD-1", old_lease}}, 60s), std::vector<std::string>{"ORD-1"});
+  store_.release({{"ORD-1", old_lease}});
+  EXPECT_EQ(held("ORD-1").token, new_lease.token) << "an old token releases nothing";
+  WriteBack stale;
+  stale.xid = "ORD-1";
+  stale.lease = old_lease;
+  stale.status = Status::Parked;
+  stale.parked_reason = "stale";
+  EXPECT_FALSE(store_.write_back(stale));
+  EXPECT_EQ(store_.find("ORD-1")->status, Status::Pending);
+
+  EXPECT_TRUE(store_.decide("ORD-1", new_lease, Decision::Cancel).decided_by_us);
+}
+
+TEST_F(PgStoreTest, AnExpiredLeaseIsFencedOffBeforeAnyoneTakesItOver) {
+  const Lease lease = store::lease_of(ingest_and_claim("ORD-1", "replica-a", 1ms));
+  std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(store_.decide("ORD-1", lease, Decision::Cancel).lease_lost);
+  EXPECT_EQ(store_.renew({{"ORD-1", lease}}, 60s), std::vector<std::string>{"ORD-1"});
+  EXPECT_EQ(store_.find("ORD-1")->status, Status::Pending);
+}
+
+TEST_F(PgStoreTest, RenewalExtendsTheLeaseAndKeepsTheRowOutOfOtherClaims) {
+  const Lease lease = store::lease_of(ingest_and_claim("ORD-1", "replica-a", 1s));
+  const Lease other = store::lease_of(ingest_and_claim("ORD-2", "replica-a", 1s));
+  EXPECT_TRUE(store_.renew({{"ORD-1", lease}, {"ORD-2", other}}, 60s).empty());
+  std::this_thread::sleep_for(1200ms);
+  EXPECT_TRUE(store_.claim_due({"replica-b", 10, 60s}).empty()) << "renewed for 60 s";
+  EXPECT_TRUE(store_.decide("ORD-1", lease, Decision::Cancel).decided_by_us);
+  EXPECT_THROW(store_.renew({{"ORD-1", lease}, {"ORD-2", {"replica-b", other.token}}}, 60s), StoreError)
+      << "one owner per renewal";
+}
+
+TEST_F(PgStoreTest, AClaimSkipsTheXidsItsReplicaStillHasInFlight) {
+  ingest_and_claim("ORD-1", "replica-a", 1ms);
+  ASSERT_EQ(store_.ingest(transaction("ORD-2")), IngestResult::Inserted);
+  std::this_thread::sleep_for(5ms);
+  ClaimRequest request{"replica-a", 10, 60s, {"ORD-1"}};
+  const auto claimed = store_.claim_due(request);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].xid, "ORD-2");
+}
+
+TEST_F(PgStoreTest, ManyDecisionsAndWriteBacksGoInOneCallEachWithResultsInOrder) {
+  std::vector<DecideRequest> decisions;
+  for (const char* xid : {"ORD-1", "ORD-2", "ORD-3"}) {
+    decisions.push_back({xid, store::lease_of(ingest_and_claim(xid, "replica-a")), Decision::Cancel});
+  }
+  decisions[1].lease.token += 1000;  // a lease this replica does not hold
+  exec("SELECT compensatord.commit_transaction('ORD-3')");
+  const auto decided = store_.decide_all(decisions);
+  ASSERT_EQ(decided.size(), 3u);
+  EXPECT_TRUE(decided[0].decided_by_us);
+  EXPECT_TRUE(decided[1].lease_lost);
+  EXPECT_FALSE(decided[2].decided_by_us);
+  EXPECT_EQ(decided[2].decision, Decision::Confirm);
+
+  std::vector<WriteBack> results;
+  for (const auto& d : decisions) {
+    WriteBack wb;
+    wb.xid = d.xid;
+    wb.lease = d.lease;
+    wb.expected_status = d.xid == "ORD-1" ? Status::Cancelling : Status::Committed;
+    wb.status = d.xid == "ORD-1" ? Status::Cancelled : Status::Confirmed;
+    wb.branches = {{0, BranchStatus::Done, Outcome::Done, "", 200}, {1, BranchStatus::Done, Outcome::Done, "", 200}};
+    wb.attempts = {{d.xid, 0, "cancel", "replica-a", Clock::now(), "", "done", 200, 1ms, ""}};
+    results.push_back(wb);
+  }
+  EXPECT_EQ(store_.write_back_all(results), (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(store_.find("ORD-1")->status, Status::Cancelled);
+  EXPECT_EQ(store_.find("ORD-2")->status, Status::Pending);
+  EXPECT_EQ(store_.find("ORD-2")->branches[0].status, BranchStatus::Waiting);
+  EXPECT_EQ(store_.find("ORD-3")->status, Status::Confirmed);
+  for (const char* xid : {"ORD-1", "ORD-2", "ORD-3"}) EXPECT_EQ(store_.attempts(xid).size(), 1u) << xid;
 }
 
 TEST_F(PgStoreTest, WriteBackNamingAnUnknownBranchIsRejectedAndRolledBack) {
@@ -276,7 +367,7 @@ TEST_F(PgStoreTest, WriteBackNamingAnUnknownBranchIsRejectedAndRolledBack) {
 
 TEST_F(PgStoreTest, WriteBackThatContradictsTheDecisionIsRejected) {
   ingest_and_claim("ORD-1", "replica-a");
-  ASSERT_TRUE(store_.decide("ORD-1", "replica-a", Decision::Cancel).decided_by_us);
+  ASSERT_TRUE(store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Cancel).decided_by_us);
   auto result = write_back_for("ORD-1", "replica-a", Status::Cancelling, Status::Confirmed, 1);
   EXPECT_TRUE(contains(error_of([&] { store_.write_back(result); }), "transactions_status_matches_decision"));
   EXPECT_EQ(store_.find("ORD-1")->status, Status::Cancelling);
@@ -307,9 +398,9 @@ TEST_F(PgStoreTest, WriteBackOfAnUndecidedCheckKeepsACommitTheOrderServiceMadeMe
 }
 
 TEST_F(PgStoreTest, ReleaseClearsOnlyTheOwnersLeasesAndMakesThemDueNow) {
-  ingest_and_claim("ORD-1", "replica-a");
-  ingest_and_claim("ORD-2", "replica-b");
-  store_.release("replica-a", {"ORD-1", "ORD-2", "ORD-unknown"});
+  const Lease a = store::lease_of(ingest_and_claim("ORD-1", "replica-a"));
+  const Lease b = store::lease_of(ingest_and_claim("ORD-2", "replica-b"));
+  store_.release({{"ORD-1", a}, {"ORD-2", {"replica-a", b.token}}, {"ORD-unknown", a}});
   EXPECT_EQ(store_.find("ORD-1")->lease_owner, "");
   EXPECT_EQ(store_.find("ORD-2")->lease_owner, "replica-b");
   EXPECT_EQ(store_.count_due(), 1);

@@ -42,12 +42,25 @@ class StoreTest : public ::testing::Test {
     return {{"stock", {{"sku", "A-1"}, {"qty", 2}}}, {"coupon", {{"coupon_id", "C-9"}}}};
   }
 
+  // The lease on the row now (owner and token); empty when there is none or no such row.
+  Lease held(const std::string& xid) {
+    pqxx::work work(connection_);
+    const auto rows = work.exec_params(
+        "SELECT coalesce(lease_owner, ''), coalesce(lease_token, 0) FROM compensatord.transactions WHERE xid = $1", xid);
+    if (rows.empty()) return {};
+    return {rows[0][0].as<std::string>(), rows[0][1].as<std::int64_t>()};
+  }
+
+  // The lease `owner` presents: the row's current token under `owner`'s name. It holds when
+  // `owner` is the one that claimed the row last.
+  Lease lease_as(const std::string& owner, const std::string& xid) { return {owner, held(xid).token}; }
+
   // A write-back by `owner` that found the row in `expected_status` and leaves it in `status`.
-  static WriteBack write_back_for(std::string xid, std::string owner, Status expected_status, Status status,
-                                  int attempt_count) {
+  WriteBack write_back_for(std::string xid, const std::string& owner, Status expected_status, Status status,
+                           int attempt_count) {
     WriteBack result;
+    result.lease = lease_as(owner, xid);
     result.xid = std::move(xid);
-    result.owner = std::move(owner);
     result.expected_status = expected_status;
     result.status = status;
     result.attempt_count = attempt_count;

@@ -1,0 +1,81 @@
+#pragma once
+// Group commit for the reconciler's writes. Workers decide and write back one transaction at a
+// time; a statement and a commit per transaction would make the database's commit rate the
+// engine's ceiling. Here, calls that arrive while a batch is being written wait for it and then
+// go together, in one statement per table and one commit: the busier the engine, the larger the
+// batches, and an idle engine pays no added delay. Each transaction keeps its own fenced lease
+// and its own result; the compare-and-set of a decision is still per row, so the order service's
+// commit races each transaction exactly as before (docs/integration-contract.md).
+//
+// Everything other than decide_all and write_back_all passes straight through.
+
+#include "store/store.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+namespace compensatord::store {
+
+// Runs requests of many callers as one call of `run`. The first caller to find no batch running
+// writes the batch itself (no extra thread); the others wait for their result.
+template <typename Request, typename Result>
+class Batcher {
+ public:
+  using Run = std::function<std::vector<Result>(const std::vector<Request>&)>;
+
+  Batcher(Run run, std::size_t max_batch) : run_(std::move(run)), max_batch_(max_batch) {}
+
+  std::vector<Result> submit(const std::vector<Request>& requests);
+
+ private:
+  struct Entry {
+    const std::vector<Request>* requests;
+    std::vector<Result> results;
+    std::exception_ptr error;
+    bool done = false;
+  };
+
+  void write_batch(std::unique_lock<std::mutex>& lock);
+  void run_entries(std::vector<Entry*>& batch);
+
+  Run run_;
+  const std::size_t max_batch_;
+  std::mutex mutex_;
+  std::condition_variable finished_;
+  std::deque<Entry*> queued_;
+  bool writing_ = false;
+};
+
+class GroupCommitStore final : public Store {
+ public:
+  // At most `max_batch` callers' requests go in one batch.
+  explicit GroupCommitStore(Store& inner, std::size_t max_batch = 256);
+
+  IngestResult ingest(const NewTransaction& txn) override { return inner_.ingest(txn); }
+  std::vector<Transaction> claim_due(const ClaimRequest& request) override { return inner_.claim_due(request); }
+  std::vector<DecideResult> decide_all(const std::vector<DecideRequest>& requests) override {
+    return decisions_.submit(requests);
+  }
+  std::vector<bool> write_back_all(const std::vector<WriteBack>& results) override {
+    return write_backs_.submit(results);
+  }
+  std::vector<std::string> renew(const std::vector<LeasedXid>& leases, std::chrono::milliseconds lease) override {
+    return inner_.renew(leases, lease);
+  }
+  void release(const std::vector<LeasedXid>& leases) override { inner_.release(leases); }
+  std::optional<Transaction> find(const std::string& xid) override { return inner_.find(xid); }
+  std::vector<Attempt> attempts(const std::string& xid) override { return inner_.attempts(xid); }
+  std::vector<StatusCount> count_by_status() override { return inner_.count_by_status(); }
+  long long count_due() override { return inner_.count_due(); }
+
+ private:
+  Store& inner_;
+  Batcher<DecideRequest, DecideResult> decisions_;
+  Batcher<WriteBack, bool> write_backs_;
+};
+
+}  // namespace compensatord::store

@@ -1,0 +1,139 @@
+// Group commit: concurrent callers share one call of the inner store, each gets its own result,
+// and one caller's bad request fails only that caller.
+#include "store/group_commit.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace compensatord::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Writes back by echoing: a write-back is "written" when its xid does not start with "lost";
+// an xid "poison" makes the whole call fail, as a constraint violation would. The first call
+// can be held until released, so that other callers queue up behind it.
+class EchoStore final : public Store {
+ public:
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool hold_first = false;
+  bool first_entered = false;
+  std::vector<std::size_t> batch_sizes;
+
+  IngestResult ingest(const NewTransaction&) override { return IngestResult::AlreadyKnown; }
+  std::vector<Transaction> claim_due(const ClaimRequest&) override { return {}; }
+  std::vector<DecideResult> decide_all(const std::vector<DecideRequest>& requests) override {
+    std::vector<DecideResult> results;
+    for (const auto& r : requests) results.push_back({.decided_by_us = true, .decision = r.decision});
+    return results;
+  }
+  std::vector<bool> write_back_all(const std::vector<WriteBack>& results) override {
+    {
+      std::unique_lock lock(mutex);
+      batch_sizes.push_back(results.size());
+      if (hold_first && !first_entered) {
+        first_entered = true;
+        changed.notify_all();
+        changed.wait(lock, [&] { return !hold_first; });
+      }
+    }
+    std::vector<bool> written;
+    for (const auto& r : results) {
+      if (r.xid == "poison") throw std::runtime_error("poison");
+      written.push_back(r.xid.rfind("lost", 0) != 0);
+    }
+    return written;
+  }
+  std::vector<std::string> renew(const std::vector<LeasedXid>&, std::chrono::milliseconds) override { return {}; }
+  void release(const std::vector<LeasedXid>&) override {}
+  std::optional<Transaction> find(const std::string&) override { return std::nullopt; }
+  std::vector<Attempt> attempts(const std::string&) override { return {}; }
+  std::vector<StatusCount> count_by_status() override { return {}; }
+  long long count_due() override { return 0; }
+};
+
+WriteBack write_back(std::string xid) {
+  WriteBack wb;
+  wb.xid = std::move(xid);
+  return wb;
+}
+
+TEST(GroupCommit, CallersArrivingDuringAWriteGoTogetherInTheNextOne) {
+  EchoStore inner;
+  GroupCommitStore store(inner);
+  inner.hold_first = true;
+  std::jthread first([&] { EXPECT_TRUE(store.write_back(write_back("first"))); });
+  {
+    std::unique_lock lock(inner.mutex);
+    inner.changed.wait(lock, [&] { return inner.first_entered; });
+  }
+  std::vector<std::jthread> others;
+  std::vector<int> written(20, -1);
+  for (int i = 0; i < 20; ++i) {
+    others.emplace_back([&, i] {
+      written[static_cast<std::size_t>(i)] = store.write_back(write_back((i % 2 ? "lost-" : "ok-") + std::to_string(i)));
+    });
+  }
+  std::this_thread::sleep_for(100ms);  // let the 20 queue up behind the held write
+  {
+    std::lock_guard lock(inner.mutex);
+    inner.hold_first = false;
+  }
+  inner.changed.notify_all();
+  first.join();
+  others.clear();
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(written[static_cast<std::size_t>(i)], i % 2 ? 0 : 1) << i;
+  ASSERT_GE(inner.batch_sizes.size(), 2u);
+  EXPECT_EQ(inner.batch_sizes[0], 1u);
+  EXPECT_EQ(inner.batch_sizes[1], 20u) << "everything queued during the first write goes in one";
+}
+
+TEST(GroupCommit, ABadRequestFailsOnlyItsOwnCaller) {
+  EchoStore inner;
+  GroupCommitStore store(inner);
+  inner.hold_first = true;
+  std::jthread first([&] { EXPECT_TRUE(store.write_back(write_back("first"))); });
+  {
+    std::unique_lock lock(inner.mutex);
+    inner.changed.wait(lock, [&] { return inner.first_entered; });
+  }
+  bool poison_failed = false;
+  bool good_written = false;
+  std::jthread poison([&] {
+    try {
+      store.write_back(write_back("poison"));
+    } catch (const std::runtime_error&) {
+      poison_failed = true;
+    }
+  });
+  std::jthread good([&] { good_written = store.write_back(write_back("good")); });
+  std::this_thread::sleep_for(100ms);
+  {
+    std::lock_guard lock(inner.mutex);
+    inner.hold_first = false;
+  }
+  inner.changed.notify_all();
+  first.join();
+  poison.join();
+  good.join();
+  EXPECT_TRUE(poison_failed);
+  EXPECT_TRUE(good_written);
+}
+
+TEST(GroupCommit, DecisionsComeBackInTheCallersOrder) {
+  EchoStore inner;
+  GroupCommitStore store(inner);
+  const auto results = store.decide_all({{"a", {}, Decision::Cancel}, {"b", {}, Decision::Confirm}});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].decision, Decision::Cancel);
+  EXPECT_EQ(results[1].decision, Decision::Confirm);
+  EXPECT_TRUE(store.decide_all({}).empty());
+}
+
+}  // namespace
+}  // namespace compensatord::store

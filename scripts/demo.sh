@@ -40,7 +40,6 @@ done
 command -v curl >/dev/null || die "curl not found: run scripts/install-deps.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/compensatord-demo.XXXXXX")
-chmod 755 "$work"  # the PostgreSQL server runs as the postgres user and must reach $work/pg
 pids=()
 keep_logs=0
 

@@ -21,7 +21,7 @@ timeout_s=${DEMO_TIMEOUT:-120}
 checks=${DEMO_CHECKS:-both}
 
 if [[ "${DEMO_SKIP_BUILD:-0}" != 1 ]]; then
-  CHART_TOOLS="${CHART_TOOLS:-OFF}" BUILD_DIR="$build" TESTS="${TESTS:-OFF}" bash "$repo/scripts/build.sh" >&2
+  CHART_TOOLS="${CHART_TOOLS:-OFF}" IMAGE_TOOLS="${IMAGE_TOOLS:-OFF}" BUILD_DIR="$build" TESTS="${TESTS:-OFF}" bash "$repo/scripts/build.sh" >&2
 fi
 
 legacy_services="$build/demo/legacy-services"

@@ -3,7 +3,8 @@
 # engine, no registry. The Dockerfile's base, debian:bookworm-slim, is made here from Debian's
 # packages (debootstrap --variant=minbase bookworm) and stored under that name, so FROM resolves
 # without a pull. Idempotent: reuses the base image when present, and the compensatord image
-# when it was built from the same sources. Prints the image name last. Run as root.
+# when it was built from the same sources (see source_digest). Prints the image name last.
+# Run as root.
 #   IMAGE          the image to build (default: localhost/compensatord:<project version>)
 #   DEBIAN_MIRROR  where debootstrap and apt fetch packages (default: http://deb.debian.org/debian)
 set -euo pipefail
@@ -90,9 +91,14 @@ ensure_base() {
   log "base image $base imported"
 }
 
-# A digest of the build context: every file git does not ignore, as it is on disk.
+# A digest of what the image is built from: every file git does not ignore, as it is on disk,
+# except those that cannot change the image (tests and documentation; the build stage builds
+# with TESTS=OFF and runs only install-deps.sh and build.sh of scripts/).
 source_digest() {
-  git ls-files -z --cached --others --exclude-standard |
+  {
+    git ls-files -z --cached --others --exclude-standard -- . ':!tests/' ':!docs/' ':!*.md' ':!charts/' ':!scripts/'
+    git ls-files -z -- scripts/install-deps.sh scripts/build.sh
+  } |
     while IFS= read -r -d '' file; do [[ -f "$file" ]] && printf '%s\0' "$file"; done |
     sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 }

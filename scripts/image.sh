@@ -19,6 +19,9 @@ readonly source_label=io.compensatord.source-sha256
 # No daemon, no user namespaces: chroot isolation and the vfs driver work on any root shell.
 export STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot
 
+rootfs_dir=""
+trap '[[ -z "$rootfs_dir" ]] || rm -rf -- "$rootfs_dir"' EXIT
+
 log() { echo "image: $*" >&2; }
 die() {
   log "$*"
@@ -83,11 +86,10 @@ ensure_base() {
     log "base image $base present"
     return 0
   fi
-  local work
-  work=$(mktemp -d)
-  trap 'rm -rf -- "$work"' RETURN
-  bootstrap_rootfs "$work/rootfs"
-  import_rootfs "$work/rootfs" "$base"
+  rootfs_dir=$(mktemp -d)
+  bootstrap_rootfs "$rootfs_dir/rootfs"
+  import_rootfs "$rootfs_dir/rootfs" "$base"
+  rm -rf -- "$rootfs_dir"
   log "base image $base imported"
 }
 

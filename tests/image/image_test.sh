@@ -68,6 +68,7 @@ entrypoint=$(buildah inspect --type image --format '{{json .OCIv1.Config.Entrypo
 echo "image-test: no compiler in the runtime stage"
 compilers=$(in_image sh -c 'command -v cc gcc g++ c++ cpp clang ld as make || true')
 [[ -z "$compilers" ]] || fail "the runtime stage holds build tools: $compilers"
+# shellcheck disable=SC2016 # dpkg-query's format fields, not expansions
 packages=$(in_image dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' | awk '$1 == "ii" {print $2}')
 if grep -E '^(gcc|g\+\+|cpp|clang|binutils|build-essential|cmake)(-[0-9.]+)?$' <<<"$packages"; then
   fail "the runtime stage holds compiler packages"

@@ -9,7 +9,9 @@ set -euo pipefail
 repo=$1
 legacy_services=$2
 export STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot
-helm="${CHART_TOOLS_DIR:-$repo/.chart-tools}/bin/helm"
+# validate.mjs finds its npm modules there too.
+export CHART_TOOLS_DIR=${CHART_TOOLS_DIR:-$repo/.chart-tools}
+helm="$CHART_TOOLS_DIR/bin/helm"
 binary=/usr/local/bin/compensatord
 
 fail() {

@@ -64,8 +64,9 @@ echo "image-test: configuration: user 10001, the binary as entrypoint"
 user=$(buildah inspect --type image --format '{{.OCIv1.Config.User}}' "$image")
 [[ "$user" == 10001:10001 ]] || fail "the image's user is '$user', not 10001:10001"
 [[ "$(in_image id -u)" == 10001 ]] || fail "buildah run does not run as uid 10001"
-entrypoint=$(buildah inspect --type image --format '{{json .OCIv1.Config.Entrypoint}}' "$image")
-[[ "$entrypoint" == "[\"$binary\"]" ]] || fail "the entrypoint is $entrypoint, not [\"$binary\"]"
+# buildah 1.28's templates have no json function: a list prints as [a b].
+entrypoint=$(buildah inspect --type image --format '{{.OCIv1.Config.Entrypoint}}' "$image")
+[[ "$entrypoint" == "[$binary]" ]] || fail "the entrypoint is $entrypoint, not [$binary]"
 
 echo "image-test: no compiler in the runtime stage"
 compilers=$(in_image sh -c 'command -v cc gcc g++ c++ cpp clang ld as make || true')

@@ -8,11 +8,11 @@ FROM debian:bookworm-slim AS build
 WORKDIR /src
 # The package list alone first, so that source changes do not reinstall the toolchain.
 COPY scripts/install-deps.sh scripts/
-RUN CHART_TOOLS=OFF bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN DEPS=build bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
 # TESTS=OFF: the image needs the daemon only (scripts/demo.sh builds the same way); CI builds and
 # runs the tests from the same sources.
-RUN CHART_TOOLS=OFF BUILD_DIR=/build BUILD_TYPE=RelWithDebInfo TESTS=OFF bash scripts/build.sh \
+RUN DEPS=build BUILD_DIR=/build BUILD_TYPE=RelWithDebInfo TESTS=OFF bash scripts/build.sh \
  && strip --strip-debug -o /compensatord /build/daemon/compensatord
 # The runtime packages are those owning the libraries the binary links: derived, not listed,
 # so a new dependency cannot be forgotten here.

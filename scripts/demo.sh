@@ -21,7 +21,7 @@ timeout_s=${DEMO_TIMEOUT:-120}
 checks=${DEMO_CHECKS:-both}
 
 if [[ "${DEMO_SKIP_BUILD:-0}" != 1 ]]; then
-  CHART_TOOLS="${CHART_TOOLS:-OFF}" BUILD_DIR="$build" TESTS="${TESTS:-OFF}" bash "$repo/scripts/build.sh" >&2
+  CHART_TOOLS="${CHART_TOOLS:-OFF}" IMAGE_TOOLS="${IMAGE_TOOLS:-OFF}" BUILD_DIR="$build" TESTS="${TESTS:-OFF}" bash "$repo/scripts/build.sh" >&2
 fi
 
 legacy_services="$build/demo/legacy-services"
@@ -40,7 +40,6 @@ done
 command -v curl >/dev/null || die "curl not found: run scripts/install-deps.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/compensatord-demo.XXXXXX")
-chmod 755 "$work"  # the PostgreSQL server runs as the postgres user and must reach $work/pg
 pids=()
 keep_logs=0
 

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs every Debian package compensatord needs to build, test and run its demo, and the
-# chart test's npm tools (CHART_TOOLS=OFF skips those, e.g. in the container build).
-# Idempotent: packages already present are left alone. Run as root.
+# Installs every Debian package compensatord needs to build, test, run its demo and build its
+# container image, and the chart test's npm tools. Idempotent: packages already present are
+# left alone, and when nothing is missing it costs one dpkg-query (scripts/build.sh runs it on
+# every build). Run as root.
+#   DEPS=build         only what compiles the daemon (the container image's build stage)
+#   CHART_TOOLS=OFF    skips the chart test's npm tools and Helm
+#   IMAGE_TOOLS=OFF    skips buildah and debootstrap (scripts/image.sh)
 set -euo pipefail
 
 packages=(
@@ -9,22 +13,34 @@ packages=(
   libcpprest-dev libssl-dev librdkafka-dev libpqxx-dev libpq-dev libyaml-cpp-dev
   prometheus-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
-  postgresql postgresql-client kcat prometheus curl procps util-linux unzip
 )
-# The chart test's tools come from npm. This machine kind ships Node.js with npm; Debian's
-# nodejs/npm are the fallback where node is missing (Debian's npm conflicts with a bundled one).
-command -v node >/dev/null || packages+=(nodejs)
-command -v npm >/dev/null || packages+=(npm)
+if [[ "${DEPS:-all}" != build ]]; then
+  # Tests, the demo and the chart test.
+  packages+=(postgresql postgresql-client kcat prometheus curl procps util-linux unzip)
+  # The chart test's tools come from npm. This machine kind ships Node.js with npm; Debian's
+  # nodejs/npm are the fallback where node is missing (Debian's npm conflicts with a bundled one).
+  if [[ "${CHART_TOOLS:-ON}" == ON ]]; then
+    command -v node >/dev/null || packages+=(nodejs)
+    command -v npm >/dev/null || packages+=(npm)
+  fi
+  [[ "${IMAGE_TOOLS:-ON}" == ON ]] && packages+=(buildah debootstrap)
+fi
 
 install_chart_tools() {
-  if [[ "${CHART_TOOLS:-ON}" == ON ]]; then
+  if [[ "${DEPS:-all}" != build && "${CHART_TOOLS:-ON}" == ON ]]; then
     bash "$(dirname "$0")/install-chart-tools.sh"
   fi
 }
 
+# One dpkg-query for the whole list and no process per package: a dpkg-query (or grep) per
+# package costs seconds on a busy machine.
+declare -A installed=()
+while read -r status name; do
+  [[ "$status" == ii ]] && installed[$name]=1
+done < <(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "${packages[@]}" 2>/dev/null || true)
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [[ -n "${installed[$p]:-}" ]] || missing+=("$p")
 done
 
 if ((${#missing[@]} == 0)); then

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL cluster for tests and the demo: initdb into DIR/data, listen on
-# 127.0.0.1 only at a free random port, unix socket inside DIR, durability off (it is
-# thrown away anyway). Writes the DSN to DIR/dsn and prints it.
+# A throwaway PostgreSQL cluster for tests and the demo: listens on 127.0.0.1 only at a free
+# random port, durability off (it is thrown away anyway).
 #
-#   throwaway-pg.sh start DIR   # (re)creates the cluster in DIR
-#   throwaway-pg.sh stop DIR    # stops it and removes DIR; idempotent
+#   throwaway-pg.sh start DIR   # (re)creates the cluster; writes DIR/dsn and prints the DSN
+#   throwaway-pg.sh stop DIR    # stops it and removes DIR and the cluster directory; idempotent
+#
+# DIR (usually under the build folder) holds only the DSN (DIR/dsn) and a pointer (DIR/cluster)
+# to the cluster directory: data, unix socket and logs live in a directory of their own, made by
+# mktemp under THROWAWAY_PG_TMPDIR (default /tmp, not $TMPDIR, which may be private), mode 0755.
+# As root the server runs as the postgres user, which cannot pass through a 0700 directory such
+# as root's home: this way DIR may be anywhere.
 set -euo pipefail
 
 readonly marker_name=".throwaway-pg"
+readonly cluster_marker_name=".throwaway-pg-cluster"
+tmp_root=$(realpath -m -- "${THROWAWAY_PG_TMPDIR:-/tmp}")
+readonly tmp_root
 
 die() {
   echo "throwaway-pg: $*" >&2
@@ -52,54 +60,93 @@ random_free_port() {
   die "no free port found on 127.0.0.1 after 50 tries"
 }
 
-stop_cluster() {
-  local dir=$1 bindir
-  [[ -e "$dir" ]] || return 0
-  [[ -f "$dir/$marker_name" ]] || die "refusing to remove $dir: it is not a throwaway-pg directory (no $marker_name)"
-  if [[ -f "$dir/data/postmaster.pid" ]]; then
+# Stops the server of a cluster directory (if one runs) and removes the directory.
+remove_cluster_dir() {
+  local cluster=$1 bindir
+  [[ -e "$cluster" ]] || return 0
+  [[ -f "$cluster/$cluster_marker_name" || -f "$cluster/$marker_name" ]] ||
+    die "refusing to remove $cluster: it is not a throwaway-pg cluster directory"
+  if [[ -f "$cluster/data/postmaster.pid" ]]; then
     bindir=$(pg_bindir)
-    as_server_user "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 ||
-      echo "throwaway-pg: pg_ctl stop failed for $dir/data (already stopped?); removing anyway" >&2
+    as_server_user "$bindir/pg_ctl" -D "$cluster/data" -m fast -w stop >/dev/null 2>&1 ||
+      echo "throwaway-pg: pg_ctl stop failed for $cluster/data (already stopped?); removing anyway" >&2
   fi
-  rm -rf -- "$dir"
+  rm -rf -- "$cluster"
 }
 
-prepare_dir() {
+stop_cluster() {
   local dir=$1
-  mkdir -p -- "$dir" || die "cannot create $dir"
-  touch "$dir/$marker_name"
+  [[ -e "$dir" ]] || return 0
+  [[ -f "$dir/$marker_name" ]] || die "refusing to remove $dir: it is not a throwaway-pg directory (no $marker_name)"
+  if [[ -s "$dir/cluster" ]]; then
+    remove_cluster_dir "$(cat "$dir/cluster")"
+  fi
+  # Before the cluster moved out of DIR, data lived in DIR/data: stop such a leftover too.
+  remove_cluster_dir "$dir"
+}
+
+# Cluster directories whose DIR is gone or points elsewhere (a run killed before its stop, a build
+# folder removed under a running cluster): stopped and removed. Only those older than two minutes,
+# so that a cluster another run is starting right now is left alone.
+sweep_orphans() {
+  local cluster owner
+  for cluster in "$tmp_root"/throwaway-pg.*; do
+    [[ -f "$cluster/$cluster_marker_name" && -O "$cluster/owner" ]] || continue
+    [[ -n $(find "$cluster/owner" -mmin +2 2>/dev/null) ]] || continue
+    owner=$(cat "$cluster/owner")
+    if [[ ! -f "$owner/cluster" || "$(cat "$owner/cluster")" != "$cluster" ]]; then
+      echo "throwaway-pg: removing the orphaned cluster $cluster (its $owner is gone)" >&2
+      remove_cluster_dir "$cluster" || true
+    fi
+  done
+}
+
+# Makes the cluster directory, records it in DIR/cluster, and prints its path.
+make_cluster_dir() {
+  local dir=$1 cluster
+  [[ -d "$tmp_root" ]] || die "THROWAWAY_PG_TMPDIR=$tmp_root is not a directory"
+  cluster=$(mktemp -d "$tmp_root/throwaway-pg.XXXXXX") || die "cannot create a directory under $tmp_root"
+  chmod 0755 "$cluster"
+  touch "$cluster/$cluster_marker_name"
+  echo "$dir" >"$cluster/owner"
+  echo "$cluster" >"$dir/cluster"
   if [[ $(id -u) -eq 0 ]]; then
     id postgres >/dev/null 2>&1 || die "running as root but there is no postgres user to run the server as"
-    chown -R postgres: "$dir"
-    runuser -u postgres -- test -w "$dir" ||
-      die "the postgres user cannot write $dir (check the permissions of its parent directories)"
+    chown postgres: "$cluster"
+    runuser -u postgres -- test -w "$cluster" ||
+      die "the postgres user cannot write $cluster (set THROWAWAY_PG_TMPDIR to a directory it can reach)"
   fi
+  echo "$cluster"
 }
 
 start_server() {
-  local dir=$1 bindir=$2 port=$3
-  as_server_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir' -c fsync=off \
+  local cluster=$1 bindir=$2 port=$3
+  as_server_user "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/postgres.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$cluster' -c fsync=off \
 -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
 }
 
 start_cluster() {
-  local dir=$1 bindir port attempt
+  local dir=$1 bindir cluster port attempt
   bindir=$(pg_bindir)
   stop_cluster "$dir"
-  prepare_dir "$dir"
-  as_server_user "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --no-locale \
-    >"$dir/initdb.log" 2>&1 || die "initdb failed in $dir/data; see $dir/initdb.log: $(tail -n 5 "$dir/initdb.log")"
+  sweep_orphans
+  mkdir -p -- "$dir" || die "cannot create $dir"
+  touch "$dir/$marker_name"
+  cluster=$(make_cluster_dir "$dir")
+  as_server_user "$bindir/initdb" -D "$cluster/data" -U postgres --auth=trust --encoding=UTF8 --no-locale \
+    >"$cluster/initdb.log" 2>&1 ||
+    die "initdb failed in $cluster/data; see $cluster/initdb.log: $(tail -n 5 "$cluster/initdb.log")"
   # A random port can be taken between the probe and the bind: retry a few times.
   for attempt in 1 2 3 4 5; do
     port=$(random_free_port)
-    if start_server "$dir" "$bindir" "$port"; then
+    if start_server "$cluster" "$bindir" "$port"; then
       echo "postgresql://postgres@127.0.0.1:$port/postgres" >"$dir/dsn"
       cat "$dir/dsn"
       return 0
     fi
   done
-  die "the server did not start in $dir/data; last lines of $dir/postgres.log: $(tail -n 5 "$dir/postgres.log" 2>/dev/null)"
+  die "the server did not start in $cluster/data; last lines of $cluster/postgres.log: $(tail -n 5 "$cluster/postgres.log" 2>/dev/null)"
 }
 
 main() {
@@ -107,6 +154,8 @@ main() {
   local command=$1 dir=$2
   [[ -n "$dir" && "$dir" != "/" ]] || die "DIR must be a non-empty path other than /"
   dir=$(realpath -m -- "$dir")
+  # The server user may not reach the caller's working directory (root's home).
+  cd /
   case "$command" in
     start) start_cluster "$dir" ;;
     stop) stop_cluster "$dir" ;;

@@ -324,6 +324,8 @@ class OwnCluster {
     if (started.exit_code != 0) throw std::runtime_error("throwaway-pg start failed: " + started.output);
     dsn_ = read_file(dir_ + "/dsn");
     dsn_.erase(dsn_.find_last_not_of('\n') + 1);
+    cluster_ = read_file(dir_ + "/cluster");
+    cluster_.erase(cluster_.find_last_not_of('\n') + 1);
     port_ = dsn_.substr(dsn_.rfind(':') + 1, dsn_.rfind('/') - dsn_.rfind(':') - 1);
   }
   ~OwnCluster() { run_to_completion({THROWAWAY_PG, "stop", dir_}, 60s); }
@@ -334,8 +336,8 @@ class OwnCluster {
   RunResult stop() { return pg_ctl({"-m", "fast", "stop"}); }
   // The same port and socket directory as throwaway-pg.sh gave it.
   RunResult start() {
-    return pg_ctl({"-l", dir_ + "/postgres.log", "-o",
-                   fmt::format("-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='{}'", port_, dir_),
+    return pg_ctl({"-l", cluster_ + "/postgres.log", "-o",
+                   fmt::format("-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='{}'", port_, cluster_),
                    "start"});
   }
 
@@ -344,7 +346,7 @@ class OwnCluster {
     std::vector<std::string> argv;
     if (::geteuid() == 0) argv = {"/usr/sbin/runuser", "-u", "postgres", "--"};
     argv.push_back(pg_bindir() + "/pg_ctl");
-    argv.insert(argv.end(), {"-D", dir_ + "/data", "-w", "-t", "30"});
+    argv.insert(argv.end(), {"-D", cluster_ + "/data", "-w", "-t", "30"});
     argv.insert(argv.end(), args.begin(), args.end());
     return run_to_completion(argv, 60s);
   }
@@ -357,6 +359,8 @@ class OwnCluster {
   }
 
   std::string dir_;
+  // Where throwaway-pg.sh put the data directory, socket and log (DIR/cluster names it).
+  std::string cluster_;
   std::string dsn_;
   std::string port_;
 };

@@ -29,7 +29,16 @@ stop_services() {
 }
 trap 'stop_services; rm -rf "$work"' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 40000))
+    port_in_use "$port" || { echo "$port"; return 0; }
+  done
+  echo "services_cancel: no free port on 127.0.0.1" >&2
+  exit 1
+}
 
 printf '%-8s %5s %10s %9s %9s %7s %9s\n' label conns req/s p50_ms p99_ms errors timeouts
 for target in "${targets[@]}"; do

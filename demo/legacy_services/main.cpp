@@ -50,7 +50,12 @@ int main(int argc, char** argv) {
   app.add_option("--stock-per-sku", options.stock_per_sku, "initial stock of each SKU")->capture_default_str();
   app.add_option("--coupons", options.coupons, "coupon pool size (CPN-1 ..)")->capture_default_str();
   app.add_option("--order-dsn", options.order_dsn, "PostgreSQL DSN of the order database (enables the order API)");
-  app.add_option("--order-db-connections", options.order_db_connections)->capture_default_str();
+  app.add_option("--order-db-connections", options.order_db_connections,
+                 "connections to the order database, each with a thread of its own")
+      ->capture_default_str();
+  app.add_option("--order-queue", options.order_queue,
+                 "order calls that may wait for a database thread; beyond that they are answered 503")
+      ->capture_default_str();
   app.add_option("--fail-rate", every.fail_rate, "share of calls answered 500 without applying")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--lost-reply-rate", every.lost_reply_rate, "share applied, then answered 500")

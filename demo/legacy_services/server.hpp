@@ -15,8 +15,9 @@ struct ServicesOptions {
   int skus = 20;
   long long stock_per_sku = 1'000'000;
   int coupons = 100'000;
-  std::string order_dsn;  // empty: the order API answers 503
-  int order_db_connections = 4;
+  std::string order_dsn;               // empty: the order API answers 503
+  int order_db_connections = 4;        // and as many threads doing the order service's database work
+  int order_queue = 256;               // order calls waiting for a database thread; one more is answered 503
   std::map<std::string, Knobs> knobs;  // by service: stock, coupon, order
   unsigned seed = 1;
 };
@@ -38,7 +39,8 @@ class LegacyServices {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  // Shared with the continuations that read request bodies, which may outlive a stop().
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace demo

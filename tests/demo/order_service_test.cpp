@@ -7,6 +7,9 @@
 #include "traffic/report.hpp"
 #include "traffic/traffic.hpp"
 
+#include <future>
+#include <thread>
+
 namespace demo::testing {
 namespace {
 
@@ -138,6 +141,49 @@ TEST_F(OrderService, HostileCreateIsRefusedAndTheDatabaseIsUntouched) {
   }
   EXPECT_EQ(get("/api/order/X%27").status, 400);
   EXPECT_EQ(std::stoll(scalar("SELECT count(*) FROM demo_orders WHERE $1 = $1", "x")), 0);
+}
+
+// The order service's database work runs on its own workers, one per connection, behind a
+// bounded queue: with the only worker stuck on a row lock and the queue full, the next create is
+// answered 503 at once, and the stuck and queued ones finish once the lock is gone.
+TEST_F(OrderService, AFullDatabaseQueueIsAnswered503AtOnceAndQueuedCallsFinishLater) {
+  services_->stop();
+  start_services(db_.dsn(), [](ServicesOptions& options) {
+    options.order_db_connections = 1;
+    options.order_queue = 1;
+  });
+  for (const char* xid : {"Q-1", "Q-2", "Q-3"}) ASSERT_TRUE(begin(xid));
+  auto holder = db_.connect();
+  pqxx::work held(holder);
+  held.exec_params0("SELECT 1 FROM compensatord.transactions WHERE xid = $1 FOR UPDATE", "Q-1");
+
+  auto create = [this](const std::string& xid) {
+    return std::async(std::launch::async, [this, xid] { return post("/api/order/create", order(xid)); });
+  };
+  auto lock_waits = [this] {
+    return scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = $1",
+                  "Lock");
+  };
+  auto stuck = create("Q-1");
+  for (int i = 0; i < 100 && lock_waits() == "0"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(lock_waits(), "1");
+  std::future<HttpReply> others[] = {create("Q-2"), create("Q-3")};
+  // One of the two takes the queue's only place; the other is refused without waiting.
+  int ready = -1;
+  for (int i = 0; i < 500 && ready < 0; ++i) {
+    for (int k = 0; k < 2; ++k) {
+      if (others[k].wait_for(std::chrono::milliseconds(5)) == std::future_status::ready) ready = k;
+    }
+  }
+  ASSERT_GE(ready, 0) << "neither create was answered while the worker was stuck";
+  const auto refused = others[ready].get();
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_NE(msg_of(refused).find("queue full"), std::string::npos) << refused.body;
+
+  held.commit();
+  EXPECT_EQ(code_of(stuck.get()), 0);
+  EXPECT_EQ(code_of(others[1 - ready].get()), 0);
+  EXPECT_EQ(std::stoll(scalar("SELECT count(*) FROM demo_orders WHERE order_no LIKE $1", "Q-%")), 2);
 }
 
 class Traffic : public OrderService {

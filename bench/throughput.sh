@@ -119,10 +119,15 @@ add() { summary+=("$1|$2|$3|$4"); }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# A port below the kernel's ephemeral range: the bench opens thousands of client connections,
+# and a port that one of them holds as its source port refuses a listener although nothing
+# listens on it (seen as "bind: Address already in use" with ports taken from the whole range).
 free_port() {
-  local port
+  local port low
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+  ((low > 11000)) || low=60000
   for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % (low - 10000)))
     port_in_use "$port" || {
       echo "$port"
       return 0
@@ -215,7 +220,7 @@ write_config() {
   set_key "$file" '^(    max_in_flight:) .*' "\\1 $mif"
   set_key "$file" '^(  level:) .*' "\\1 $log_level"
   ((with_kafka)) || sed -i '/^sources:/,$d' "$file"
-  DEMO_DSN=$dsn DEMO_SERVICES_URL=x DEMO_DAEMON_LISTEN=127.0.0.1:1 DEMO_METRICS_LISTEN=127.0.0.1:1 \
+  DEMO_DSN=$dsn DEMO_SERVICES_URL=http://127.0.0.1:1 DEMO_DAEMON_LISTEN=127.0.0.1:1 DEMO_METRICS_LISTEN=127.0.0.1:1 \
     DEMO_KAFKA_BROKERS=127.0.0.1:1 "$compensatord" check-config "$file" >/dev/null 2>"$work/check-config.log" ||
     die "generated config $file is invalid: $(tail -n 5 "$work/check-config.log")"
 }
@@ -331,7 +336,11 @@ drain() {
     fi
     sleep 0.2
   done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || log "  warning: compensatord $pid exited with $?"; done
+  for pid in "${pids[@]}"; do
+    # A replica that failed (e.g. could not listen) would leave a figure that is not what it says.
+    wait "$pid" 2>/dev/null || die "compensatord $pid exited with $?: $(grep -hv '"level":"info"' \
+      "$work/compensatord-$label-"*.log | tail -n 3)"
+  done
   drain_seconds=$(seconds_since "$start")
   local finished parked calls checks outcomes
   IFS='|' read -r finished parked <<<"$(sql -c "SELECT count(*) FILTER (WHERE status IN ('CONFIRMED', 'CANCELLED')),
@@ -379,7 +388,7 @@ stage_ceilings() {
   add ceilings "participant cancel calls/s (wrk)" "$wrk_rps" "-t$wrk_threads -c$wrk_connections ${ceiling_seconds}s; p50 $p50 p99 $p99"
 
   log "ceilings: pgbench -N -c$pgbench_clients -T$ceiling_seconds (fsync=$(sql -c 'SHOW fsync'))"
-  sql -c 'DROP DATABASE IF EXISTS bench_pgbench' -c 'CREATE DATABASE bench_pgbench'
+  sql -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS bench_pgbench' -c 'CREATE DATABASE bench_pgbench'
   local pgbench_dsn=${dsn%/*}/bench_pgbench
   pgbench -i -q -s 10 "$pgbench_dsn" >"$work/pgbench-init.log" 2>&1 || die "pgbench -i failed: $(tail -n 5 "$work/pgbench-init.log")"
   pgbench -N -c "$pgbench_clients" -j 2 -T "$ceiling_seconds" "$pgbench_dsn" >"$work/pgbench.log" 2>&1 ||

@@ -97,7 +97,9 @@ print_summary() {
 
 cleanup() {
   local status=$? pid
-  trap - EXIT INT TERM
+  # A second Ctrl-C must not cut the teardown short and leave a server running.
+  trap - EXIT
+  trap '' INT TERM
   for pid in "${started[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${started[@]}"; do wait "$pid" 2>/dev/null || true; done
   "$repo/scripts/throwaway-pg.sh" stop "$work/pg" >/dev/null 2>&1 || true

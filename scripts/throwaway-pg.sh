@@ -10,6 +10,11 @@
 # mktemp under THROWAWAY_PG_TMPDIR (default /tmp, not $TMPDIR, which may be private), mode 0755.
 # As root the server runs as the postgres user, which cannot pass through a 0700 directory such
 # as root's home: this way DIR may be anywhere.
+#
+#   THROWAWAY_PG_DURABLE=1          keep fsync, synchronous_commit and full_page_writes at
+#                                   PostgreSQL's defaults (on), as a production server runs
+#                                   (bench/throughput.sh); default 0: all three off
+#   THROWAWAY_PG_MAX_CONNECTIONS=N  max_connections (default 200)
 set -euo pipefail
 
 readonly marker_name=".throwaway-pg"
@@ -119,11 +124,20 @@ make_cluster_dir() {
   echo "$cluster"
 }
 
+server_options() {
+  local dir=$1 port=$2 options
+  options="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir'"
+  options+=" -c max_connections=${THROWAWAY_PG_MAX_CONNECTIONS:-200}"
+  if [[ "${THROWAWAY_PG_DURABLE:-0}" != 1 ]]; then
+    options+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  fi
+  echo "$options"
+}
+
 start_server() {
   local cluster=$1 bindir=$2 port=$3
   as_server_user "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/postgres.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$cluster' -c fsync=off \
--c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+    -o "$(server_options "$cluster" "$port")" start >/dev/null
 }
 
 start_cluster() {

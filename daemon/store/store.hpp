@@ -32,7 +32,7 @@ struct ClaimRequest {
   std::string owner;  // replica id
   int limit = 100;
   std::chrono::milliseconds lease{std::chrono::seconds(60)};
-  std::vector<std::string> exclude;  // xids this replica still has in flight: never claimed again
+  std::vector<std::string> exclude = {};  // xids this replica still has in flight: never claimed again
 };
 
 // A claim's proof of ownership: the replica and the fencing token the claim stamped on the row.

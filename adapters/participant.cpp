@@ -209,7 +209,7 @@ ActionResult Participant::run(Decision decision, const Transaction& txn, const B
   auto started = std::chrono::steady_clock::now();
   HttpResponse response;
   try {
-    response = transport_->send(rendered.request);
+    response = send_and_wait(*transport_, std::move(rendered.request));
   } catch (const std::exception& e) {
     response.error = fmt::format("transport failed: {}", e.what());
   }

@@ -70,7 +70,8 @@ class ScriptedTransport final : public adapters::HttpTransport {
   std::map<std::string, std::deque<adapters::HttpResponse>> answers;  // path fragment -> queued answers
   std::vector<adapters::HttpRequest> requests;
 
-  adapters::HttpResponse send(const adapters::HttpRequest& request) override {
+  void send(adapters::HttpRequest request, adapters::ResponseHandler done) override { done(answer(request)); }
+  adapters::HttpResponse answer(const adapters::HttpRequest& request) {
     std::lock_guard lock(mutex);
     requests.push_back(request);
     for (auto& [fragment, queue] : answers) {

@@ -443,6 +443,18 @@ TEST_P(HttpTransportTest, ConnectionRefusedIsAnError) {
   EXPECT_NE(response.error.find("connect"), std::string::npos) << response.error;
 }
 
+TEST_P(HttpTransportTest, HttpsToAPlainHttpServerIsAnError) {
+  TestServer server([](http_request& r) { reply(r, 200, "{}"); });
+  auto transport = make();
+  const std::string https = "https" + server.url().substr(4);
+  auto response = send_and_wait(*transport, get(https + "/tls", 2s));
+  EXPECT_EQ(response.status, 0);
+  EXPECT_FALSE(response.error.empty());
+  if (GetParam() == "curl") {
+    EXPECT_EQ(response.error.rfind("TLS: ", 0), 0u) << response.error;
+  }
+}
+
 TEST_P(HttpTransportTest, BigBodyIsCut) {
   const std::string big(3 * kMaxResponseBody, 'b');
   TestServer server([&big](http_request& r) { reply(r, 200, big); });

@@ -130,6 +130,7 @@ TEST(ConfigTest, ExampleConfigLoads) {
   EXPECT_EQ(config.reconciler.lease, 60s);
   EXPECT_EQ(config.http.listen, "0.0.0.0:8080");
   EXPECT_TRUE(config.verify_tls);
+  EXPECT_EQ(config.http_client, HttpClient::Curl);
   EXPECT_FALSE(config.replica_id.empty());
   const KindConfig& order_kind = config.kinds.at("order");
   EXPECT_EQ(order_kind.retry.max_attempts, 30);  // the kind's override

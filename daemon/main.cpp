@@ -142,6 +142,17 @@ int migrate(const std::string& path) {
   return kExitOk;
 }
 
+std::unique_ptr<adapters::HttpTransport> make_transport(const config::DaemonConfig& config) {
+  const adapters::TransportOptions options{.verify_tls = config.verify_tls};
+  switch (config.http_client) {
+    case config::HttpClient::Cpprest:
+      return adapters::make_cpprest_transport(options);
+    case config::HttpClient::Curl:
+      break;
+  }
+  return adapters::make_curl_transport(options);
+}
+
 int run(const std::string& path, bool until_idle) {
   auto config = load_or_report(path);
   if (!config) return kExitBadConfig;
@@ -162,8 +173,7 @@ int run(const std::string& path, bool until_idle) {
 
   metrics::Metrics metrics(COMPENSATORD_VERSION);
   for (const auto& [name, spec] : config->participants) metrics.declare_participant(name);
-  auto transport =
-      std::shared_ptr<adapters::HttpTransport>(adapters::make_cpprest_transport({.verify_tls = config->verify_tls}));
+  std::shared_ptr<adapters::HttpTransport> transport = make_transport(*config);
   reconciler::ReconcileContext context = reconciler::build_context(*config, transport);
   store::GroupCommitStore batched(*store);
   reconciler::TransactionReconciler reconciler(batched, context, config->replica_id);

@@ -29,7 +29,7 @@ CheckResult HttpCheck::run(const Transaction& txn) {
   try {
     adapters::HttpRequest request = render(txn);
     result.request_summary = fmt::format("{} {}", request.method, request.url.substr(0, request.url.find('?')));
-    adapters::HttpResponse response = adapters::send_and_wait(*transport_, request);
+    adapters::HttpResponse response = adapters::send_and_wait(*transport_, std::move(request));
     if (response.status != 0) result.http_status = response.status;
     if (!response.error.empty()) {
       result.error = response.error;

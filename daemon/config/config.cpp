@@ -429,12 +429,22 @@ void require_lease_outlasts_work(const Reader& root, const DaemonConfig& config)
   }
 }
 
+HttpClient read_http_client(const Reader& root, HttpClient fallback) {
+  auto name = root.string("http_client");
+  if (!name) return fallback;
+  if (*name == "curl") return HttpClient::Curl;
+  if (*name == "cpprest") return HttpClient::Cpprest;
+  root.child("http_client").error(fmt::format("must be curl or cpprest, got '{}'", *name));
+  return fallback;
+}
+
 DaemonConfig read_config(const Reader& root) {
   DaemonConfig config;
-  root.reject_unknown_keys({"replica_id", "verify_tls", "database", "reconciler", "retry", "http", "metrics", "logging",
-                            "kinds", "participants", "sources"});
+  root.reject_unknown_keys({"replica_id", "verify_tls", "http_client", "database", "reconciler", "retry", "http",
+                            "metrics", "logging", "kinds", "participants", "sources"});
   config.replica_id = read_replica_id(root);
   if (auto verify = root.boolean("verify_tls")) config.verify_tls = *verify;
+  config.http_client = read_http_client(root, config.http_client);
   config.database = read_database(root);
   config.reconciler = read_reconciler(root);
   config.retry = read_retry(root.child("retry"), RetryPolicy{});

@@ -83,6 +83,9 @@ struct LoggingConfig {
   std::string format = "json";  // json (one object per line) or text
 };
 
+// The HTTP client library behind adapters::HttpTransport (`http_client`).
+enum class HttpClient { Curl, Cpprest };
+
 struct DaemonConfig {
   std::string replica_id;  // default: hostname-pid
   DatabaseConfig database;
@@ -96,6 +99,7 @@ struct DaemonConfig {
   std::vector<LegacyLogSource> legacy_logs;
   std::optional<kafka::KafkaSourceConfig> kafka;  // sources.kafka: delayed check messages
   bool verify_tls = true;
+  HttpClient http_client = HttpClient::Curl;  // the faster of the two in bench/README.md
 };
 
 struct LoadResult {

@@ -24,12 +24,12 @@ using testing::make_txn;
 // Records every request and answers with `reply` (a canned 200 {"code":0} by default).
 class FakeTransport : public HttpTransport {
  public:
-  HttpResponse send(const HttpRequest& request) override {
+  void send(HttpRequest request, ResponseHandler done) override {
     {
       std::lock_guard lock(mutex_);
       requests_.push_back(request);
     }
-    return reply ? reply(request) : HttpResponse{200, R"({"code":0})", ""};
+    done(reply ? reply(request) : HttpResponse{200, R"({"code":0})", ""});
   }
 
   std::vector<HttpRequest> requests() const {

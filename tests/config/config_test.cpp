@@ -98,12 +98,22 @@ TEST(ConfigTest, MinimalConfigLoadsWithDefaults) {
   EXPECT_EQ(config.reconciler.batch_size, 100);
   EXPECT_EQ(config.retry.max_attempts, 50);
   EXPECT_EQ(config.logging.level, "info");
+  EXPECT_EQ(config.http_client, HttpClient::Curl);
   EXPECT_EQ(config.replica_id, host_name() + "-" + std::to_string(::getpid()));
   ASSERT_EQ(config.kinds.count("order"), 1u);
   EXPECT_NE(config.kinds.at("order").check, nullptr);
   EXPECT_EQ(config.kinds.at("order").timeout, 5min);
   EXPECT_EQ(config.participants.count("stock"), 1u);
   EXPECT_TRUE(config.legacy_logs.empty());
+}
+
+TEST(ConfigTest, HttpClientChoosesTheTransport) {
+  for (const auto& [text, expected] :
+       {std::pair{"curl", HttpClient::Curl}, std::pair{"cpprest", HttpClient::Cpprest}}) {
+    auto result = load_config_text(config_with(std::string("http_client: ") + text + "\n"));
+    ASSERT_TRUE(result.errors.empty()) << result.errors.to_string();
+    EXPECT_EQ(result.config->http_client, expected) << text;
+  }
 }
 
 TEST(ConfigTest, ExampleConfigLoads) {
@@ -120,6 +130,7 @@ TEST(ConfigTest, ExampleConfigLoads) {
   EXPECT_EQ(config.reconciler.lease, 60s);
   EXPECT_EQ(config.http.listen, "0.0.0.0:8080");
   EXPECT_TRUE(config.verify_tls);
+  EXPECT_EQ(config.http_client, HttpClient::Curl);
   EXPECT_FALSE(config.replica_id.empty());
   const KindConfig& order_kind = config.kinds.at("order");
   EXPECT_EQ(order_kind.retry.max_attempts, 30);  // the kind's override
@@ -247,6 +258,9 @@ const BadValue kBadValues[] = {
     {"ListenWithoutPort", "http:\n  listen: localhost\n", "http.listen", 2, "expected host:port"},
     {"ListenPortTooBig", "http:\n  listen: 127.0.0.1:99999\n", "http.listen", 2, "expected host:port"},
     {"VerifyTlsNotBool", "verify_tls: maybe\n", "verify_tls", 1, "expected true or false"},
+    {"HttpClientUnknown", "verify_tls: true\nhttp_client: wget\n", "http_client", 2,
+     "must be curl or cpprest, got 'wget'"},
+    {"HttpClientNotString", "http_client: [curl]\n", "http_client", 1, "expected a string"},
     {"ReplicaIdWithSpaces", "replica_id: \"two words\"\n", "replica_id", 1, "printable characters"},
     {"KindsMissing", "logging: {level: info}\nkinds:\n", "kinds", 2, "at least one kind"},
     {"KindsEmpty", "kinds: {}\n", "kinds", 1, "at least one kind"},

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Kafka ingest msg/s, one-by-one (one database transaction per message, the path before batching)
+# against batch (one multi-row upsert per poll batch), in one run: one throwaway PostgreSQL, one
+# kafka-broker, the topic filled once, then ROUNDS rounds that each run both modes.
+#   BUILD_DIR (default build), MESSAGES (default 200000), ROUNDS (default 3),
+#   PARTITIONS (default 4), BATCH (commit_batch_size, default 100)
+set -euo pipefail
+repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_DIR:-build}
+[[ "$build" = /* ]] || build="$repo/$build"
+messages=${MESSAGES:-200000}
+rounds=${ROUNDS:-3}
+batch=${BATCH:-100}
+work=$(mktemp -d "${TMPDIR:-/tmp}/compensatord-kafka-bench.XXXXXX")
+chmod 755 "$work"
+broker_pid=""
+cleanup() {
+  [[ -n "$broker_pid" ]] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+  "$repo/scripts/throwaway-pg.sh" stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+dsn=$("$repo/scripts/throwaway-pg.sh" start "$work/pg" | tail -n 1)
+"$build/demo/kafka_broker/kafka-broker" --topic "checks:${PARTITIONS:-4}" --topic checks-dlq \
+  --bootstrap-file "$work/bootstrap" >"$work/broker.log" 2>&1 &
+broker_pid=$!
+for _ in $(seq 1 100); do [[ -s "$work/bootstrap" ]] && break; sleep 0.1; done
+[[ -s "$work/bootstrap" ]] || { cat "$work/broker.log" >&2; exit 1; }
+brokers=$(head -n 1 "$work/bootstrap")
+
+bench=("$build/bench/kafka_ingest" --dsn "$dsn" --brokers "$brokers")
+"${bench[@]}" --produce "$messages"
+declare -A rates
+for round in $(seq 1 "$rounds"); do
+  for mode in one-by-one batch; do
+    line=$("${bench[@]}" --expect "$messages" --mode "$mode" --batch "$batch")
+    echo "round=$round $line"
+    rates[$mode]+="${line##*msg_per_s=} "
+  done
+done
+median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+one=$(median <<<"${rates[one-by-one]}")
+many=$(median <<<"${rates[batch]}")
+echo "median msg/s: one-by-one=$one batch=$many ratio=$(awk -v a="$many" -v b="$one" 'BEGIN {printf "%.2f", a / b}')"

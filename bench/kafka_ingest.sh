@@ -3,7 +3,7 @@
 # against batch (one multi-row upsert per poll batch), in one run: one throwaway PostgreSQL, one
 # kafka-broker, the topic filled once, then ROUNDS rounds that each run both modes.
 #   BUILD_DIR (default build), MESSAGES (default 200000), ROUNDS (default 3),
-#   PARTITIONS (default 4), BATCH (commit_batch_size, default 100)
+#   PARTITIONS (default 4), BATCH (commit_batch_size, default 100), MODES (default "one-by-one batch")
 set -euo pipefail
 repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-build}
@@ -33,13 +33,17 @@ bench=("$build/bench/kafka_ingest" --dsn "$dsn" --brokers "$brokers")
 "${bench[@]}" --produce "$messages"
 declare -A rates
 for round in $(seq 1 "$rounds"); do
-  for mode in one-by-one batch; do
-    line=$("${bench[@]}" --expect "$messages" --mode "$mode" --batch "$batch")
+  for mode in ${MODES:-one-by-one batch}; do
+    line=$("${bench[@]}" --expect "$messages" --mode "$mode" --batch "$batch" | grep '^mode=')
     echo "round=$round $line"
     rates[$mode]+="${line##*msg_per_s=} "
   done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-one=$(median <<<"${rates[one-by-one]}")
-many=$(median <<<"${rates[batch]}")
-echo "median msg/s: one-by-one=$one batch=$many ratio=$(awk -v a="$many" -v b="$one" 'BEGIN {printf "%.2f", a / b}')"
+summary="median msg/s:"
+for mode in ${MODES:-one-by-one batch}; do summary+=" $mode=$(median <<<"${rates[$mode]}")"; done
+if [[ -n "${rates[one-by-one]:-}" && -n "${rates[batch]:-}" ]]; then
+  summary+=" ratio=$(awk -v a="$(median <<<"${rates[batch]}")" -v b="$(median <<<"${rates[one-by-one]}")" \
+    'BEGIN {printf "%.2f", a / b}')"
+fi
+echo "$summary"

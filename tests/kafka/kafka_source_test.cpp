@@ -242,8 +242,10 @@ TEST_F(KafkaSourceTest, ABatchIsStoredInOneGoWithDuplicatesAndBadMessagesCounted
 
 TEST_F(KafkaSourceTest, NothingIsDeadLetteredOrCommittedBeforeTheBatchIsStored) {
   refuse_inserts();
-  send("{not json");
-  send(check_message("ORD-30"), "ORD-30");
+  // Produced together, so they travel in one record batch and are read in one poll batch.
+  ASSERT_EQ(produce_all(broker_.bootstrap(), {Outgoing{"checks", std::nullopt, "{not json", {}, 0},
+                                              Outgoing{"checks", "ORD-30", check_message("ORD-30"), {}, 0}}),
+            "");
   auto& source = start();
   ASSERT_TRUE(wait_until([&] { return source.counters().errors >= 2; }));
   EXPECT_EQ(committed(), std::nullopt);

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Kafka ingest msg/s, one-by-one (one database transaction per message, the path before batching)
 # against batch (one multi-row upsert per poll batch), in one run: one throwaway PostgreSQL, one
-# kafka-broker, the topic filled once, then ROUNDS rounds that each run both modes.
-#   BUILD_DIR (default build), MESSAGES (default 200000), ROUNDS (default 3),
-#   PARTITIONS (default 4), BATCH (commit_batch_size, default 100), MODES (default "one-by-one batch")
+# kafka-broker, the topics filled once, then ROUNDS rounds that each run both modes, each mode
+# reading its whole topic with a fresh consumer group into emptied tables.
+#   BUILD_DIR (default build), MESSAGES (batch mode's topic, default 200000),
+#   SLOW_MESSAGES (one-by-one mode's topic, default MESSAGES / 10: the slow path needs minutes
+#   for that already), ROUNDS (default 3), PARTITIONS (default 16: the embedded broker keeps
+#   about 5 MB per partition and drops older messages, so 200,000 need more than 4),
+#   BATCH (commit_batch_size, default 100), MODES (default "one-by-one batch")
 set -euo pipefail
 repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-build}
 [[ "$build" = /* ]] || build="$repo/$build"
 messages=${MESSAGES:-200000}
+slow_messages=${SLOW_MESSAGES:-$((messages / 10))}
 rounds=${ROUNDS:-3}
 batch=${BATCH:-100}
 work=$(mktemp -d "${TMPDIR:-/tmp}/compensatord-kafka-bench.XXXXXX")
@@ -22,7 +27,8 @@ cleanup() {
 trap cleanup EXIT
 
 dsn=$("$repo/scripts/throwaway-pg.sh" start "$work/pg" | tail -n 1)
-"$build/demo/kafka_broker/kafka-broker" --topic "checks:${PARTITIONS:-4}" --topic checks-dlq \
+"$build/demo/kafka_broker/kafka-broker" --topic "checks:${PARTITIONS:-16}" --topic checks-dlq \
+  --topic "checks-slow:${PARTITIONS:-16}" --topic checks-slow-dlq \
   --bootstrap-file "$work/bootstrap" >"$work/broker.log" 2>&1 &
 broker_pid=$!
 for _ in $(seq 1 100); do [[ -s "$work/bootstrap" ]] && break; sleep 0.1; done
@@ -30,11 +36,13 @@ for _ in $(seq 1 100); do [[ -s "$work/bootstrap" ]] && break; sleep 0.1; done
 brokers=$(head -n 1 "$work/bootstrap")
 
 bench=("$build/bench/kafka_ingest" --dsn "$dsn" --brokers "$brokers")
-"${bench[@]}" --produce "$messages"
+"${bench[@]}" --produce "$messages" --topic checks
+"${bench[@]}" --produce "$slow_messages" --topic checks-slow
 declare -A rates
 for round in $(seq 1 "$rounds"); do
   for mode in ${MODES:-one-by-one batch}; do
-    line=$("${bench[@]}" --expect "$messages" --mode "$mode" --batch "$batch" | grep '^mode=')
+    if [[ $mode == batch ]]; then topic=(--topic checks --expect "$messages"); else topic=(--topic checks-slow --expect "$slow_messages"); fi
+    line=$("${bench[@]}" "${topic[@]}" --mode "$mode" --batch "$batch" | grep '^mode=')
     echo "round=$round $line"
     rates[$mode]+="${line##*msg_per_s=} "
   done

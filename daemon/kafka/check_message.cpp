@@ -167,7 +167,7 @@ Failure parse_branches(const json& document, const MessageRules& rules, std::vec
   }
   if (it->empty()) return reject("no_branches", "\"branches\" is empty: there is nothing to check");
   if (it->size() > kMaxBranches) {
-    return reject("too_many_branches", fmt::format("at most {} branches, got {}", kMaxBranches, it->size()));
+    return reject("too_many_branches", too_many_branches(it->size()));
   }
   out.resize(it->size());
   for (std::size_t i = 0; i < it->size(); ++i) {

@@ -184,7 +184,9 @@ struct KafkaSource::Session {
 
   Batch poll_batch();
   bool handle_batch(const Batch& batch);  // false: a message must be retried after a backoff
-  void handle(RdKafka::Message& message);
+  ParseResult parse(const RdKafka::Message& message) const;
+  void store_all(std::vector<ParseResult>& parsed);
+  bool dead_letter_all(const Batch& batch, const std::vector<ParseResult>& parsed);
   void dead_letter(RdKafka::Message& message, const Rejection& rejection);
   void commit(Offsets& offsets);
   void seek_back(const Batch& batch, std::size_t from);
@@ -237,45 +239,76 @@ Batch KafkaSource::Session::poll_batch() {
   return batch;
 }
 
+// The batch's transactions go to PostgreSQL first, in one database transaction, then its bad
+// messages to the dead-letter topic, then the offsets: nothing is acknowledged before it is
+// durable. A failed store retries the whole batch; a failed dead letter retries from that message
+// (the transactions after it, already stored, come back as duplicates).
 bool KafkaSource::Session::handle_batch(const Batch& batch) {
+  if (batch.empty()) return true;
+  std::vector<ParseResult> parsed;
+  parsed.reserve(batch.size());
+  for (const auto& message : batch) parsed.push_back(parse(*message));
+  try {
+    store_all(parsed);
+  } catch (const std::exception& e) {
+    ++source.errors_;
+    spdlog::warn("kafka: a batch of {} messages from {} [{}] offset {} not stored, will retry: {}", batch.size(),
+                 batch.front()->topic_name(), batch.front()->partition(), batch.front()->offset(), e.what());
+    seek_back(batch, 0);
+    return false;
+  }
+  return dead_letter_all(batch, parsed);
+}
+
+ParseResult KafkaSource::Session::parse(const RdKafka::Message& message) const {
+  const std::string topic = message.topic_name();
+  std::optional<std::string_view> key;
+  if (const std::string* k = message.key()) key = *k;
+  const std::string_view payload(static_cast<const char*>(message.payload()), message.len());
+  return parse_check_message(CheckMessage{topic, key, payload, timestamp_of(message)}, source.rules_);
+}
+
+// One multi-row upsert for every transaction of the batch, each message counted as ingested or
+// duplicate. The transactions are moved out of `parsed`, which keeps the rejections.
+void KafkaSource::Session::store_all(std::vector<ParseResult>& parsed) {
+  std::vector<store::NewTransaction> txns;
+  for (auto& result : parsed) {
+    if (auto* txn = std::get_if<store::NewTransaction>(&result)) txns.push_back(std::move(*txn));
+  }
+  if (txns.empty()) return;
+  for (const auto result : source.store_.ingest_batch(txns)) {
+    if (result == store::IngestResult::Inserted) {
+      ++source.ingested_;
+    } else {
+      ++source.duplicates_;
+    }
+  }
+}
+
+// Dead-letters the batch's rejections in order and commits the offsets of what is handled.
+bool KafkaSource::Session::dead_letter_all(const Batch& batch, const std::vector<ParseResult>& parsed) {
   Offsets done;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     RdKafka::Message& message = *batch[i];
-    try {
-      handle(message);
-    } catch (const std::exception& e) {
-      ++source.errors_;
-      spdlog::warn("kafka: {} [{}] offset {} not stored, will retry: {}", message.topic_name(), message.partition(),
-                   message.offset(), e.what());
-      commit(done);
-      seek_back(batch, i);
-      return false;
+    if (const auto* rejection = std::get_if<Rejection>(&parsed[i])) {
+      try {
+        dead_letter(message, *rejection);
+      } catch (const std::exception& e) {
+        ++source.errors_;
+        spdlog::warn("kafka: {} [{}] offset {} not dead-lettered, will retry: {}", message.topic_name(),
+                     message.partition(), message.offset(), e.what());
+        commit(done);
+        seek_back(batch, i);
+        return false;
+      }
+      ++source.dead_lettered_;
+      spdlog::info("kafka: {} [{}] offset {} dead-lettered: {}", message.topic_name(), message.partition(),
+                   message.offset(), rejection->reason);
     }
     done.set(message.topic_name(), message.partition(), message.offset() + 1, true);
   }
   commit(done);
   return true;
-}
-
-void KafkaSource::Session::handle(RdKafka::Message& message) {
-  const std::string topic = message.topic_name();
-  std::optional<std::string_view> key;
-  if (const std::string* k = message.key()) key = *k;
-  const std::string_view payload(static_cast<const char*>(message.payload()), message.len());
-  auto result = parse_check_message(CheckMessage{topic, key, payload, timestamp_of(message)}, source.rules_);
-  if (const auto* rejection = std::get_if<Rejection>(&result)) {
-    dead_letter(message, *rejection);
-    ++source.dead_lettered_;
-    spdlog::info("kafka: {} [{}] offset {} dead-lettered: {}", topic, message.partition(), message.offset(),
-                 rejection->reason);
-    return;
-  }
-  const auto& txn = std::get<store::NewTransaction>(result);
-  if (source.store_.ingest(txn) == store::IngestResult::Inserted) {
-    ++source.ingested_;
-  } else {
-    ++source.duplicates_;
-  }
 }
 
 void KafkaSource::Session::dead_letter(RdKafka::Message& message, const Rejection& rejection) {

@@ -60,4 +60,9 @@ bool acknowledged(Outcome o) { return o == Outcome::Done || o == Outcome::Alread
 
 bool is_terminal(Status s) { return s == Status::Confirmed || s == Status::Cancelled; }
 
+std::string too_many_branches(std::size_t count) {
+  return std::to_string(count) + " branches, more than the limit of " + std::to_string(kMaxBranches) +
+         " per transaction";
+}
+
 }  // namespace compensatord

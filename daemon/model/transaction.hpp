@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -52,6 +53,17 @@ inline std::string_view action_name(Decision d) { return to_string(d); }
 // True for done, already_done and not_found: the participant needs nothing more.
 bool acknowledged(Outcome o);
 bool is_terminal(Status s);
+
+// The most branches one transaction may carry, enforced by every source (begin_transaction,
+// Kafka messages, legacy log rows) and by the store. A transaction is reconciled as one unit and
+// its branches are called within one lease, so an unbounded count (a pending-log row with
+// thousands of branches) would outlast any lease; 64 is far above any real order's participants.
+// Migration 0004_branch_cap.sql and docs/kafka-message.schema.json state the same number.
+inline constexpr std::size_t kMaxBranches = 64;
+
+// The one wording of the refusal, so every source names the limit and the count alike:
+// "65 branches, more than the limit of 64 per transaction".
+std::string too_many_branches(std::size_t count);
 
 // One participant's part of a transaction. `fields` is a JSON object of scalars
 // (e.g. {"sku": "A-1", "qty": 2}) used by the adapter templates as {{branch.NAME}}.

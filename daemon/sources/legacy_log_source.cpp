@@ -189,6 +189,8 @@ store::NewTransaction read_transaction(const pqxx::row& row, const ResultShape& 
   for (const auto& mapping : shape.branches) {
     if (auto branch = read_branch(row, mapping)) txn.branches.push_back(std::move(*branch));
   }
+  // Refused here rather than by the store, so one such row is skipped and the poll goes on.
+  if (txn.branches.size() > kMaxBranches) throw BadRow(too_many_branches(txn.branches.size()));
   return txn;
 }
 

@@ -20,7 +20,9 @@ struct PollResult {
   long long rows_seen = 0;
   long long inserted = 0;
   long long already_known = 0;
-  long long rejected = 0;  // bad rows (NULL, empty or too long xid, half-NULL branch, bad due_at): skipped, warned
+  // Bad rows (NULL, empty or too long xid, half-NULL branch, bad due_at, more than kMaxBranches
+  // branches): skipped, warned.
+  long long rejected = 0;
 };
 
 class LegacyLogSource {

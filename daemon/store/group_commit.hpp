@@ -56,6 +56,9 @@ class GroupCommitStore final : public Store {
   explicit GroupCommitStore(Store& inner, std::size_t max_batch = 256);
 
   IngestResult ingest(const NewTransaction& txn) override { return inner_.ingest(txn); }
+  std::vector<IngestResult> ingest_batch(const std::vector<NewTransaction>& txns) override {
+    return inner_.ingest_batch(txns);
+  }
   std::vector<Transaction> claim_due(const ClaimRequest& request) override { return inner_.claim_due(request); }
   std::vector<DecideResult> decide_all(const std::vector<DecideRequest>& requests) override {
     return decisions_.submit(requests);

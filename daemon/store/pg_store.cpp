@@ -79,6 +79,29 @@ INSERT INTO compensatord.branches (xid, branch_no, participant, fields)
 SELECT $1, (b.ordinality - 1)::integer, b.value ->> 'participant', b.value -> 'fields'
   FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS b)";
 
+// One statement for a whole batch: the transactions not known yet, then the branches of exactly
+// those. The rows go in in xid order, so concurrent batches take their row locks in one order.
+// The input has no repeated xid (ingest_batch keeps the first occurrence).
+constexpr const char* kIngestBatchSql = R"(
+WITH input AS (
+  SELECT t.xid, t.kind, t.source, t.due_us, t.branches
+    FROM jsonb_to_recordset($1::jsonb) AS t(xid text, kind text, source text, due_us bigint, branches jsonb)),
+inserted AS (
+  INSERT INTO compensatord.transactions (xid, kind, source, status, due_at, next_attempt_at)
+  SELECT xid, kind, source, 'PENDING', 'epoch'::timestamptz + due_us * interval '1 microsecond',
+         'epoch'::timestamptz + due_us * interval '1 microsecond'
+    FROM input
+   ORDER BY xid
+  ON CONFLICT (xid) DO NOTHING
+  RETURNING xid),
+new_branches AS (
+  INSERT INTO compensatord.branches (xid, branch_no, participant, fields)
+  SELECT i.xid, (b.ordinality - 1)::integer, b.value ->> 'participant', b.value -> 'fields'
+    FROM input AS i
+    JOIN inserted USING (xid)
+   CROSS JOIN LATERAL jsonb_array_elements(i.branches) WITH ORDINALITY AS b)
+SELECT xid FROM inserted)";
+
 // Every fenced write carries the lease predicate `t.lease_owner = r.owner AND t.lease_token =
 // r.token AND t.lease_expires_at > now()`: the row is still ours, under this claim's token, and the
 // lease has not run out by the database's clock, the one clock every replica shares.
@@ -315,7 +338,12 @@ void attach_branches(pqxx::transaction_base& work, std::vector<Transaction>& tra
   }
 }
 
-std::string branches_document(std::string_view operation, const std::vector<NewBranch>& branches) {
+void require_branch_cap(std::string_view operation, std::size_t count) {
+  if (count > kMaxBranches) throw StoreError(fmt::format("{}: {}", operation, too_many_branches(count)));
+}
+
+nlohmann::json branches_json(std::string_view operation, const std::vector<NewBranch>& branches) {
+  require_branch_cap(operation, branches.size());
   auto document = nlohmann::json::array();
   for (std::size_t i = 0; i < branches.size(); ++i) {
     const auto& branch = branches[i];
@@ -326,11 +354,52 @@ std::string branches_document(std::string_view operation, const std::vector<NewB
     }
     document.push_back({{"participant", branch.participant}, {"fields", branch.fields}});
   }
+  return document;
+}
+
+std::string branches_document(std::string_view operation, const std::vector<NewBranch>& branches) {
   try {
-    return document.dump();
+    return branches_json(operation, branches).dump();
   } catch (const nlohmann::json::exception& e) {
     throw StoreError(fmt::format("{}: branches are not valid UTF-8 JSON: {}", operation, e.what()));
   }
+}
+
+// One element of kIngestBatchSql's input, checked like ingest() checks its transaction.
+std::string batch_element(const NewTransaction& txn) {
+  const auto operation = fmt::format("ingest_batch {}", shown(txn.xid));
+  require_nonempty(operation, "xid", txn.xid);
+  require_text(operation, "kind", txn.kind);
+  require_text(operation, "source", txn.source);
+  const nlohmann::json element{{"xid", txn.xid},
+                               {"kind", txn.kind},
+                               {"source", txn.source},
+                               {"due_us", to_micros(txn.due_at)},
+                               {"branches", branches_json(operation, txn.branches)}};
+  try {
+    return element.dump();
+  } catch (const nlohmann::json::exception& e) {
+    throw StoreError(fmt::format("{}: not valid UTF-8 JSON: {}", operation, e.what()));
+  }
+}
+
+// The batch as kIngestBatchSql's input, without repeated xids; `first` tells, per input, whether
+// it is the first occurrence of its xid (the only one that can be Inserted). Repeats are checked
+// too: a refused transaction refuses the batch wherever it stands.
+std::string batch_document(const std::vector<NewTransaction>& txns, std::vector<bool>& first) {
+  std::unordered_set<std::string_view> seen;
+  std::string document = "[";
+  first.reserve(txns.size());
+  for (const auto& txn : txns) {
+    auto element = batch_element(txn);
+    const bool is_first = seen.insert(txn.xid).second;
+    first.push_back(is_first);
+    if (!is_first) continue;
+    if (document.size() > 1) document += ',';
+    document += element;
+  }
+  document += ']';
+  return document;
 }
 
 void add_branch_updates(nlohmann::json& document, const WriteBack& result) {
@@ -460,6 +529,26 @@ IngestResult PgStore::ingest(const NewTransaction& txn) {
     work.commit();
     return IngestResult::Inserted;
   });
+}
+
+std::vector<IngestResult> PgStore::ingest_batch(const std::vector<NewTransaction>& txns) {
+  if (txns.empty()) return {};
+  std::vector<bool> first;
+  const auto document = batch_document(txns, first);
+  const auto operation = fmt::format("ingest_batch of {} transactions", txns.size());
+  const auto inserted = run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    std::unordered_set<std::string> xids;
+    for (const auto& row : work.exec_params(kIngestBatchSql, document)) xids.insert(row[0].as<std::string>());
+    work.commit();
+    return xids;
+  });
+  std::vector<IngestResult> results;
+  results.reserve(txns.size());
+  for (std::size_t i = 0; i < txns.size(); ++i) {
+    results.push_back(first[i] && inserted.contains(txns[i].xid) ? IngestResult::Inserted : IngestResult::AlreadyKnown);
+  }
+  return results;
 }
 
 std::vector<Transaction> PgStore::claim_due(const ClaimRequest& request) {

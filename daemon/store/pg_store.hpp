@@ -13,6 +13,10 @@
 //   once, and diagnostics, branch updates and attempts are still written. Errors, request
 //   summaries and other diagnostics are stored with invalid UTF-8 and NUL replaced by U+FFFD.
 // - count_by_status: one entry per Status, zeros included.
+// - ingest, ingest_batch: a transaction with more than kMaxBranches branches is refused (StoreError
+//   naming the limit and the count); in a batch, one refused transaction refuses the whole batch
+//   before the database is touched. ingest_batch inserts in xid order, so two concurrent batches
+//   never deadlock on each other's rows.
 
 #include "store/store.hpp"
 #include "store/store_error.hpp"
@@ -45,6 +49,7 @@ class PgStore final : public Store {
   std::vector<int> migrate();
 
   IngestResult ingest(const NewTransaction& txn) override;
+  std::vector<IngestResult> ingest_batch(const std::vector<NewTransaction>& txns) override;
   std::vector<Transaction> claim_due(const ClaimRequest& request) override;
   std::vector<DecideResult> decide_all(const std::vector<DecideRequest>& requests) override;
   std::vector<bool> write_back_all(const std::vector<WriteBack>& results) override;

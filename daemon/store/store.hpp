@@ -101,8 +101,18 @@ class Store {
   virtual ~Store() = default;
 
   // Idempotent: the same xid ingested twice (or from two sources) is one transaction;
-  // the second ingest changes nothing.
+  // the second ingest changes nothing. A transaction may carry at most kMaxBranches branches.
   virtual IngestResult ingest(const NewTransaction& txn) = 0;
+
+  // ingest() for many transactions: one result per input, in input order; an xid repeated in
+  // `txns` is AlreadyKnown after its first occurrence. PgStore stores the whole batch in one
+  // database transaction (all or nothing); this default, for stores without one, ingests each.
+  virtual std::vector<IngestResult> ingest_batch(const std::vector<NewTransaction>& txns) {
+    std::vector<IngestResult> results;
+    results.reserve(txns.size());
+    for (const auto& txn : txns) results.push_back(ingest(txn));
+    return results;
+  }
 
   // Claims up to `limit` due, unfinished, unleased transactions with FOR UPDATE SKIP LOCKED,
   // sets the lease and returns them with their branches.

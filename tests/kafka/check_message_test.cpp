@@ -142,7 +142,10 @@ TEST(CheckMessage, BranchLimits) {
   EXPECT_EQ(reason(parse(with("branches", json::array()))), "no_branches");
   json many = json::array();
   for (int i = 0; i < 65; ++i) many.push_back({{"participant", "stock"}});
-  EXPECT_EQ(reason(parse(with("branches", many))), "too_many_branches");
+  const auto refused = parse(with("branches", many));
+  EXPECT_EQ(reason(refused), "too_many_branches");
+  ASSERT_TRUE(std::holds_alternative<Rejection>(refused));
+  EXPECT_EQ(std::get<Rejection>(refused).error, "65 branches, more than the limit of 64 per transaction");
   many.erase(many.begin());
   EXPECT_EQ(accepted(parse(with("branches", many), std::nullopt,
                            [] {

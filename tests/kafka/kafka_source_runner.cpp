@@ -18,7 +18,7 @@
 namespace compensatord::kafka {
 namespace {
 
-// Delegates to the real store; dies right after the named xid is durably stored.
+// Delegates to the real store; dies right after the named xid is durably stored (alone or in a batch).
 class DyingStore final : public store::Store {
  public:
   DyingStore(store::Store& inner, std::string doomed_xid) : inner_(inner), doomed_xid_(std::move(doomed_xid)) {}
@@ -27,6 +27,13 @@ class DyingStore final : public store::Store {
     auto result = inner_.ingest(txn);
     if (txn.xid == doomed_xid_) ::kill(::getpid(), SIGKILL);
     return result;
+  }
+  std::vector<store::IngestResult> ingest_batch(const std::vector<store::NewTransaction>& txns) override {
+    auto results = inner_.ingest_batch(txns);
+    for (const auto& txn : txns) {
+      if (txn.xid == doomed_xid_) ::kill(::getpid(), SIGKILL);
+    }
+    return results;
   }
   std::vector<Transaction> claim_due(const store::ClaimRequest& request) override { return inner_.claim_due(request); }
   std::vector<store::DecideResult> decide_all(const std::vector<store::DecideRequest>& requests) override {

@@ -187,6 +187,79 @@ TEST_F(KafkaSourceTest, OffsetWaitsForTheDatabaseAndTheMessageIsReadAgainAfterTh
   EXPECT_TRUE(store_.find("ORD-4"));
 }
 
+// A message with `count` stock branches.
+std::string message_with_branches(const std::string& xid, std::size_t count) {
+  std::string branches;
+  for (std::size_t i = 0; i < count; ++i) branches += std::string(i == 0 ? "" : ",") + R"({"participant":"stock"})";
+  return R"({"xid":")" + xid + R"(","kind":"order","branches":[)" + branches + "]}";
+}
+
+TEST_F(KafkaSourceTest, AMessageOverTheBranchCapIsDeadLetteredAndOneAtTheCapIsStored) {
+  send(message_with_branches("ORD-64", kMaxBranches), "ORD-64");
+  send(message_with_branches("ORD-65", kMaxBranches + 1), "ORD-65");
+  send(check_message("ORD-66"), "ORD-66");
+  auto& source = start();
+  ASSERT_TRUE(wait_until([&] { return committed() == 3; }));
+  EXPECT_EQ(source.counters().ingested, 2u);
+  EXPECT_EQ(source.counters().dead_lettered, 1u);
+  EXPECT_EQ(source.counters().duplicates, 0u);
+  const auto at_cap = store_.find("ORD-64");
+  ASSERT_TRUE(at_cap);
+  EXPECT_EQ(at_cap->branches.size(), kMaxBranches);
+  EXPECT_FALSE(store_.find("ORD-65"));
+  EXPECT_TRUE(store_.find("ORD-66"));
+  EXPECT_EQ(stored(), 2);
+
+  auto letters = read_topic(broker_.bootstrap(), "checks-dlq", 1);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].key, "ORD-65");
+  EXPECT_EQ(letters[0].headers.at("reason"), "too_many_branches");
+  EXPECT_EQ(letters[0].headers.at("error"), "65 branches, more than the limit of 64 per transaction");
+  EXPECT_EQ(letters[0].headers.at("source_offset"), "1");
+}
+
+TEST_F(KafkaSourceTest, ABatchIsStoredInOneGoWithDuplicatesAndBadMessagesCountedPerMessage) {
+  // Several poll batches (commit_batch_size 100) on one partition, repeats within and across them.
+  std::vector<Outgoing> messages;
+  for (int i = 0; i < 250; ++i) {
+    const std::string xid = "ORD-" + std::to_string(i % 200);
+    messages.push_back(Outgoing{"checks", xid, i % 50 == 7 ? std::string("{not json") : check_message(xid), {}, 0});
+  }
+  ASSERT_EQ(produce_all(broker_.bootstrap(), messages), "");
+  auto& source = start();
+  ASSERT_TRUE(wait_until([&] { return committed() == 250; }));
+  const auto counters = source.counters();
+  EXPECT_EQ(counters.dead_lettered, 5u);  // i = 7, 57, 107, 157, 207
+  EXPECT_EQ(counters.ingested, 196u);     // ORD-0 .. ORD-199 less ORD-7, -57, -107, -157: only ever sent broken
+  EXPECT_EQ(counters.duplicates, 49u);    // i = 200 .. 249 repeat ORD-0 .. ORD-49, less the broken i = 207
+  EXPECT_EQ(counters.errors, 0u);
+  EXPECT_EQ(stored(), 196);
+  EXPECT_FALSE(store_.find("ORD-7"));
+  EXPECT_FALSE(store_.find("ORD-157"));
+  EXPECT_TRUE(store_.find("ORD-199"));
+  EXPECT_EQ(read_topic(broker_.bootstrap(), "checks-dlq", 5).size(), 5u);
+}
+
+TEST_F(KafkaSourceTest, NothingIsDeadLetteredOrCommittedBeforeTheBatchIsStored) {
+  refuse_inserts();
+  // Produced together, so they travel in one record batch and are read in one poll batch.
+  ASSERT_EQ(produce_all(broker_.bootstrap(), {Outgoing{"checks", std::nullopt, "{not json", {}, 0},
+                                              Outgoing{"checks", "ORD-30", check_message("ORD-30"), {}, 0}}),
+            "");
+  auto& source = start();
+  ASSERT_TRUE(wait_until([&] { return source.counters().errors >= 2; }));
+  EXPECT_EQ(committed(), std::nullopt);
+  EXPECT_EQ(source.counters().dead_lettered, 0u);
+  EXPECT_TRUE(read_topic(broker_.bootstrap(), "checks-dlq", 1, 1s).empty());
+
+  allow_inserts();
+  ASSERT_TRUE(wait_until([&] { return committed() == 2; }, 40s));
+  EXPECT_EQ(source.counters().ingested, 1u);
+  EXPECT_EQ(source.counters().dead_lettered, 1u);
+  // Dead-lettered once, although the batch was read several times.
+  EXPECT_EQ(read_topic(broker_.bootstrap(), "checks-dlq", 2, 2s).size(), 1u);
+}
+
 TEST_F(KafkaSourceTest, ConsumerLagIsWhatIsNotCommittedYet) {
   send(check_message("ORD-20"), "ORD-20");
   auto& source = start();

@@ -6,8 +6,12 @@
 #include "support/test_database.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -275,6 +279,58 @@ TEST_F(LegacyLogSourceTest, ManyRowsAreFetchedInBatches) {
   EXPECT_EQ(result.rows_seen, 1234);
   EXPECT_EQ(result.inserted, 1234);
   EXPECT_EQ(count_transactions(), 1234);
+}
+
+// Captures what the default logger writes while it lives.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  [[nodiscard]] std::string text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+TEST_F(LegacyLogSourceTest, ARowWithMoreBranchesThanTheCapIsRefusedWithItsReason) {
+  // One column and one mapped participant per possible branch, one more than the cap.
+  const std::size_t columns = kMaxBranches + 1;
+  std::string create = "CREATE TABLE wide_log (xid text";
+  std::string all_set = "'CAP-65'";
+  std::string last_null = "'CAP-64'";
+  auto config = order_log_config(legacy_.dsn());
+  config.query = "SELECT * FROM wide_log ORDER BY xid";
+  config.branches.clear();
+  for (std::size_t i = 0; i < columns; ++i) {
+    create += ", v" + std::to_string(i) + " integer";
+    all_set += ", " + std::to_string(i);
+    last_null += i + 1 == columns ? ", NULL" : ", " + std::to_string(i);
+    config.branches.push_back({"p" + std::to_string(i), {{"n", "v" + std::to_string(i)}}});
+  }
+  exec(create + ")");
+  exec("INSERT INTO wide_log VALUES (" + all_set + "), (" + last_null + ")");
+  LegacyLogSource source(config, kKindTimeout, store_);
+
+  LogCapture log;
+  const PollResult result = source.poll_once();
+  EXPECT_EQ(result.rows_seen, 2);
+  EXPECT_EQ(result.inserted, 1);
+  EXPECT_EQ(result.rejected, 1);
+  const auto accepted = store_.find("CAP-64");
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(accepted->branches.size(), kMaxBranches);
+  EXPECT_FALSE(store_.find("CAP-65"));
+  EXPECT_EQ(count_transactions(), 1);
+  const auto logged = log.text();
+  EXPECT_NE(logged.find("skipped the row with xid \"CAP-65\": 65 branches, more than the limit of 64 per transaction"),
+            std::string::npos)
+      << logged;
 }
 
 }  // namespace

@@ -94,16 +94,48 @@ TEST_F(PendingLogTest, BeginRejectsMalformedArgumentsNamingTheParameter) {
   EXPECT_FALSE(store_.find("X").has_value());
 }
 
-TEST_F(PendingLogTest, BeginAcceptsHostileButValidValuesAndManyBranches) {
-  const std::string xid = "ORD-'; DROP TABLE compensatord.transactions; --\"\\ é 注文 🚀";
+// `count` branches p0, p1, ... as begin_transaction takes them.
+std::string numbered_branches(std::size_t count) {
   nlohmann::json branches = nlohmann::json::array();
-  for (int i = 0; i < 2000; ++i) branches.push_back({{"participant", fmt::format("p{}", i)}, {"fields", {{"n", i}}}});
-  EXPECT_TRUE(begin(xid, branches.dump()));
+  for (std::size_t i = 0; i < count; ++i) {
+    branches.push_back({{"participant", fmt::format("p{}", i)}, {"fields", {{"n", i}}}});
+  }
+  return branches.dump();
+}
+
+TEST_F(PendingLogTest, BeginAcceptsHostileButValidValuesAndAsManyBranchesAsTheCap) {
+  const std::string xid = "ORD-'; DROP TABLE compensatord.transactions; --\"\\ é 注文 🚀";
+  EXPECT_TRUE(begin(xid, numbered_branches(kMaxBranches)));
   const auto t = store_.find(xid);
   ASSERT_TRUE(t.has_value());
   EXPECT_EQ(t->xid, xid);
-  ASSERT_EQ(t->branches.size(), 2000u);
-  EXPECT_EQ(t->branches[1999].fields["n"], 1999);
+  ASSERT_EQ(t->branches.size(), kMaxBranches);
+  EXPECT_EQ(t->branches[kMaxBranches - 1].fields["n"], kMaxBranches - 1);
+}
+
+TEST_F(PendingLogTest, BeginRefusesOneBranchOverTheCapNamingTheLimitAndTheCount) {
+  const auto over = numbered_branches(kMaxBranches + 1);
+  std::string sqlstate;
+  std::string message;
+  try {
+    pqxx::work work(connection_);
+    work.exec_params("SELECT compensatord.begin_transaction('ORD-65', 'order', $1::jsonb, '30 seconds')", over);
+    ADD_FAILURE() << "65 branches were accepted";
+  } catch (const pqxx::sql_error& e) {
+    sqlstate = e.sqlstate();
+    message = e.what();
+  }
+  EXPECT_EQ(sqlstate, "22023");  // invalid_parameter_value
+  EXPECT_NE(message.find("begin_transaction: 65 branches, more than the limit of 64 per transaction"),
+            std::string::npos)
+      << message;
+  EXPECT_FALSE(store_.find("ORD-65").has_value());
+  EXPECT_EQ(row("SELECT count(*) FROM compensatord.branches WHERE xid = $1", "ORD-65")[0].as<int>(), 0);
+  // A huge array is refused by its length, before its elements are looked at.
+  EXPECT_NE(begin_error("SELECT compensatord.begin_transaction('ORD-X', 'order', '" + numbered_branches(5000) +
+                        "'::jsonb, '30 seconds')")
+                .find("5000 branches, more than the limit of 64"),
+            std::string::npos);
 }
 
 TEST_F(PendingLogTest, CommitMovesAPendingTransactionToCommittedWithDecisionConfirm) {

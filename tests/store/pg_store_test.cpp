@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <future>
 #include <thread>
@@ -88,6 +89,116 @@ TEST_F(PgStoreTest, IngestRejectsBadInputNamingTheKeyAndWritesNothing) {
   long_kind.kind = std::string(300, 'k');
   EXPECT_TRUE(contains(error_of([&] { store_.ingest(long_kind); }), "transactions_kind_length"));
   EXPECT_EQ(store_.count_by_status()[0].count, 0);
+}
+
+std::vector<NewBranch> numbered_branches(std::size_t count) {
+  std::vector<NewBranch> branches;
+  for (std::size_t i = 0; i < count; ++i) branches.push_back({fmt::format("p{}", i), {{"n", i}}});
+  return branches;
+}
+
+long long count_of(pqxx::connection& connection, const std::string& table) {
+  pqxx::read_transaction work(connection);
+  return work.exec1("SELECT count(*) FROM compensatord." + table)[0].as<long long>();
+}
+
+TEST_F(PgStoreTest, IngestAcceptsAsManyBranchesAsTheCapAndRefusesOneMore) {
+  ASSERT_EQ(store_.ingest(transaction("ORD-64", Clock::now(), numbered_branches(kMaxBranches))),
+            IngestResult::Inserted);
+  EXPECT_EQ(store_.find("ORD-64")->branches.size(), kMaxBranches);
+
+  const auto error = error_of([&] { store_.ingest(transaction("ORD-65", Clock::now(), numbered_branches(65))); });
+  EXPECT_EQ(error, "ingest \"ORD-65\": 65 branches, more than the limit of 64 per transaction");
+  EXPECT_FALSE(store_.find("ORD-65").has_value());
+  EXPECT_EQ(count_of(connection_, "transactions"), 1);
+  EXPECT_EQ(count_of(connection_, "branches"), static_cast<long long>(kMaxBranches));
+}
+
+TEST_F(PgStoreTest, IngestBatchAnswersPerInputInOrderAndStoresOnlyNewTransactions) {
+  ASSERT_EQ(store_.ingest(transaction("ORD-2")), IngestResult::Inserted);
+  auto known_again = transaction("ORD-2", Clock::now() + 1h, {{"points", {{"n", 1}}}});
+  known_again.source = "kafka:orders";
+  auto first = transaction("ORD-1", Clock::now() + 5min, {{"stock", {{"sku", "A-1"}}}});
+  auto repeated = transaction("ORD-1", Clock::now() + 1h, numbered_branches(3));
+  auto third = transaction("ORD-3", Clock::now() + 5min, numbered_branches(kMaxBranches));
+
+  const auto results = store_.ingest_batch({first, known_again, third, repeated});
+  EXPECT_EQ(results, (std::vector<IngestResult>{IngestResult::Inserted, IngestResult::AlreadyKnown,
+                                                IngestResult::Inserted, IngestResult::AlreadyKnown}));
+  const auto one = store_.find("ORD-1");
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::microseconds>(one->due_at - first.due_at).count(), 0);
+  EXPECT_EQ(one->next_attempt_at, one->due_at);
+  EXPECT_EQ(one->status, Status::Pending);
+  ASSERT_EQ(one->branches.size(), 1u);  // the first occurrence's
+  EXPECT_EQ(one->branches[0].participant, "stock");
+  EXPECT_EQ(one->branches[0].fields, (nlohmann::json{{"sku", "A-1"}}));
+  const auto two = store_.find("ORD-2");  // left exactly as the first ingest made it
+  EXPECT_EQ(two->source, "pending_log");
+  EXPECT_LT(two->due_at, Clock::now());
+  ASSERT_EQ(two->branches.size(), 2u);
+  EXPECT_EQ(two->branches[0].participant, "stock");
+  const auto three = store_.find("ORD-3");
+  ASSERT_EQ(three->branches.size(), kMaxBranches);
+  EXPECT_EQ(three->branches[kMaxBranches - 1].no, static_cast<int>(kMaxBranches) - 1);
+  EXPECT_EQ(three->branches[kMaxBranches - 1].fields, (nlohmann::json{{"n", kMaxBranches - 1}}));
+  EXPECT_EQ(count_of(connection_, "branches"), 2 + 1 + static_cast<long long>(kMaxBranches));
+
+  EXPECT_EQ(store_.ingest_batch({first, third}),
+            (std::vector<IngestResult>{IngestResult::AlreadyKnown, IngestResult::AlreadyKnown}));
+  EXPECT_TRUE(store_.ingest_batch({}).empty());
+}
+
+TEST_F(PgStoreTest, IngestBatchOverTheBranchCapIsRefusedWholeAndWritesNothing) {
+  const auto error = error_of([&] {
+    store_.ingest_batch({transaction("ORD-1"), transaction("ORD-64", Clock::now(), numbered_branches(kMaxBranches)),
+                         transaction("ORD-65", Clock::now(), numbered_branches(kMaxBranches + 1))});
+  });
+  EXPECT_EQ(error, "ingest_batch \"ORD-65\": 65 branches, more than the limit of 64 per transaction");
+  // A repeated xid is checked too, although only its first occurrence could be stored.
+  EXPECT_TRUE(contains(error_of([&] {
+                         store_.ingest_batch({transaction("ORD-1"),
+                                              transaction("ORD-1", Clock::now(), numbered_branches(kMaxBranches + 1))});
+                       }),
+                       "65 branches, more than the limit of 64"));
+  EXPECT_EQ(count_of(connection_, "transactions"), 0);
+  EXPECT_EQ(count_of(connection_, "branches"), 0);
+}
+
+TEST_F(PgStoreTest, IngestBatchIsAllOrNothing) {
+  // The database refuses the last one (xid longer than 256): the others are not stored either.
+  const auto error = error_of([&] {
+    store_.ingest_batch({transaction("ORD-1"), transaction("ORD-2"), transaction(std::string(257, 'x'))});
+  });
+  EXPECT_TRUE(contains(error, "ingest_batch of 3 transactions")) << error;
+  EXPECT_TRUE(contains(error, "transactions_xid_length")) << error;
+  EXPECT_EQ(count_of(connection_, "transactions"), 0);
+  EXPECT_EQ(count_of(connection_, "branches"), 0);
+  EXPECT_TRUE(contains(error_of([&] {
+                         store_.ingest_batch({transaction("ORD-1"), transaction("")});
+                       }),
+                       "xid must not be empty"));
+  EXPECT_EQ(count_of(connection_, "transactions"), 0);
+}
+
+TEST_F(PgStoreTest, ConcurrentBatchesOverlappingInAnyOrderInsertEachXidOnceWithoutDeadlock) {
+  std::vector<NewTransaction> txns;
+  for (int i = 0; i < 300; ++i) txns.push_back(transaction(fmt::format("ORD-{}", i)));
+  std::vector<std::future<std::vector<IngestResult>>> batches;
+  for (int replica = 0; replica < 6; ++replica) {
+    auto order = txns;
+    // Every replica in its own order: forwards, backwards, rotated.
+    if (replica % 2 == 1) std::reverse(order.begin(), order.end());
+    std::rotate(order.begin(), order.begin() + replica * 37, order.end());
+    batches.push_back(std::async(std::launch::async, [this, order] { return store_.ingest_batch(order); }));
+  }
+  long long inserted = 0;
+  for (auto& batch : batches) {
+    for (const auto result : batch.get()) inserted += result == IngestResult::Inserted ? 1 : 0;  // throws on deadlock
+  }
+  EXPECT_EQ(inserted, 300);
+  EXPECT_EQ(count_of(connection_, "transactions"), 300);
+  EXPECT_EQ(count_of(connection_, "branches"), 600);
 }
 
 TEST_F(PgStoreTest, ErrorMessagesStayShortForHugeValues) {

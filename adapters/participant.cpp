@@ -189,22 +189,31 @@ void Participant::start(Decision decision, const Transaction& txn, const Branch&
   result.request_summary = std::move(rendered.summary);
   if (!limiter_->acquire_until(std::chrono::steady_clock::now() + spec_->timeout)) {
     result.outcome = Outcome::Retry;
-    result.error = fmt::format("no free max_in_flight slot ({}) for participant {} within {}ms", spec_->max_in_flight,
+    result.error = fmt::format("no max_in_flight ({}) slot free for participant {} within {}ms", spec_->max_in_flight,
                                name_, spec_->timeout.count());
     done(std::move(result));
     return;
   }
   const auto started = std::chrono::steady_clock::now();
-  // The handler runs on a transport thread: it frees the slot and classifies, nothing that blocks.
-  transport_->send(std::move(rendered.request),
-                   [limiter = limiter_, spec = spec_, action, started, result = std::move(result),
-                    done = std::move(done)](HttpResponse response) mutable {
-                     limiter->release();
-                     result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now() - started);
-                     classify(*action, response, result);
-                     done(std::move(result));
-                   });
+  // Kept for the case where send() throws before taking the request: then nothing was sent.
+  ActionResult unsent = result;
+  try {
+    // The handler runs on a transport thread: it frees the slot and classifies, nothing that blocks.
+    transport_->send(std::move(rendered.request),
+                     [limiter = limiter_, spec = spec_, action, started, result = std::move(result),
+                      done](HttpResponse response) mutable {
+                       limiter->release();
+                       result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - started);
+                       classify(*action, response, result);
+                       done(std::move(result));
+                     });
+  } catch (const std::exception& e) {
+    limiter_->release();
+    unsent.outcome = Outcome::Retry;
+    unsent.error = fmt::format("transport failed: {}", e.what());
+    done(std::move(unsent));
+  }
 }
 
 ActionResult Participant::run(Decision decision, const Transaction& txn, const Branch& branch) {

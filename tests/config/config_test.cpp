@@ -154,7 +154,7 @@ TEST(ConfigTest, ExampleWithoutItsSecretsNamesTheVariablesNotTheirValues) {
   auto result = load_config_file(COMPENSATORD_SOURCE_DIR "/config/example.yaml");
   ASSERT_FALSE(result.config);
   const std::string text = result.errors.to_string();
-  EXPECT_NE(text.find("database.dsn (line 8): environment variable PGPASSWORD is not set"), std::string::npos) << text;
+  EXPECT_NE(text.find("database.dsn (line 9): environment variable PGPASSWORD is not set"), std::string::npos) << text;
   EXPECT_NE(text.find("STOCK_TOKEN"), std::string::npos) << text;
   EXPECT_NE(text.find("LEGACY_DB_PASSWORD"), std::string::npos) << text;
   EXPECT_EQ(text.find("order-secret"), std::string::npos) << text;

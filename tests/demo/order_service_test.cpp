@@ -155,7 +155,7 @@ TEST_F(OrderService, AFullDatabaseQueueIsAnswered503AtOnceAndQueuedCallsFinishLa
   for (const char* xid : {"Q-1", "Q-2", "Q-3"}) ASSERT_TRUE(begin(xid));
   auto holder = db_.connect();
   pqxx::work held(holder);
-  held.exec_params0("SELECT 1 FROM compensatord.transactions WHERE xid = $1 FOR UPDATE", "Q-1");
+  held.exec_params1("SELECT 1 FROM compensatord.transactions WHERE xid = $1 FOR UPDATE", "Q-1");
 
   auto create = [this](const std::string& xid) {
     return std::async(std::launch::async, [this, xid] { return post("/api/order/create", order(xid)); });

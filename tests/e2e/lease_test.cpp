@@ -32,17 +32,25 @@ class Leases : public EndToEnd {
     return path;
   }
 
+  // Every later call to the stock service answers after `ms` (the orders are placed quickly first).
+  void slow_down_stock(int ms) {
+    demo::HttpClient admin(services_url);
+    ASSERT_EQ(admin.post("/admin/knobs", nlohmann::json{{"stock", {{"latency_ms", ms}}}}.dump()).status, 200);
+  }
+
   // Rollback calls the stock service received, over all orders.
   long long rollbacks_received() {
     long long calls = 0;
-    for (const auto& [order, record] : totals()["stock"]["orders"].items()) calls += record["rollbacks"].get<int>();
+    const nlohmann::json orders = totals()["stock"]["orders"];
+    for (const auto& [order, record] : orders.items()) calls += record["rollbacks"].get<int>();
     return calls;
   }
 
   long long orders_rolled_back_more_than_once() {
-    long long orders = 0;
-    for (const auto& [order, record] : totals()["stock"]["orders"].items()) orders += record["rollbacks"].get<int>() > 1;
-    return orders;
+    long long twice = 0;
+    const nlohmann::json orders = totals()["stock"]["orders"];
+    for (const auto& [order, record] : orders.items()) twice += record["rollbacks"].get<int>() > 1;
+    return twice;
   }
 
   long long cancel_attempts(const std::string& replica = "") {
@@ -55,11 +63,12 @@ class Leases : public EndToEnd {
 // replica claims only what its workers can start, renews what is in flight, and writes under
 // its claim's token: no branch is called twice, and every call is in the trail.
 TEST_F(Leases, ASlowParticipantIsCalledOncePerBranchByTwoReplicas) {
-  start_services({"--latency-ms", "1500"});
+  start_services();
   const std::string config_a = lease_config("a.yaml", 4, "replica-a", "2s", "6s");
   const std::string config_b = lease_config("b.yaml", 4, "replica-b", "2s", "6s");
   migrate(config_a);
   place_abandoned_orders(40);
+  slow_down_stock(1500);
 
   ChildProcess a({COMPENSATORD_BIN, "run", "--config", config_a, "--until-idle"}, work.file("a.log"), env());
   ChildProcess b({COMPENSATORD_BIN, "run", "--config", config_b, "--until-idle"}, work.file("b.log"), env());
@@ -78,11 +87,12 @@ TEST_F(Leases, ASlowParticipantIsCalledOncePerBranchByTwoReplicas) {
 // the work over and finishes it. When the frozen one wakes, its late write-backs change
 // nothing, but the calls it made are in the trail; nothing is decided twice.
 TEST_F(Leases, AFrozenReplicasLateWriteBackChangesNothingAndItsCallsAreInTheTrail) {
-  start_services({"--latency-ms", "1500"});
+  start_services();
   const std::string config_frozen = lease_config("frozen.yaml", 8, "frozen", "2s", "6s");
   const std::string config_other = lease_config("other.yaml", 8, "other", "2s", "6s");
   migrate(config_frozen);
   place_abandoned_orders(8);
+  slow_down_stock(1500);
 
   ChildProcess frozen({COMPENSATORD_BIN, "run", "--config", config_frozen}, work.file("frozen.log"), env());
   // Decided and calling: the rollbacks are on their way to the participant.
@@ -123,10 +133,11 @@ TEST_F(Leases, AFrozenReplicasLateWriteBackChangesNothingAndItsCallsAreInTheTrai
 // 64 workers, two slots: workers queue for a slot first come first served and none waits
 // past the participant timeout.
 TEST_F(Leases, WorkersFarBeyondMaxInFlightAllFinishWithoutTimingOutOnASlot) {
-  start_services({"--latency-ms", "20"});
+  start_services();
   const std::string config = lease_config("daemon.yaml", 64, "crowded", "2s", "6s", 2);
   migrate(config);
   place_abandoned_orders(200);
+  slow_down_stock(20);
   auto run = run_to_completion({COMPENSATORD_BIN, "run", "--config", config, "--until-idle"}, 180s, env());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'"), 200);

@@ -128,7 +128,8 @@ SELECT 'pending-' || i, now() + i * interval '1 second', now() + i * interval '1
 ANALYZE compensatord.transactions;)");
   pqxx::work work(connection_);
   std::string plan;
-  for (const auto& line : work.exec_params("EXPLAIN " + std::string(claim_due_sql()), "replica-a", 100, 60000LL)) {
+  for (const auto& line :
+       work.exec_params("EXPLAIN " + std::string(claim_due_sql()), "replica-a", 100, 60000LL, R"(["in-flight"])")) {
     plan += line[0].as<std::string>() + "\n";
   }
   EXPECT_NE(plan.find("transactions_due"), std::string::npos) << plan;

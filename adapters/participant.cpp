@@ -199,15 +199,14 @@ void Participant::start(Decision decision, const Transaction& txn, const Branch&
   ActionResult unsent = result;
   try {
     // The handler runs on a transport thread: it frees the slot and classifies, nothing that blocks.
-    transport_->send(std::move(rendered.request),
-                     [limiter = limiter_, spec = spec_, action, started, result = std::move(result),
-                      done](HttpResponse response) mutable {
-                       limiter->release();
-                       result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now() - started);
-                       classify(*action, response, result);
-                       done(std::move(result));
-                     });
+    transport_->send(std::move(rendered.request), [limiter = limiter_, spec = spec_, action, started,
+                                                   result = std::move(result), done](HttpResponse response) mutable {
+      limiter->release();
+      result.latency =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+      classify(*action, response, result);
+      done(std::move(result));
+    });
   } catch (const std::exception& e) {
     limiter_->release();
     unsent.outcome = Outcome::Retry;

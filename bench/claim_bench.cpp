@@ -15,9 +15,9 @@
 
 namespace {
 
+using compensatord::store::lease_of;
 using compensatord::store::LeasedXid;
 using compensatord::store::PgStore;
-using compensatord::store::lease_of;
 
 void fill(const std::string& dsn, long long history, long long backlog) {
   pqxx::connection c(dsn);

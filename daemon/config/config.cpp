@@ -420,11 +420,13 @@ void require_lease_outlasts_work(const Reader& root, const DaemonConfig& config)
     if (!kind.check) continue;
     const milliseconds needed = kind.check->timeout() + 2 * call + kLeaseMargin;
     if (config.reconciler.lease >= needed) continue;
-    root.child("reconciler").child("lease").error(
-        fmt::format("the lease ({}) must be at least {}: the check timeout of kind {} ({}) + 2 x {} ({}) + a margin "
-                    "of {}, so that a check, a wait for a free slot and a call all end before another replica may "
-                    "take the work over",
-                    config.reconciler.lease, needed, name, kind.check->timeout(), slowest, call, kLeaseMargin));
+    root.child("reconciler")
+        .child("lease")
+        .error(fmt::format(
+            "the lease ({}) must be at least {}: the check timeout of kind {} ({}) + 2 x {} ({}) + a margin "
+            "of {}, so that a check, a wait for a free slot and a call all end before another replica may "
+            "take the work over",
+            config.reconciler.lease, needed, name, kind.check->timeout(), slowest, call, kLeaseMargin));
     return;
   }
 }

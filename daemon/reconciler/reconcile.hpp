@@ -54,8 +54,7 @@ class TransactionReconciler {
   store::WriteBack begin_write_back(const Transaction& txn) const;
   bool check_and_decide(Transaction& txn, const KindRuntime& kind, const LeaseCheck& lease_held, store::WriteBack& wb,
                         ReconcileReport& report);
-  void run_actions(const Transaction& txn, const LeaseCheck& lease_held, store::WriteBack& wb,
-                   ReconcileReport& report);
+  void run_actions(const Transaction& txn, const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report);
   std::optional<std::vector<BranchTarget>> resolve_participants(const Transaction& txn, store::WriteBack& wb,
                                                                 ReconcileReport& report);
   std::vector<ActionRun> call_branches(const Transaction& txn, Decision decision,

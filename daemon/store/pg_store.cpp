@@ -653,7 +653,8 @@ std::vector<std::string> PgStore::renew(const std::vector<LeasedXid>& leases, st
   if (leases.empty()) return {};
   const std::string& owner = leases.front().lease.owner;
   require_nonempty(operation, "owner", owner);
-  if (lease.count() < 1) throw StoreError(fmt::format("{}: lease must be positive, got {} ms", operation, lease.count()));
+  if (lease.count() < 1)
+    throw StoreError(fmt::format("{}: lease must be positive, got {} ms", operation, lease.count()));
   const auto document = leases_document(operation, leases);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);

@@ -42,7 +42,8 @@ class DyingStore final : public store::Store {
   std::vector<bool> write_back_all(const std::vector<store::WriteBack>& results) override {
     return inner_.write_back_all(results);
   }
-  std::vector<std::string> renew(const std::vector<store::LeasedXid>& leases, std::chrono::milliseconds lease) override {
+  std::vector<std::string> renew(const std::vector<store::LeasedXid>& leases,
+                                 std::chrono::milliseconds lease) override {
     return inner_.renew(leases, lease);
   }
   void release(const std::vector<store::LeasedXid>& leases) override { inner_.release(leases); }

@@ -185,7 +185,7 @@ class ReconcileTest : public ::testing::Test {
   std::shared_ptr<ScriptedTransport> transport = std::make_shared<ScriptedTransport>();
   ReconcileContext context;
   ScriptedCheck* check = nullptr;
-  bool lease_lasts = true;                           // what the lease check answers
+  bool lease_lasts = true;                              // what the lease check answers
   std::vector<std::chrono::milliseconds> lease_checks;  // what it was asked
   TransactionReconciler reconciler{store, context, "replica-a"};
 };

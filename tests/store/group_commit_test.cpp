@@ -76,7 +76,8 @@ TEST(GroupCommit, CallersArrivingDuringAWriteGoTogetherInTheNextOne) {
   std::vector<int> written(20, -1);
   for (int i = 0; i < 20; ++i) {
     others.emplace_back([&, i] {
-      written[static_cast<std::size_t>(i)] = store.write_back(write_back((i % 2 ? "lost-" : "ok-") + std::to_string(i)));
+      written[static_cast<std::size_t>(i)] =
+          store.write_back(write_back((i % 2 ? "lost-" : "ok-") + std::to_string(i)));
     });
   }
   std::this_thread::sleep_for(100ms);  // let the 20 queue up behind the held write

@@ -46,7 +46,8 @@ class StoreTest : public ::testing::Test {
   Lease held(const std::string& xid) {
     pqxx::work work(connection_);
     const auto rows = work.exec_params(
-        "SELECT coalesce(lease_owner, ''), coalesce(lease_token, 0) FROM compensatord.transactions WHERE xid = $1", xid);
+        "SELECT coalesce(lease_owner, ''), coalesce(lease_token, 0) FROM compensatord.transactions WHERE xid = $1",
+        xid);
     if (rows.empty()) return {};
     return {rows[0][0].as<std::string>(), rows[0][1].as<std::int64_t>()};
   }

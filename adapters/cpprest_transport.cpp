@@ -72,7 +72,9 @@ class CallTable {
       if (calls_.empty()) {
         changed_.wait(lock);
       } else {
-        changed_.wait_until(lock, calls_.begin()->first.first);
+        // A copy: wait_until reads the time point again after waking, when the call may be gone.
+        const Clock::time_point next_deadline = calls_.begin()->first.first;
+        changed_.wait_until(lock, next_deadline);
       }
     }
   }

@@ -64,6 +64,12 @@ second_cluster=$(cat "$dir/cluster")
 dsn=$("$throwaway_pg" start "$dir" | tail -n 1)
 expect_connection "$dsn"
 [[ ! -e "$orphan_cluster" ]] || fail "the orphaned $orphan_cluster was not removed"
+# pg_ctl stop -w returns once the server removed its pid file; the process itself may take a
+# moment longer to exit (and to be reaped): allow it 10 s.
+for _ in $(seq 100); do
+  kill -0 "$orphan_pid" 2>/dev/null || break
+  sleep 0.1
+done
 ! kill -0 "$orphan_pid" 2>/dev/null || fail "the orphaned server (pid $orphan_pid) still runs"
 [[ ! -e "$second_cluster" ]] || fail "restarting did not remove the previous $second_cluster"
 

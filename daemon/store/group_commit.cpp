@@ -21,6 +21,12 @@ std::vector<Result> Batcher<Request, Result>::submit(const std::vector<Request>&
   return std::move(entry.results);
 }
 
+template <typename Request, typename Result>
+std::size_t Batcher<Request, Result>::queued() const {
+  std::lock_guard lock(mutex_);
+  return queued_.size();
+}
+
 // Called with the lock held; writes the oldest queued entries with the lock released.
 template <typename Request, typename Result>
 void Batcher<Request, Result>::write_batch(std::unique_lock<std::mutex>& lock) {

@@ -31,6 +31,9 @@ class Batcher {
 
   std::vector<Result> submit(const std::vector<Request>& requests);
 
+  // Callers waiting for a batch to take them.
+  [[nodiscard]] std::size_t queued() const;
+
  private:
   struct Entry {
     const std::vector<Request>* requests;
@@ -44,7 +47,7 @@ class Batcher {
 
   Run run_;
   const std::size_t max_batch_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable finished_;
   std::deque<Entry*> queued_;
   bool writing_ = false;
@@ -66,6 +69,7 @@ class GroupCommitStore final : public Store {
   std::vector<bool> write_back_all(const std::vector<WriteBack>& results) override {
     return write_backs_.submit(results);
   }
+  [[nodiscard]] std::size_t queued_write_backs() const { return write_backs_.queued(); }
   std::vector<std::string> renew(const std::vector<LeasedXid>& leases, std::chrono::milliseconds lease) override {
     return inner_.renew(leases, lease);
   }

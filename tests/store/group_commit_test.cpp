@@ -63,15 +63,37 @@ WriteBack write_back(std::string xid) {
   return wb;
 }
 
+// A first write-back held inside the inner store, so that later callers queue behind it.
+class HeldFirstWrite {
+ public:
+  HeldFirstWrite(EchoStore& inner, GroupCommitStore& store) : inner_(inner), store_(store) {
+    inner_.hold_first = true;
+    first_ = std::jthread([this] { EXPECT_TRUE(store_.write_back(write_back("first"))); });
+    std::unique_lock lock(inner_.mutex);
+    inner_.changed.wait(lock, [this] { return inner_.first_entered; });
+  }
+
+  // Waits until `callers` wait behind the held write, then lets it finish.
+  void release_once_queued(std::size_t callers) {
+    while (store_.queued_write_backs() < callers) std::this_thread::sleep_for(1ms);
+    {
+      std::lock_guard lock(inner_.mutex);
+      inner_.hold_first = false;
+    }
+    inner_.changed.notify_all();
+    first_.join();
+  }
+
+ private:
+  EchoStore& inner_;
+  GroupCommitStore& store_;
+  std::jthread first_;
+};
+
 TEST(GroupCommit, CallersArrivingDuringAWriteGoTogetherInTheNextOne) {
   EchoStore inner;
   GroupCommitStore store(inner);
-  inner.hold_first = true;
-  std::jthread first([&] { EXPECT_TRUE(store.write_back(write_back("first"))); });
-  {
-    std::unique_lock lock(inner.mutex);
-    inner.changed.wait(lock, [&] { return inner.first_entered; });
-  }
+  HeldFirstWrite first(inner, store);
   std::vector<std::jthread> others;
   std::vector<int> written(20, -1);
   for (int i = 0; i < 20; ++i) {
@@ -80,13 +102,7 @@ TEST(GroupCommit, CallersArrivingDuringAWriteGoTogetherInTheNextOne) {
           store.write_back(write_back((i % 2 ? "lost-" : "ok-") + std::to_string(i)));
     });
   }
-  std::this_thread::sleep_for(100ms);  // let the 20 queue up behind the held write
-  {
-    std::lock_guard lock(inner.mutex);
-    inner.hold_first = false;
-  }
-  inner.changed.notify_all();
-  first.join();
+  first.release_once_queued(20);
   others.clear();
   for (int i = 0; i < 20; ++i) EXPECT_EQ(written[static_cast<std::size_t>(i)], i % 2 ? 0 : 1) << i;
   ASSERT_GE(inner.batch_sizes.size(), 2u);
@@ -97,12 +113,7 @@ TEST(GroupCommit, CallersArrivingDuringAWriteGoTogetherInTheNextOne) {
 TEST(GroupCommit, ABadRequestFailsOnlyItsOwnCaller) {
   EchoStore inner;
   GroupCommitStore store(inner);
-  inner.hold_first = true;
-  std::jthread first([&] { EXPECT_TRUE(store.write_back(write_back("first"))); });
-  {
-    std::unique_lock lock(inner.mutex);
-    inner.changed.wait(lock, [&] { return inner.first_entered; });
-  }
+  HeldFirstWrite first(inner, store);
   bool poison_failed = false;
   bool good_written = false;
   std::jthread poison([&] {
@@ -113,17 +124,12 @@ TEST(GroupCommit, ABadRequestFailsOnlyItsOwnCaller) {
     }
   });
   std::jthread good([&] { good_written = store.write_back(write_back("good")); });
-  std::this_thread::sleep_for(100ms);
-  {
-    std::lock_guard lock(inner.mutex);
-    inner.hold_first = false;
-  }
-  inner.changed.notify_all();
-  first.join();
+  first.release_once_queued(2);  // the two go in one batch, which fails as a whole
   poison.join();
   good.join();
   EXPECT_TRUE(poison_failed);
   EXPECT_TRUE(good_written);
+  EXPECT_EQ(inner.batch_sizes, (std::vector<std::size_t>{1, 2, 1, 1})) << "the failed batch went again entry by entry";
 }
 
 TEST(GroupCommit, DecisionsComeBackInTheCallersOrder) {

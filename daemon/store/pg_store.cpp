@@ -65,7 +65,7 @@ constexpr const char* kBranchesSql = R"(
 SELECT xid, branch_no, participant, fields::text AS fields, status, last_outcome, attempt_count, last_error,
        last_http_status
   FROM compensatord.branches
- WHERE xid IN (SELECT jsonb_array_elements_text($1::jsonb))
+ WHERE xid = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))
  ORDER BY xid, branch_no)";
 
 constexpr const char* kIngestSql = R"(
@@ -105,6 +105,11 @@ SELECT xid FROM inserted)";
 // Every fenced write carries the lease predicate `t.lease_owner = r.owner AND t.lease_token =
 // r.token AND t.lease_expires_at > now()`: the row is still ours, under this claim's token, and the
 // lease has not run out by the database's clock, the one clock every replica shares.
+//
+// A batch arrives as one jsonb document. Joined to it alone, the table is planned for a function
+// of unknown size and read whole on every batch (a hash or nested-loop join over a sequential
+// scan); `t.xid = ANY (ARRAY(SELECT ... the batch's xids))` makes it a primary-key lookup per row,
+// whatever the size of the backlog or of the finished history.
 
 // $1: [{xid, owner, token, decision}]. Returns the rows whose compare-and-set we won.
 constexpr const char* kDecideSql = R"(
@@ -112,7 +117,7 @@ UPDATE compensatord.transactions AS t
    SET status = CASE r.decision WHEN 'confirm' THEN 'CONFIRMING' ELSE 'CANCELLING' END,
        decision = r.decision, decided_by = r.owner, decided_at = now(), updated_at = now()
   FROM jsonb_to_recordset($1::jsonb) AS r(xid text, owner text, token bigint, decision text)
- WHERE t.xid = r.xid AND t.status = 'PENDING'
+ WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($1::jsonb) AS e)) AND t.status = 'PENDING'
    AND t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now()
 RETURNING t.xid, t.status)";
 
@@ -122,7 +127,8 @@ constexpr const char* kDecisionInForceSql = R"(
 SELECT r.xid, t.status, t.decision,
        coalesce(t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now(), false) AS held
   FROM jsonb_to_recordset($1::jsonb) AS r(xid text, owner text, token bigint, decision text)
-  LEFT JOIN compensatord.transactions AS t ON t.xid = r.xid)";
+  LEFT JOIN compensatord.transactions AS t
+         ON t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($1::jsonb) AS e)))";
 
 // The new status applies only if the row is still in the status its reconcile acted on
 // (`expected`). The order service may have moved it from PENDING to COMMITTED under our lease:
@@ -146,7 +152,8 @@ UPDATE compensatord.transactions AS t
   FROM jsonb_to_recordset($1::jsonb) AS r(xid text, owner text, token bigint, expected text, status text,
                                           attempt_count integer, last_error text, last_http_status integer,
                                           parked_reason text, requeue_ms bigint)
- WHERE t.xid = r.xid AND t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now()
+ WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($1::jsonb) AS e))
+   AND t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now()
 RETURNING t.xid)";
 
 // $1: [{xid, branch_no, ...}] of the transactions whose write-back went through.
@@ -156,7 +163,8 @@ UPDATE compensatord.branches AS b
        last_http_status = u.http_status, updated_at = now()
   FROM jsonb_to_recordset($1::jsonb)
        AS u(xid text, branch_no integer, status text, outcome text, error text, http_status integer)
- WHERE b.xid = u.xid AND b.branch_no = u.branch_no)";
+ WHERE b.xid = u.xid AND b.branch_no = u.branch_no
+   AND b.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($1::jsonb) AS e)))";
 
 // $1 owner, $2 lease in milliseconds, $3 [{xid, token}]. Returns the xids renewed.
 constexpr const char* kRenewSql = R"(
@@ -164,7 +172,8 @@ UPDATE compensatord.transactions AS t
    SET lease_expires_at = now() + $2::bigint * interval '1 millisecond',
        next_attempt_at = now() + $2::bigint * interval '1 millisecond'
   FROM jsonb_to_recordset($3::jsonb) AS r(xid text, token bigint)
- WHERE t.xid = r.xid AND t.lease_owner = $1 AND t.lease_token = r.token AND t.lease_expires_at > now()
+ WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($3::jsonb) AS e))
+   AND t.lease_owner = $1 AND t.lease_token = r.token AND t.lease_expires_at > now()
 RETURNING t.xid)";
 
 // $1: [{xid, branch_no, action, ...}], appended in order.
@@ -183,7 +192,8 @@ constexpr const char* kReleaseSql = R"(
 UPDATE compensatord.transactions AS t
    SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, next_attempt_at = now(), updated_at = now()
   FROM jsonb_to_recordset($2::jsonb) AS r(xid text, token bigint)
- WHERE t.xid = r.xid AND t.lease_owner = $1 AND t.lease_token = r.token)";
+ WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($2::jsonb) AS e))
+   AND t.lease_owner = $1 AND t.lease_token = r.token)";
 
 constexpr const char* kAttemptsSql = R"(
 SELECT xid, branch_no, action, replica, (extract(epoch FROM started_at) * 1000000)::bigint AS started_us,

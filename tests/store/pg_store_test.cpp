@@ -531,6 +531,69 @@ TEST_F(PgStoreTest, AttemptsAreAppendOnly) {
   EXPECT_EQ(store_.attempts("ORD-1")[0].outcome, "unknown");
 }
 
+// Sequential scans PostgreSQL ran on the engine's tables, as its statistics count them.
+struct Scans {
+  long long transactions = 0;
+  long long branches = 0;
+};
+
+// Every reconcile statement finds its rows by key: with a finished history of 20,000
+// transactions, a claim, decisions, write-backs, a renewal and a release read none of it whole.
+// (Each batch used to join its jsonb document to the table, planned as a scan of the table.)
+TEST_F(PgStoreTest, BatchStatementsFindTheirRowsByKeyWhateverTheHistory) {
+  exec(R"(
+INSERT INTO compensatord.transactions (xid, kind, source, status, decision, due_at, next_attempt_at, finished_at)
+SELECT 'OLD-' || g, 'order', 'pending_log', 'CANCELLED', 'cancel', now(), now(), now()
+  FROM generate_series(1, 20000) g;
+INSERT INTO compensatord.branches (xid, branch_no, participant, status)
+SELECT 'OLD-' || g, 0, 'stock', 'done' FROM generate_series(1, 20000) g;
+ANALYZE compensatord.transactions;
+ANALYZE compensatord.branches)");
+  const auto scans = [this] {
+    pqxx::work work(connection_);
+    const auto counts = work.exec1(
+        "SELECT sum(seq_scan) FILTER (WHERE relname = 'transactions'), sum(seq_scan) FILTER (WHERE relname = "
+        "'branches') FROM pg_stat_user_tables WHERE schemaname = 'compensatord'");
+    return Scans{counts[0].as<long long>(), counts[1].as<long long>()};
+  };
+  const Scans before = scans();
+  {
+    // One connection of its own, closed at the end: a backend flushes its statistics when it exits.
+    PgStore store(db_.dsn() + "?application_name=scan-count", PgStoreOptions{1, 10s});
+    std::vector<NewTransaction> due;
+    for (int i = 0; i < 3; ++i) due.push_back(transaction(fmt::format("NEW-{}", i)));
+    store.ingest_batch(due);
+    const auto claimed = store.claim_due({"replica-a", 10, 60s});
+    ASSERT_EQ(claimed.size(), 3u);
+    std::vector<DecideRequest> decisions;
+    std::vector<LeasedXid> leases;
+    for (const auto& txn : claimed) {
+      decisions.push_back({txn.xid, lease_of(txn), Decision::Cancel});
+      leases.push_back({txn.xid, lease_of(txn)});
+    }
+    store.decide_all(decisions);
+    EXPECT_TRUE(store.renew(leases, 60s).empty());
+    WriteBack done;
+    done.xid = claimed[0].xid;
+    done.lease = lease_of(claimed[0]);
+    done.expected_status = Status::Cancelling;
+    done.status = Status::Cancelled;
+    done.branches = {{0, BranchStatus::Done, Outcome::Done, "", 200}, {1, BranchStatus::Done, Outcome::Done, "", 200}};
+    done.attempts = {{done.xid, 0, "cancel", "replica-a", Clock::now(), "", "done", 200, 1ms, ""}};
+    EXPECT_EQ(store.write_back_all({done}), std::vector<bool>{true});
+    store.release({leases[1], leases[2]});
+  }
+  for (int i = 0; i < 100; ++i) {
+    pqxx::work work(connection_);
+    if (work.exec1("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'scan-count'")[0].as<int>() == 0)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  const Scans after = scans();
+  EXPECT_EQ(after.transactions, before.transactions);
+  EXPECT_EQ(after.branches, before.branches);
+}
+
 TEST_F(PgStoreTest, ABrokenConnectionIsReopenedOnTheNextUse) {
   EXPECT_EQ(store_.count_due(), 0);
   exec(

@@ -181,6 +181,7 @@ class CurlTransport final : public HttpTransport {
     init_curl_once();
     multi_.reset(curl_multi_init());
     if (!multi_) throw std::runtime_error("curl_multi_init failed");
+    curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, static_cast<long>(std::max(options_.kept_connections, 1)));
     if (options_.max_host_connections > 0) {
       curl_multi_setopt(multi_.get(), CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(options_.max_host_connections));
     }

@@ -34,6 +34,9 @@ struct TransportOptions {
   // Connections kept open to one host:port at most (curl transport; 0: no limit). Requests beyond it
   // wait inside the transport for a free connection, their timeout running.
   int max_host_connections = 0;
+  // Idle connections kept open for later requests, over all hosts (curl transport). Calls come in
+  // waves; a cache smaller than a wave closes connections between waves only to open them again.
+  int kept_connections = 256;
 };
 
 using ResponseHandler = std::function<void(HttpResponse)>;

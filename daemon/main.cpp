@@ -2,6 +2,7 @@
 // every participant to the decision. See README.md and docs/.
 
 #include "adapters/http_transport.hpp"
+#include "adapters/participant_spec.hpp"
 #include "config/config.hpp"
 #include "http/api_server.hpp"
 #include "kafka/kafka_source.hpp"
@@ -143,7 +144,10 @@ int migrate(const std::string& path) {
 }
 
 std::unique_ptr<adapters::HttpTransport> make_transport(const config::DaemonConfig& config) {
-  const adapters::TransportOptions options{.verify_tls = config.verify_tls};
+  // As many connections stay open as calls can be in flight at once.
+  int in_flight = 0;
+  for (const auto& [name, spec] : config.participants) in_flight += spec->max_in_flight;
+  const adapters::TransportOptions options{.verify_tls = config.verify_tls, .kept_connections = in_flight};
   switch (config.http_client) {
     case config::HttpClient::Cpprest:
       return adapters::make_cpprest_transport(options);

@@ -537,6 +537,24 @@ TEST_P(HttpTransportTest, SequentialCallsReuseTheConnection) {
   EXPECT_LE(server.accepted(), 10) << "keep-alive: 200 sequential calls";
 }
 
+// The engine's pattern: a few dozen calls at once, answered, then the next few dozen. Connections
+// opened for one wave serve the next ones instead of being closed while idle between waves.
+TEST_P(HttpTransportTest, ConcurrentWavesReuseTheirConnections) {
+  RawServer server(RawServer::Mode::Answer);
+  auto transport = make();
+  constexpr std::size_t kWave = 32;
+  constexpr int kWaves = 20;
+  for (int wave = 0; wave < kWaves; ++wave) {
+    Answers answers(kWave);
+    for (std::size_t i = 0; i < kWave; ++i) transport->send(get(server.url() + "/wave"), answers.handler(i));
+    ASSERT_TRUE(answers.wait_all(10s)) << "wave " << wave;
+    for (const auto& response : answers.responses()) ASSERT_EQ(response.status, 200) << response.error;
+  }
+  // A call may find every kept connection busy and open one more; a connection per call would
+  // make 640, closing the idle ones between waves about 32 per wave.
+  EXPECT_LE(server.accepted(), static_cast<int>(2 * kWave)) << kWaves << " waves of " << kWave << " calls";
+}
+
 TEST_P(HttpTransportTest, HandlersMaySendAgain) {
   TestServer server([](http_request& r) { reply(r, 200, "{}"); });
   auto transport = make();

@@ -76,7 +76,8 @@ bool ReconcileLoop::run(std::stop_token stop, bool until_idle) {
     int outstanding = 0;
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, stop, [&] { return static_cast<int>(queue_.size()) + running_ <= capacity - enough_idle; });
+      worker_done_.wait(lock, stop,
+                        [&] { return static_cast<int>(queue_.size()) + running_ <= capacity - enough_idle; });
       if (stop.stop_requested()) break;
       outstanding = static_cast<int>(queue_.size()) + running_;
     }
@@ -86,11 +87,11 @@ bool ReconcileLoop::run(std::stop_token stop, bool until_idle) {
     std::unique_lock lock(mutex_);
     if (until_idle && claimed == 0 && queue_.empty() && running_ == 0) break;
     // Nothing more is due now: wait for the poll interval, or for a worker to finish when idle-exiting.
-    changed_.wait_for(lock, stop, config_.poll_interval, [&] { return until_idle && queue_.empty() && running_ == 0; });
+    worker_done_.wait_for(lock, stop, config_.poll_interval,
+                          [&] { return until_idle && queue_.empty() && running_ == 0; });
   }
   const bool drained = drain();
   workers_stop.request_stop();
-  changed_.notify_all();
   if (!drained) {
     for (auto& w : workers) w.detach();
   }
@@ -124,7 +125,8 @@ int ReconcileLoop::claim_batch(int capacity) {
       queue_.push_back(std::move(txn));
     }
   }
-  changed_.notify_all();
+  // One idle worker per claimed row: waking all of them for each would cost more than the work.
+  for (int i = 0; i < count; ++i) work_queued_.notify_one();
   if (count > 0) observer_.claimed(count, takeovers);
   return count;
 }
@@ -134,7 +136,7 @@ void ReconcileLoop::work(std::stop_token stop) {
     Transaction txn;
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, stop, [&] { return !queue_.empty() && !stopping_; });
+      work_queued_.wait(lock, stop, [&] { return !queue_.empty() || stopping_; });
       if (stop.stop_requested() || stopping_) return;
       txn = std::move(queue_.front());
       queue_.pop_front();
@@ -146,7 +148,7 @@ void ReconcileLoop::work(std::stop_token stop) {
       --running_;
       last_progress_ = std::chrono::steady_clock::now();
     }
-    changed_.notify_all();
+    worker_done_.notify_all();
   }
 }
 
@@ -203,10 +205,10 @@ bool ReconcileLoop::drain() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  changed_.notify_all();
+  work_queued_.notify_all();
   release_queued();
   std::unique_lock lock(mutex_);
-  const bool drained = changed_.wait_for(lock, config_.shutdown_grace, [&] { return running_ == 0; });
+  const bool drained = worker_done_.wait_for(lock, config_.shutdown_grace, [&] { return running_ == 0; });
   if (!drained) spdlog::warn("reconciler: {} transactions still in flight after the grace period", running_);
   return drained;
 }

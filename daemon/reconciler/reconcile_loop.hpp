@@ -92,7 +92,8 @@ class ReconcileLoop {
   LeaseKeeper leases_;
 
   mutable std::mutex mutex_;
-  std::condition_variable_any changed_;
+  std::condition_variable_any work_queued_;  // workers wait here for a claimed row (or stopping_)
+  std::condition_variable_any worker_done_;  // the claim loop waits here for idle workers
   std::deque<Transaction> queue_;
   int running_ = 0;
   bool stopping_ = false;

@@ -7,16 +7,12 @@ namespace compensatord::store {
 template <typename Request, typename Result>
 std::vector<Result> Batcher<Request, Result>::submit(const std::vector<Request>& requests) {
   if (requests.empty()) return {};
-  Entry entry{&requests, {}, nullptr, false};
+  Entry entry;
+  entry.requests = &requests;
   std::unique_lock lock(mutex_);
   queued_.push_back(&entry);
-  while (!entry.done) {
-    if (writing_) {
-      finished_.wait(lock);
-    } else {
-      write_batch(lock);
-    }
-  }
+  if (writing_) entry.woken.wait(lock, [&] { return entry.done || entry.leads; });
+  if (!entry.done) write_batch(lock);
   if (entry.error) std::rethrow_exception(entry.error);
   return std::move(entry.results);
 }
@@ -27,7 +23,8 @@ std::size_t Batcher<Request, Result>::queued() const {
   return queued_.size();
 }
 
-// Called with the lock held; writes the oldest queued entries with the lock released.
+// Called with the lock held by the caller whose entry is the oldest queued; writes the oldest
+// queued entries (its own among them) with the lock released.
 template <typename Request, typename Result>
 void Batcher<Request, Result>::write_batch(std::unique_lock<std::mutex>& lock) {
   writing_ = true;
@@ -39,9 +36,16 @@ void Batcher<Request, Result>::write_batch(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
   run_entries(batch);
   lock.lock();
-  for (Entry* entry : batch) entry->done = true;
-  writing_ = false;
-  finished_.notify_all();
+  for (Entry* entry : batch) {
+    entry->done = true;
+    entry->woken.notify_one();
+  }
+  if (queued_.empty()) {
+    writing_ = false;
+  } else {
+    queued_.front()->leads = true;
+    queued_.front()->woken.notify_one();
+  }
 }
 
 template <typename Request, typename Result>

@@ -21,7 +21,9 @@
 namespace compensatord::store {
 
 // Runs requests of many callers as one call of `run`. The first caller to find no batch running
-// writes the batch itself (no extra thread); the others wait for their result.
+// writes the batch itself (no extra thread); the others wait for their result. When a batch is
+// written, each of its callers is woken on its own, and the oldest caller still queued is handed
+// the next batch: no caller is woken for nothing.
 template <typename Request, typename Result>
 class Batcher {
  public:
@@ -36,10 +38,12 @@ class Batcher {
 
  private:
   struct Entry {
-    const std::vector<Request>* requests;
+    const std::vector<Request>* requests = nullptr;
     std::vector<Result> results;
     std::exception_ptr error;
     bool done = false;
+    bool leads = false;  // handed the next batch to write
+    std::condition_variable woken;
   };
 
   void write_batch(std::unique_lock<std::mutex>& lock);
@@ -48,9 +52,8 @@ class Batcher {
   Run run_;
   const std::size_t max_batch_;
   mutable std::mutex mutex_;
-  std::condition_variable finished_;
   std::deque<Entry*> queued_;
-  bool writing_ = false;
+  bool writing_ = false;  // a batch is being written, or handed to the caller that writes it next
 };
 
 class GroupCommitStore final : public Store {

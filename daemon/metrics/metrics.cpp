@@ -7,6 +7,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <array>
+#include <optional>
 
 namespace compensatord::metrics {
 namespace {
@@ -26,6 +27,9 @@ constexpr std::array kDecisions{Decision::Confirm, Decision::Cancel};
 constexpr std::array kOutcomes{Outcome::Done, Outcome::AlreadyDone, Outcome::NotFound, Outcome::Retry, Outcome::Fatal};
 constexpr std::array kStatuses{Status::Pending,   Status::Committed, Status::Confirming, Status::Cancelling,
                                Status::Confirmed, Status::Cancelled, Status::Parked};
+
+// The `stage` label of compensatord_reconcile_stage_seconds, in the order of StageTimes.
+constexpr std::array<const char*, 4> kStages{"check", "decide", "calls", "write_back"};
 
 // A reconcile is a check plus a few HTTP calls: milliseconds when healthy, up to the adapter
 // timeouts when a participant is slow.
@@ -66,6 +70,11 @@ struct Metrics::Families {
                                    .Help("Duration of one reconcile: check, decision, actions, write-back")
                                    .Register(r)
                                    .Add({}, reconcile_buckets())),
+        reconcile_stage_seconds(BuildHistogram()
+                                    .Name("compensatord_reconcile_stage_seconds")
+                                    .Help("Duration of each stage of a reconcile: check, decide, calls (all "
+                                          "branches, slot waits included), write_back (batch wait included)")
+                                    .Register(r)),
         transactions(BuildGauge()
                          .Name("compensatord_transactions")
                          .Help("Transactions in the state database, by status (refreshed on an interval)")
@@ -131,6 +140,7 @@ struct Metrics::Families {
   Family<Counter>& reconcile_total;
   Counter& reconcile_errors_total;
   Histogram& reconcile_time_seconds;
+  Family<Histogram>& reconcile_stage_seconds;
   Family<Gauge>& transactions;
   Gauge& oldest_due_age_seconds;
   Gauge& parked_transactions;
@@ -155,6 +165,7 @@ Metrics::Metrics(const std::string& version)
   families_->reconcile_total.Add({{"result", label(kErrorResult)}});
   for (auto decision : kDecisions) families_->decisions_total.Add({{"decision", label(to_string(decision))}});
   for (auto status : kStatuses) families_->transactions.Add({{"status", label(to_string(status))}});
+  for (const char* stage : kStages) families_->reconcile_stage_seconds.Add({{"stage", stage}}, reconcile_buckets());
 }
 
 Metrics::~Metrics() = default;
@@ -212,6 +223,13 @@ void Metrics::reconciled(const reconciler::ReconcileObservation& observation) {
   families_->reconcile_total.Add({{"result", label(result_label(observation.result))}}).Increment();
   families_->reconcile_time_seconds.Observe(observation.elapsed.count());
   if (observation.result == reconciler::ReconcileResult::Requeued) families_->retries_total.Increment();
+  const auto& stages = observation.stages;
+  const std::array<std::optional<std::chrono::duration<double>>, kStages.size()> times{stages.check, stages.decide,
+                                                                                       stages.calls, stages.write_back};
+  for (std::size_t i = 0; i < kStages.size(); ++i) {
+    if (times[i])
+      families_->reconcile_stage_seconds.Add({{"stage", kStages[i]}}, reconcile_buckets()).Observe(times[i]->count());
+  }
   if (observation.decided_now) {
     families_->decisions_total.Add({{"decision", label(to_string(*observation.decided_now))}}).Increment();
   }

@@ -33,6 +33,18 @@ constexpr std::chrono::seconds kAnswerGrace{5};
 Status in_progress_status(Decision d) { return d == Decision::Confirm ? Status::Confirming : Status::Cancelling; }
 Status finished_status(Decision d) { return d == Decision::Confirm ? Status::Confirmed : Status::Cancelled; }
 
+// Runs `stage` and records how long it took in `into`.
+template <typename Stage>
+auto timed(std::optional<std::chrono::duration<double>>& into, Stage&& stage) {
+  const auto started = std::chrono::steady_clock::now();
+  struct Record {
+    std::optional<std::chrono::duration<double>>& into;
+    std::chrono::steady_clock::time_point started;
+    ~Record() { into = std::chrono::steady_clock::now() - started; }
+  } record{into, started};
+  return stage();
+}
+
 bool awaits_actions(Status s) { return s == Status::Committed || s == Status::Confirming || s == Status::Cancelling; }
 
 Attempt check_attempt(const Transaction& txn, const std::string& replica, TimePoint started,
@@ -72,7 +84,8 @@ ReconcileReport TransactionReconciler::reconcile(Transaction txn, const LeaseChe
   report.decision = txn.decision;
   report.attempts = wb.attempts;
   // A lost lease writes only the attempts: the calls happened, the row belongs to another claim.
-  if (!store_.write_back(wb)) report.result = ReconcileResult::LeaseLost;
+  if (!timed(report.stages.write_back, [&] { return store_.write_back(wb); }))
+    report.result = ReconcileResult::LeaseLost;
   return report;
 }
 
@@ -97,7 +110,7 @@ bool TransactionReconciler::check_and_decide(Transaction& txn, const KindRuntime
     return false;
   }
   const TimePoint started = Clock::now();
-  check::CheckResult checked = kind.check->run(txn);
+  check::CheckResult checked = timed(report.stages.check, [&] { return kind.check->run(txn); });
   wb.attempts.push_back(check_attempt(txn, replica_, started, checked));
   if (checked.verdict == CheckVerdict::Unknown) {
     report.error = fmt::format("check inconclusive: {}", checked.error);
@@ -105,7 +118,8 @@ bool TransactionReconciler::check_and_decide(Transaction& txn, const KindRuntime
     return false;
   }
   const Decision wanted = checked.verdict == CheckVerdict::Committed ? Decision::Confirm : Decision::Cancel;
-  store::DecideResult decided = store_.decide(txn.xid, wb.lease, wanted);
+  const store::DecideResult decided =
+      timed(report.stages.decide, [&] { return store_.decide(txn.xid, wb.lease, wanted); });
   if (decided.lease_lost) {
     report.result = ReconcileResult::LeaseLost;
     return false;
@@ -134,7 +148,8 @@ void TransactionReconciler::run_actions(const Transaction& txn, const LeaseCheck
     return;
   }
   const Decision decision = *txn.decision;
-  record_actions(txn, decision, call_branches(txn, decision, *targets), wb, report);
+  auto runs = timed(report.stages.calls, [&] { return call_branches(txn, decision, *targets); });
+  record_actions(txn, decision, std::move(runs), wb, report);
 }
 
 // The participant of every branch still waiting, or nothing (and the transaction parked) when

@@ -26,6 +26,16 @@ using LeaseCheck = std::function<bool(std::chrono::milliseconds needed)>;
 
 std::string_view to_string(ReconcileResult r);
 
+// Where one reconcile's time went: the check, the decision's write, the participants' calls and
+// the write-back (the last two include waiting for a batch or a free slot). Stages not reached
+// stay empty.
+struct StageTimes {
+  std::optional<std::chrono::duration<double>> check;
+  std::optional<std::chrono::duration<double>> decide;
+  std::optional<std::chrono::duration<double>> calls;
+  std::optional<std::chrono::duration<double>> write_back;
+};
+
 struct ReconcileReport {
   ReconcileResult result = ReconcileResult::Requeued;
   Status status = Status::Pending;
@@ -33,6 +43,7 @@ struct ReconcileReport {
   bool decided_now = false;       // this reconcile took the decision
   std::string error;              // last error, when requeued or parked
   std::vector<Attempt> attempts;  // this reconcile's checks and actions, as written to the audit trail
+  StageTimes stages;
 };
 
 class TransactionReconciler {

@@ -163,7 +163,7 @@ void ReconcileLoop::reconcile_one(Transaction txn) {
     ReconcileReport report = reconciler_.reconcile(
         std::move(txn), [this, &xid](std::chrono::milliseconds needed) { return leases_.holds_for(xid, needed); });
     observer_.reconciled({report.result, report.decided_now ? report.decision : std::nullopt, elapsed(),
-                          action_observations(report, branch_participants)});
+                          action_observations(report, branch_participants), report.stages});
     std::lock_guard lock(mutex_);
     switch (report.result) {
       case ReconcileResult::Finished:

@@ -42,6 +42,7 @@ struct ReconcileObservation {
   std::optional<Decision> decided_now;  // set when this reconcile took the decision
   std::chrono::duration<double> elapsed{0};
   std::vector<ActionObservation> actions;
+  StageTimes stages;
 };
 
 // The seam through which the loop reports what it does (metrics implement it). Called from

@@ -44,6 +44,7 @@ TEST(Metrics, EverySeriesOfABoundedLabelExistsAtZeroBeforeAnyWork) {
   EXPECT_TRUE(has_line(text, R"(compensatord_reconcile_total{result="error"} 0)")) << text;
   EXPECT_TRUE(has_line(text, R"(compensatord_decisions_total{decision="confirm"} 0)")) << text;
   EXPECT_TRUE(has_line(text, R"(compensatord_transactions{status="PARKED"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_reconcile_stage_seconds_count{stage="write_back"} 0)")) << text;
   EXPECT_TRUE(
       has_line(text, R"(compensatord_adapter_requests_total{action="cancel",outcome="fatal",participant="stock"} 0)"))
       << text;
@@ -51,11 +52,15 @@ TEST(Metrics, EverySeriesOfABoundedLabelExistsAtZeroBeforeAnyWork) {
 
 TEST(Metrics, AReconcileCountsItsResultDecisionRetryAndAdapterCallsWithoutTheXid) {
   Metrics metrics("1.2.3");
-  ReconcileObservation observation{ReconcileResult::Requeued, Decision::Cancel, 0.2s, {}};
+  ReconcileObservation observation{ReconcileResult::Requeued, Decision::Cancel, 0.2s, {}, {}};
   observation.actions.push_back(ActionObservation{"stock", "cancel", "not_found", 30ms});
   observation.actions.push_back(ActionObservation{"coupon", "cancel", "retry", 2000ms});
+  observation.stages.check = 0.003s;
+  observation.stages.decide = 0.02s;
+  observation.stages.calls = 2.1s;
+  observation.stages.write_back = 0.04s;
   metrics.reconciled(observation);
-  metrics.reconciled({ReconcileResult::Finished, std::nullopt, 0.01s, {}});
+  metrics.reconciled({ReconcileResult::Finished, std::nullopt, 0.01s, {}, {}});
   metrics.reconcile_failed(0.5s);
   metrics.claimed(3, 1);
 
@@ -65,6 +70,10 @@ TEST(Metrics, AReconcileCountsItsResultDecisionRetryAndAdapterCallsWithoutTheXid
   EXPECT_TRUE(has_line(text, R"(compensatord_reconcile_total{result="error"} 1)")) << text;
   EXPECT_TRUE(has_line(text, "compensatord_reconcile_errors_total 1")) << text;
   EXPECT_TRUE(has_line(text, "compensatord_reconcile_time_seconds_count 3")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_reconcile_stage_seconds_count{stage="check"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_reconcile_stage_seconds_bucket{stage="calls",le="2.5"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_reconcile_stage_seconds_bucket{stage="calls",le="1"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_reconcile_stage_seconds_count{stage="write_back"} 1)")) << text;
   EXPECT_TRUE(has_line(text, "compensatord_retries_total 1")) << text;
   EXPECT_TRUE(has_line(text, R"(compensatord_decisions_total{decision="cancel"} 1)")) << text;
   EXPECT_TRUE(has_line(text, R"(compensatord_decisions_total{decision="confirm"} 0)")) << text;

@@ -184,6 +184,10 @@ TEST_F(Observability, MetricsOfADaemonProcessingTransactionsPassPromtool) {
   EXPECT_GT(sample(text, "compensatord_retries_total"), 0) << text;
   EXPECT_GT(sample(text, "compensatord_claims_total"), 0) << text;
   EXPECT_GT(sample(text, "compensatord_reconcile_time_seconds_count"), 0) << text;
+  for (const char* stage : {"check", "decide", "calls", "write_back"}) {
+    EXPECT_GT(sample(text, fmt::format(R"(compensatord_reconcile_stage_seconds_count{{stage="{}"}})", stage)), 0)
+        << stage << ": " << text;
+  }
   EXPECT_GT(sample(text, R"(compensatord_adapter_requests_total{action="cancel",outcome="done",participant="stock"})"),
             0)
       << text;

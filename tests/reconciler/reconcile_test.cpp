@@ -229,8 +229,24 @@ TEST_F(ReconcileTest, CommittedRowNeedsNoCheck) {
   store.txn.status = Status::Committed;
   store.txn.decision = Decision::Confirm;
   answer("/confirm/ORD-1", 200, R"({"code":0})");
-  EXPECT_EQ(reconcile().result, ReconcileResult::Finished);
+  const auto report = reconcile();
+  EXPECT_EQ(report.result, ReconcileResult::Finished);
   EXPECT_EQ(check->calls, 0);
+  EXPECT_FALSE(report.stages.check) << "no check, no check time";
+  EXPECT_FALSE(report.stages.decide);
+  EXPECT_TRUE(report.stages.calls);
+  EXPECT_TRUE(report.stages.write_back);
+}
+
+TEST_F(ReconcileTest, EveryStageReachedReportsItsTime) {
+  answer("/rollback/ORD-1", 200, R"({"code":0})");
+  answer("/unlock/ORD-1", 200, "{}");
+  const auto report = reconcile();
+  ASSERT_EQ(report.result, ReconcileResult::Finished);
+  for (const auto& stage : {report.stages.check, report.stages.decide, report.stages.calls, report.stages.write_back}) {
+    ASSERT_TRUE(stage);
+    EXPECT_GE(stage->count(), 0.0);
+  }
 }
 
 TEST_F(ReconcileTest, UnknownCheckRequeuesWithBackoffAndNoDecision) {

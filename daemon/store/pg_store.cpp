@@ -121,6 +121,9 @@ UPDATE compensatord.transactions AS t
    AND t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now()
 RETURNING t.xid, t.status)";
 
+// $1 rows, $2 branch updates, $3 attempts (0005_write_back_function.sql). Returns the xids written.
+constexpr const char* kWriteBackSql = "SELECT compensatord.write_back($1::jsonb, $2::jsonb, $3::jsonb)";
+
 // Read in a statement of its own, after the decide: it sees a commit the order service made
 // while the decide waited for the row.
 constexpr const char* kDecisionInForceSql = R"(
@@ -129,42 +132,6 @@ SELECT r.xid, t.status, t.decision,
   FROM jsonb_to_recordset($1::jsonb) AS r(xid text, owner text, token bigint, decision text)
   LEFT JOIN compensatord.transactions AS t
          ON t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($1::jsonb) AS e)))";
-
-// The new status applies only if the row is still in the status its reconcile acted on
-// (`expected`). The order service may have moved it from PENDING to COMMITTED under our lease:
-// then status and parked reason stay, the row is due at once so the next reconcile sees the
-// commit, and the diagnostics are still recorded. Returns the xids written; the others lost
-// their lease.
-constexpr const char* kWriteBackSql = R"(
-UPDATE compensatord.transactions AS t
-   SET status = CASE WHEN t.status = r.expected THEN r.status ELSE t.status END,
-       parked_reason = CASE WHEN t.status = r.expected THEN r.parked_reason ELSE t.parked_reason END,
-       next_attempt_at = CASE
-         WHEN t.status <> r.expected THEN now()
-         WHEN r.status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING')
-           THEN now() + r.requeue_ms * interval '1 millisecond'
-         ELSE t.next_attempt_at END,
-       finished_at = CASE
-         WHEN t.status <> r.expected THEN t.finished_at
-         WHEN r.status IN ('CONFIRMED', 'CANCELLED') THEN now() END,
-       attempt_count = r.attempt_count, last_error = r.last_error, last_http_status = r.last_http_status,
-       lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = now()
-  FROM jsonb_to_recordset($1::jsonb) AS r(xid text, owner text, token bigint, expected text, status text,
-                                          attempt_count integer, last_error text, last_http_status integer,
-                                          parked_reason text, requeue_ms bigint)
- WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($1::jsonb) AS e))
-   AND t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now()
-RETURNING t.xid)";
-
-// $1: [{xid, branch_no, ...}] of the transactions whose write-back went through.
-constexpr const char* kBranchUpdateSql = R"(
-UPDATE compensatord.branches AS b
-   SET status = u.status, last_outcome = u.outcome, attempt_count = b.attempt_count + 1, last_error = u.error,
-       last_http_status = u.http_status, updated_at = now()
-  FROM jsonb_to_recordset($1::jsonb)
-       AS u(xid text, branch_no integer, status text, outcome text, error text, http_status integer)
- WHERE b.xid = u.xid AND b.branch_no = u.branch_no
-   AND b.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($1::jsonb) AS e)))";
 
 // $1 owner, $2 lease in milliseconds, $3 [{xid, token}]. Returns the xids renewed.
 constexpr const char* kRenewSql = R"(
@@ -175,17 +142,6 @@ UPDATE compensatord.transactions AS t
  WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($3::jsonb) AS e))
    AND t.lease_owner = $1 AND t.lease_token = r.token AND t.lease_expires_at > now()
 RETURNING t.xid)";
-
-// $1: [{xid, branch_no, action, ...}], appended in order.
-constexpr const char* kInsertAttemptsSql = R"(
-INSERT INTO compensatord.attempts
-       (xid, branch_no, action, replica, started_at, request_summary, outcome, http_status, latency_ms, error)
-SELECT a.value ->> 'xid', (a.value ->> 'branch_no')::integer, a.value ->> 'action', a.value ->> 'replica',
-       'epoch'::timestamptz + (a.value ->> 'started_us')::bigint * interval '1 microsecond',
-       a.value ->> 'request_summary', a.value ->> 'outcome', (a.value ->> 'http_status')::integer,
-       (a.value ->> 'latency_ms')::bigint, a.value ->> 'error'
-  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a
- ORDER BY a.ordinality)";
 
 // $1 owner, $2 [{xid, token}]: a lease that was lost meanwhile stays with its new owner.
 constexpr const char* kReleaseSql = R"(
@@ -591,8 +547,10 @@ std::vector<DecideResult> PgStore::decide_all(const std::vector<DecideRequest>& 
                                               : fmt::format("decide {} transactions", requests.size());
   if (requests.empty()) return {};
   const auto document = decide_document(operation, requests);
+  // Autocommit: the compare-and-set is one statement, and the decisions it won are committed before
+  // the decisions in force are read (only when it did not win them all): one round trip, or two.
   return run(*pool_, operation, [&](pqxx::connection& connection) {
-    pqxx::work work(connection);
+    pqxx::nontransaction work(connection);
     std::unordered_map<std::string, Status> won;
     for (const auto& row : work.exec_params(kDecideSql, document)) {
       won.emplace(row["xid"].as<std::string>(), parsed(parse_status, row["status"]));
@@ -613,7 +571,6 @@ std::vector<DecideResult> PgStore::decide_all(const std::vector<DecideRequest>& 
       }
       results.push_back(result);
     }
-    work.commit();
     return results;
   });
 }
@@ -623,35 +580,24 @@ std::vector<bool> PgStore::write_back_all(const std::vector<WriteBack>& results)
                                              : fmt::format("write_back {} transactions", results.size());
   if (results.empty()) return {};
   auto rows = nlohmann::json::array();
+  auto branches = nlohmann::json::array();
   auto attempts = nlohmann::json::array();
   for (const auto& result : results) {
     require_nonempty(operation, "xid", result.xid);
     require_nonempty(operation, "owner", result.lease.owner);
     rows.push_back(write_back_row(result));
+    add_branch_updates(branches, result);
     add_attempts(attempts, operation, result);
   }
   const auto rows_document = rows.dump();
   const auto attempts_document = attempts.dump();
+  // One statement, in autocommit: the function is the transaction (0005_write_back_function.sql).
   return run(*pool_, operation, [&](pqxx::connection& connection) {
-    pqxx::work work(connection);
+    pqxx::nontransaction work(connection);
     std::unordered_set<std::string> written;
-    for (const auto& row : work.exec_params(kWriteBackSql, rows_document)) written.insert(row[0].as<std::string>());
-    auto updates = nlohmann::json::array();
-    for (const auto& result : results) {
-      if (written.contains(result.xid)) add_branch_updates(updates, result);
+    for (const auto& row : work.exec_params(kWriteBackSql, rows_document, branches.dump(), attempts_document)) {
+      written.insert(row[0].as<std::string>());
     }
-    if (!updates.empty()) {
-      const auto branches = work.exec_params(kBranchUpdateSql, updates.dump());
-      if (branches.affected_rows() != updates.size()) {
-        throw StoreError(
-            fmt::format("{}: {} branch updates, but {} match a branch of the transaction (unknown or repeated branch "
-                        "number)",
-                        operation, updates.size(), branches.affected_rows()));
-      }
-    }
-    // Written whether or not the lease held: a call that happened is evidence.
-    if (!attempts.empty()) work.exec_params0(kInsertAttemptsSql, attempts_document);
-    work.commit();
     std::vector<bool> flags;
     for (const auto& result : results) flags.push_back(written.contains(result.xid));
     return flags;

@@ -228,19 +228,54 @@ write_config() {
 }
 
 # start_daemon CONFIG LOG [--until-idle]: starts compensatord; its pid is in $daemon_pid, its
-# API's address in $daemon_listen.
+# API's address in $daemon_listen, its metrics' in $daemon_metrics.
 start_daemon() {
   local config=$1 log_file=$2
   shift 2
   daemon_listen="127.0.0.1:$(free_port)"
+  daemon_metrics="127.0.0.1:$(free_port)"
   DEMO_DSN=$dsn DEMO_SERVICES_URL=$services_url DEMO_DAEMON_LISTEN=$daemon_listen \
-    DEMO_METRICS_LISTEN="127.0.0.1:$(free_port)" DEMO_KAFKA_BROKERS=${kafka_brokers:-} \
+    DEMO_METRICS_LISTEN="$daemon_metrics" DEMO_KAFKA_BROKERS=${kafka_brokers:-} \
     "$compensatord" run --config "$config" "$@" >>"$log_file" 2>&1 &
   daemon_pid=$!
   started+=("$daemon_pid")
 }
 
 vm_hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+
+# CPU time of the world's processes: cpu_ticks["comm pid"] holds the last utime + stime seen
+# (clock ticks). Sampled while a drain runs, so that processes which exit (the daemon, its
+# database backends) are counted up to their last second.
+declare -A cpu_ticks=()
+sample_cpu() {
+  local proc comm fields
+  for proc in /proc/[0-9]*; do
+    read -r comm <"$proc/comm" 2>/dev/null || continue
+    case $comm in postgres | compensatord | legacy-services) ;; *) continue ;; esac
+    read -ra fields <"$proc/stat" 2>/dev/null || continue
+    cpu_ticks["$comm ${proc#/proc/}"]=$((fields[13] + fields[14]))
+  done
+}
+
+# cpu_per_txn BASELINE_FILE COUNT: "<comm> <ms>" per process kind, CPU milliseconds per transaction.
+cpu_per_txn() {
+  local baseline=$1 count=$2 key hz
+  hz=$(getconf CLK_TCK)
+  for key in "${!cpu_ticks[@]}"; do echo "$key ${cpu_ticks[$key]}"; done |
+    awk -v base="$baseline" -v n="$count" -v hz="$hz" '
+      BEGIN { while ((getline line < base) > 0) { split(line, f, " "); before[f[1] " " f[2]] = f[3] } }
+      { used[$1] += $3 - ((($1 " " $2) in before) ? before[$1 " " $2] : 0) }
+      END { for (c in used) printf "%s %.2f ms, ", c, (n > 0 ? used[c] * 1000 / hz / n : 0) }' | sed 's/, $//'
+}
+
+# stage_means METRICS_TEXT: mean seconds of each reconcile stage, from the histogram's sum / count.
+stage_means() {
+  awk -F'[{}" ]+' '/^compensatord_reconcile_stage_seconds_(sum|count)\{/ {
+      if ($1 ~ /_sum$/) sum[$3] = $NF; else count[$3] = $NF }
+    END { n = split("check decide calls write_back", order, " ")
+      for (i = 1; i <= n; i++) if (count[order[i]] > 0)
+        printf "%s %.1f ms, ", order[i], sum[order[i]] * 1000 / count[order[i]] }' "$1" | sed 's/, $//'
+}
 
 # --- seeding ------------------------------------------------------------------------------------
 
@@ -313,16 +348,28 @@ seed() {
 # drain_hwm_mib, and logs what happened to the rows and the calls.
 drain() {
   local label=$1 count=$2 replicas=$3 w=$4 mif=$5 stop_after=${6:-0}
-  local timeout_s=$((120 + count / 20)) start pids=() pid i hwm=0 value alive
+  local timeout_s=$((120 + count / 20)) start pids=() pid i hwm=0 value alive key
   for ((i = 1; i <= replicas; i++)); do
     write_config "$work/$label-$i.yaml" "bench-$label-$i" "$w" "$mif" 0
   done
+  cpu_ticks=()
+  sample_cpu
+  for key in "${!cpu_ticks[@]}"; do echo "$key ${cpu_ticks[$key]}"; done >"$work/$label-cpu-before.txt"
   start=$(now_us)
+  local metrics_url="" last_sample=0
   for ((i = 1; i <= replicas; i++)); do
     start_daemon "$work/$label-$i.yaml" "$work/compensatord-$label-$i.log" --until-idle
     pids+=("$daemon_pid")
+    [[ -n "$metrics_url" ]] || metrics_url="http://$daemon_metrics/metrics"
   done
   while :; do
+    # Once a second: CPU times, and the first replica's metrics (the last scrape before it exits).
+    if (($(now_us) - last_sample >= 1000000)); then
+      last_sample=$(now_us)
+      sample_cpu
+      curl -fsS --max-time 1 -o "$work/$label-metrics.tmp" "$metrics_url" 2>/dev/null &&
+        mv "$work/$label-metrics.tmp" "$work/$label-metrics.txt"
+    fi
     alive=0
     for pid in "${pids[@]}"; do
       kill -0 "$pid" 2>/dev/null || continue
@@ -357,6 +404,10 @@ drain() {
   log "  $label: $finished of $count finished ($parked parked) in $drain_seconds s = $drain_txn_s txn/s," \
     "$calls calls = $drain_calls_s calls/s, $checks checks; peak RSS $drain_hwm_mib MiB"
   log "  $label attempts: $outcomes"
+  drain_cpu=$(cpu_per_txn "$work/$label-cpu-before.txt" "$finished")
+  log "  $label CPU per transaction: $drain_cpu"
+  [[ -f "$work/$label-metrics.txt" ]] &&
+    log "  $label reconcile stages (mean, first replica, last scrape): $(stage_means "$work/$label-metrics.txt")"
   ((finished == count || stop_after > 0)) ||
     log "  warning: $((count - finished)) transactions did not finish (see $work/compensatord-$label-*.log)"
 }

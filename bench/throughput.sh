@@ -250,9 +250,9 @@ declare -A cpu_ticks=()
 sample_cpu() {
   local proc comm fields
   for proc in /proc/[0-9]*; do
-    read -r comm <"$proc/comm" 2>/dev/null || continue
+    read -r comm 2>/dev/null <"$proc/comm" || continue
     case $comm in postgres | compensatord | legacy-services) ;; *) continue ;; esac
-    read -ra fields <"$proc/stat" 2>/dev/null || continue
+    read -ra fields 2>/dev/null <"$proc/stat" || continue
     cpu_ticks["$comm ${proc#/proc/}"]=$((fields[13] + fields[14]))
   done
 }

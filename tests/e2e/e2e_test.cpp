@@ -10,9 +10,13 @@
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
 #include <thread>
 
 namespace compensatord::testing {
@@ -237,6 +241,61 @@ TEST_F(EndToEnd, TransactionApiShowsTheDecisionAndRefusesHostileXids) {
   EXPECT_EQ(api.get("/v1/transactions/" + std::string(300, 'x')).status, 400);
   EXPECT_EQ(api.get("/v1/transactions/%ZZ").status, 400);
   EXPECT_EQ(api.get("/nowhere").status, 404);
+  EXPECT_EQ(api.get("/healthz").status, 200);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
+}
+
+// The API has threads of its own and a bounded queue: a flood of reads that each go to the
+// database gets answers or 503s, and the reconciler's calls go on as if nothing happened: every
+// branch called once, none of them timing out.
+TEST_F(EndToEnd, AFloodOfApiRequestsDoesNotHoldBackTheReconciler) {
+  constexpr int kOrders = 1000;
+  constexpr int kFlooders = 64;
+  start_services();
+  const std::string config = write_config("daemon.yaml", 50, 8, daemon_port, "flooded");
+  migrate(config);
+  place_abandoned_orders(kOrders);
+  ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
+  wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
+
+  std::atomic<bool> flooding{true};
+  std::mutex mutex;
+  std::map<int, long long> answers;  // HTTP status (0: no answer) -> count
+  std::vector<std::jthread> flooders;
+  for (int f = 0; f < kFlooders; ++f) {
+    flooders.emplace_back([&, f] {
+      demo::HttpClient api(fmt::format("http://127.0.0.1:{}", daemon_port), 10s);
+      std::map<int, long long> mine;
+      for (int i = f; flooding; i += kFlooders) {
+        ++mine[api.get(fmt::format("/v1/transactions/ABANDONED-{}", i % kOrders)).status];
+      }
+      std::lock_guard lock(mutex);
+      for (const auto& [status, count] : mine) answers[status] += count;
+    });
+  }
+  long long cancelled = 0;
+  for (int i = 0; i < 1200 && cancelled < kOrders; ++i) {
+    std::this_thread::sleep_for(100ms);
+    cancelled = query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'");
+  }
+  flooding = false;
+  flooders.clear();
+
+  EXPECT_EQ(cancelled, kOrders) << daemon.log();
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.attempts WHERE action = 'cancel'"), kOrders);
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.attempts WHERE action = 'cancel' AND outcome <> 'done'"), 0)
+      << "a call timed out or failed while the API was flooded";
+  EXPECT_EQ(totals()["stock"]["locked"], 0);
+  long long served = 0;
+  for (const auto& [status, count] : answers)
+    std::cout << "API answers with status " << status << ": " << count << "\n";
+  for (const auto& [status, count] : answers) {
+    EXPECT_TRUE(status == 200 || status == 503) << count << " answers with status " << status;
+    if (status == 200) served = count;
+  }
+  EXPECT_GT(served, kOrders) << "the API answered while flooded";
+  demo::HttpClient api(fmt::format("http://127.0.0.1:{}", daemon_port));
   EXPECT_EQ(api.get("/healthz").status, 200);
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();

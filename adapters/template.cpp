@@ -33,11 +33,34 @@ bool is_unreserved(unsigned char c) { return is_ascii_alnum(c) || c == '-' || c 
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
-std::string json_scalar_text(const nlohmann::json& value, std::string_view name) {
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_number() || value.is_boolean()) return value.dump();
+void require_scalar(const nlohmann::json& value, std::string_view name) {
+  if (value.is_string() || value.is_number() || value.is_boolean()) return;
   throw RenderError(
       fmt::format("{} is {}, not a string, number or boolean", name, value.is_null() ? "null" : value.type_name()));
+}
+
+std::string json_scalar_text(const nlohmann::json& value, std::string_view name) {
+  require_scalar(value, name);
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+// "." and ".." are unreserved, so encoding leaves them as they are, and servers resolve such a
+// segment to another endpoint (a branch field ".." would turn /stock/{{branch.sku}}/release into
+// /release). A rendered path with a dot segment is refused instead.
+void require_no_dot_segment(std::string_view path) {
+  const std::string_view before_query = path.substr(0, path.find('?'));
+  std::size_t start = 0;
+  while (start <= before_query.size()) {
+    const std::size_t end = std::min(before_query.find('/', start), before_query.size());
+    const std::string_view segment = before_query.substr(start, end - start);
+    if (segment == "." || segment == "..") {
+      throw RenderError(
+          fmt::format("the path would contain the dot segment '{}', which servers resolve to another "
+                      "endpoint",
+                      segment));
+    }
+    start = end + 1;
+  }
 }
 
 }  // namespace
@@ -126,10 +149,13 @@ nlohmann::json Template::value_of(const Placeholder& p, const RenderContext& ctx
   return fields.at(p.field);
 }
 
+std::string Template::name_of(const Placeholder& p) {
+  return p.root == Placeholder::Root::BranchField ? fmt::format("branch field '{}'", p.field)
+                                                  : std::string("placeholder");
+}
+
 std::string Template::text_of(const Placeholder& p, const RenderContext& ctx) {
-  std::string name =
-      p.root == Placeholder::Root::BranchField ? fmt::format("branch field '{}'", p.field) : std::string("placeholder");
-  return json_scalar_text(value_of(p, ctx), name);
+  return json_scalar_text(value_of(p, ctx), name_of(p));
 }
 
 std::string Template::render(const RenderContext& ctx, Escape escape) const {
@@ -156,12 +182,19 @@ std::string Template::render(const RenderContext& ctx, Escape escape) const {
         break;
     }
   }
+  if (escape == Escape::PathSegment) require_no_dot_segment(out);
   return out;
 }
 
 nlohmann::ordered_json Template::render_json(const RenderContext& ctx) const {
+  // A value keeps its JSON type, but only a scalar one: an object or array from a branch field
+  // would put structure where the participant expects a value ({"qty": {"$gt": 0}}).
   if (parts_.size() == 1) {
-    if (const auto* p = std::get_if<Placeholder>(&parts_.front())) return nlohmann::ordered_json(value_of(*p, ctx));
+    if (const auto* p = std::get_if<Placeholder>(&parts_.front())) {
+      nlohmann::json value = value_of(*p, ctx);
+      require_scalar(value, name_of(*p));
+      return nlohmann::ordered_json(std::move(value));
+    }
   }
   return render(ctx, Escape::Raw);
 }

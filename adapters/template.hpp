@@ -48,10 +48,11 @@ class Template {
   // Returns nullopt and sets `error` when the text is malformed (unclosed "{{", unknown root, ...).
   static std::optional<Template> parse(std::string_view text, TemplateScope scope, std::string& error);
 
-  // Throws RenderError.
+  // Throws RenderError; with Escape::PathSegment also when the path would hold a "." or ".." segment.
   [[nodiscard]] std::string render(const RenderContext& ctx, Escape escape) const;
   // A template that is exactly one placeholder keeps the value's JSON type (qty 2 stays a number);
-  // anything else renders to a JSON string. Throws RenderError.
+  // anything else renders to a JSON string. A value that is not a string, number or boolean
+  // (null, an object, an array) is a RenderError, as in text.
   [[nodiscard]] nlohmann::ordered_json render_json(const RenderContext& ctx) const;
 
   [[nodiscard]] bool has_placeholders() const;
@@ -70,6 +71,7 @@ class Template {
   [[nodiscard]] static std::optional<Placeholder> parse_placeholder(std::string_view name, TemplateScope scope,
                                                                     std::string& error);
   [[nodiscard]] static nlohmann::json value_of(const Placeholder& p, const RenderContext& ctx);
+  [[nodiscard]] static std::string name_of(const Placeholder& p);
   [[nodiscard]] static std::string text_of(const Placeholder& p, const RenderContext& ctx);
 
   std::vector<Part> parts_;

@@ -2,6 +2,7 @@
 
 #include "http/request_workers.hpp"
 #include "http/transaction_json.hpp"
+#include "model/text.hpp"
 
 // fmt before cpprest: cpprest's U() macro breaks fmt's templates.
 #include <fmt/format.h>
@@ -119,6 +120,10 @@ class ApiServer::Impl {
     }
     if (xid.empty() || xid.size() > kMaxXidLength) {
       return reply_error(request, status_codes::BadRequest, fmt::format("xid must be 1..{} bytes", kMaxXidLength));
+    }
+    // No stored xid holds these: the database would refuse the lookup, an error rather than a 404.
+    if (xid.find('\0') != std::string::npos || !valid_utf8(xid)) {
+      return reply_error(request, status_codes::BadRequest, "xid must be UTF-8 text without NUL");
     }
     auto txn = store_.find(xid);
     if (!txn) return reply_error(request, status_codes::NotFound, "unknown xid");

@@ -52,7 +52,4 @@ using ParseResult = std::variant<store::NewTransaction, Rejection>;
 // plus the larger of rules.min_delay and the message's own delay. Never throws for bad input.
 ParseResult parse_check_message(const CheckMessage& message, const MessageRules& rules);
 
-// True when `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-bool valid_utf8(std::string_view text);
-
 }  // namespace compensatord::kafka

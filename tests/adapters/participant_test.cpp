@@ -215,6 +215,26 @@ TEST(Participant, MissingBranchFieldIsFatalAndSendsNothing) {
   EXPECT_TRUE(transport->requests().empty());
 }
 
+// An xid of ".." would send /api/stock/rollback/.. , which servers resolve to /api/stock; a quantity
+// that is an object would put structure in the body. Neither is sent: fatal, with the reason.
+TEST(Participant, ADotSegmentPathOrAStructuredBodyValueIsFatalAndSendsNothing) {
+  auto transport = std::make_shared<FakeTransport>();
+  Participant stock("stock", spec_from(kStock), transport);
+  auto dots = make_txn("..");
+  auto branch = make_branch({{"sku", "A-1"}, {"qty", 2}});
+  auto result = stock.run(Decision::Cancel, dots, branch);
+  EXPECT_EQ(result.outcome, Outcome::Fatal);
+  EXPECT_NE(result.error.find("path: the path would contain the dot segment '..'"), std::string::npos) << result.error;
+
+  auto txn = make_txn("ORD-1");
+  auto structured = make_branch({{"sku", "A-1"}, {"qty", {{"$gt", 0}}}});
+  result = stock.run(Decision::Cancel, txn, structured);
+  EXPECT_EQ(result.outcome, Outcome::Fatal);
+  EXPECT_NE(result.error.find("branch field 'qty' is object, not a string, number or boolean"), std::string::npos)
+      << result.error;
+  EXPECT_TRUE(transport->requests().empty());
+}
+
 TEST(Participant, InvalidUtf8InAJsonBodyIsFatal) {
   auto transport = std::make_shared<FakeTransport>();
   Participant stock("stock", spec_from(kStock), transport);

@@ -101,10 +101,39 @@ TEST(Template, SinglePlaceholderKeepsTheJsonType) {
   EXPECT_EQ(must_parse("{{branch.qty}}").render_json({txn, &branch}), nlohmann::ordered_json(2));
   EXPECT_EQ(must_parse("{{branch.price}}").render_json({txn, &branch}), nlohmann::ordered_json(1.5));
   EXPECT_EQ(must_parse("{{branch.gift}}").render_json({txn, &branch}), nlohmann::ordered_json(true));
-  EXPECT_TRUE(must_parse("{{branch.note}}").render_json({txn, &branch}).is_null());
   EXPECT_EQ(must_parse("{{branch.sku}}").render_json({txn, &branch}), nlohmann::ordered_json("007"));
   EXPECT_EQ(must_parse("{{branch.qty}} pcs").render_json({txn, &branch}), nlohmann::ordered_json("2 pcs"));
   EXPECT_EQ(must_parse("{{branch.no}}").render_json({txn, &branch}), nlohmann::ordered_json(0));
+}
+
+// Only scalars fill a JSON body value: structure from a branch field would change the request's
+// meaning ({"qty": {"$gt": 0}}), and null is no quantity either.
+TEST(Template, ASinglePlaceholderOfNullObjectOrArrayIsARenderError) {
+  auto txn = make_txn("X");
+  auto branch = make_branch({{"note", nullptr}, {"qty", {{"$gt", 0}}}, {"skus", {"A", "B"}}});
+  for (const char* text : {"{{branch.note}}", "{{branch.qty}}", "{{branch.skus}}"}) {
+    try {
+      (void)must_parse(text).render_json({txn, &branch});
+      ADD_FAILURE() << text << " rendered";
+    } catch (const RenderError& e) {
+      EXPECT_NE(std::string(e.what()).find("not a string, number or boolean"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// "." and ".." are unreserved and stay as they are; a server resolves such a segment to another
+// endpoint, so a path that would hold one is refused, wherever the dots came from.
+TEST(Template, APathWithADotSegmentIsARenderError) {
+  auto txn = make_txn("..");
+  auto branch = make_branch({{"sku", "."}, {"half", "."}, {"fine", "..a"}});
+  EXPECT_THROW((void)must_parse("/api/stock/{{branch.sku}}/release").render({txn, &branch}, Escape::PathSegment),
+               RenderError);
+  EXPECT_THROW((void)must_parse("/check/{{xid}}").render({txn, &branch}, Escape::PathSegment), RenderError);
+  EXPECT_THROW((void)must_parse("/check/{{xid}}?a=1").render({txn, &branch}, Escape::PathSegment), RenderError);
+  EXPECT_THROW((void)must_parse("/a/{{branch.half}}{{branch.half}}").render({txn, &branch}, Escape::PathSegment),
+               RenderError);
+  EXPECT_EQ(must_parse("/a/{{branch.fine}}/b").render({txn, &branch}, Escape::PathSegment), "/a/..a/b");
+  EXPECT_EQ(must_parse("{{xid}}").render({txn, &branch}, Escape::QueryValue), "..") << "a query value is no segment";
 }
 
 TEST(Template, HugeValuesRenderWhole) {

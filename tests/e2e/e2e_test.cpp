@@ -240,6 +240,9 @@ TEST_F(EndToEnd, TransactionApiShowsTheDecisionAndRefusesHostileXids) {
   EXPECT_EQ(api.get("/v1/transactions/nope%27%3B%20DROP%20TABLE%20x").status, 404);
   EXPECT_EQ(api.get("/v1/transactions/" + std::string(300, 'x')).status, 400);
   EXPECT_EQ(api.get("/v1/transactions/%ZZ").status, 400);
+  EXPECT_EQ(api.get("/v1/transactions/ORD%00x").status, 400) << "NUL";
+  EXPECT_EQ(api.get("/v1/transactions/%FF%FE").status, 400) << "not UTF-8";
+  EXPECT_EQ(api.get("/v1/transactions/%C3%A9t%C3%A9").status, 404) << "UTF-8 is a fine xid";
   EXPECT_EQ(api.get("/nowhere").status, 404);
   EXPECT_EQ(api.get("/healthz").status, 200);
   daemon.signal(SIGTERM);

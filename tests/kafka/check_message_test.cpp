@@ -2,6 +2,7 @@
 // refused with a machine reason, whatever the input looks like.
 
 #include "kafka/check_message.hpp"
+#include "model/text.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -119,24 +119,8 @@ trap 'exit 130' INT TERM
 
 add() { summary+=("$1|$2|$3|$4"); }
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A port below the kernel's ephemeral range: the bench opens thousands of client connections,
-# and a port that one of them holds as its source port refuses a listener although nothing
-# listens on it (seen as "bind: Address already in use" with ports taken from the whole range).
-free_port() {
-  local port low
-  read -r low _ </proc/sys/net/ipv4/ip_local_port_range
-  ((low > 11000)) || low=60000
-  for _ in $(seq 1 50); do
-    port=$((10000 + RANDOM % (low - 10000)))
-    port_in_use "$port" || {
-      echo "$port"
-      return 0
-    }
-  done
-  die "no free port on 127.0.0.1"
-}
+# shellcheck source=../scripts/lib/free-port.sh
+source "$repo/scripts/lib/free-port.sh"
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
 seconds_since() { awk -v a="$1" -v b="$(now_us)" 'BEGIN { printf "%.2f", (b - a) / 1e6 }'; }

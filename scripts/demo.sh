@@ -57,18 +57,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
-    port_in_use "$port" || { echo "$port"; return 0; }
-  done
-  die "no free port on 127.0.0.1"
-}
+# shellcheck source=lib/free-port.sh
+source "$repo/scripts/lib/free-port.sh"
 
 # Waits until URL answers 200, or fails naming the log of the process behind it.
 wait_for_http() {

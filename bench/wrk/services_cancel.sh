@@ -29,16 +29,8 @@ stop_services() {
 }
 trap 'stop_services; rm -rf "$work"' EXIT
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local port
-  for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 40000))
-    port_in_use "$port" || { echo "$port"; return 0; }
-  done
-  echo "services_cancel: no free port on 127.0.0.1" >&2
-  exit 1
-}
+# shellcheck source=../../scripts/lib/free-port.sh
+source "$repo/scripts/lib/free-port.sh"
 
 printf '%-8s %5s %10s %9s %9s %7s %9s\n' label conns req/s p50_ms p99_ms errors timeouts
 for target in "${targets[@]}"; do

@@ -41,14 +41,8 @@ in_image() {
   buildah run --network host --volume "$work:/work:ro" "$container" -- "$@"
 }
 
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-  done
-  echo "$port"
-}
+# shellcheck source=../../scripts/lib/free-port.sh
+source "$repo/scripts/lib/free-port.sh"
 
 sql() {
   psql "$dsn" -X -A -t -v ON_ERROR_STOP=1 -c "$1"

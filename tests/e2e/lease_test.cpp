@@ -9,6 +9,8 @@
 
 #include <csignal>
 #include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 
 namespace compensatord::testing {
@@ -51,6 +53,28 @@ class Leases : public EndToEnd {
     const nlohmann::json orders = totals()["stock"]["orders"];
     for (const auto& [order, record] : orders.items()) twice += record["rollbacks"].get<int>() > 1;
     return twice;
+  }
+
+  // "outcome (error): count" of every cancel attempt, and the daemon's warnings and errors: what a
+  // failed count is made of.
+  std::string cancel_attempt_summary(const std::string& daemon_output) {
+    auto connection = db.connect();
+    pqxx::nontransaction tx(connection);
+    std::string summary = "cancel attempts by outcome:\n";
+    for (const auto& row : tx.exec("SELECT outcome, left(error, 160), count(*) FROM compensatord.attempts "
+                                   "WHERE action = 'cancel' GROUP BY 1, 2 ORDER BY 3 DESC")) {
+      summary += fmt::format("  {} ({}): {}\n", row[0].c_str(), row[1].c_str(), row[2].c_str());
+    }
+    summary += "daemon warnings and errors:\n";
+    std::istringstream lines(daemon_output);
+    int shown = 0;
+    for (std::string line; std::getline(lines, line) && shown < 40;) {
+      if (line.find("\"level\":\"info\"") != std::string::npos || line.find("\"level\":\"debug\"") != std::string::npos)
+        continue;
+      summary += "  " + line.substr(0, 300) + "\n";
+      ++shown;
+    }
+    return summary;
   }
 
   long long cancel_attempts(const std::string& replica = "") {
@@ -142,7 +166,7 @@ TEST_F(Leases, WorkersFarBeyondMaxInFlightAllFinishWithoutTimingOutOnASlot) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'"), 200);
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.attempts WHERE error LIKE '%max_in_flight%'"), 0);
-  EXPECT_EQ(cancel_attempts(), 200);
+  EXPECT_EQ(cancel_attempts(), 200) << cancel_attempt_summary(run.output);
   EXPECT_EQ(totals()["stock"]["locked"], 0);
 }
 

@@ -49,21 +49,8 @@ as_server_user() {
   fi
 }
 
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-random_free_port() {
-  local port tries
-  for tries in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
-    if ! port_in_use "$port"; then
-      echo "$port"
-      return 0
-    fi
-  done
-  die "no free port found on 127.0.0.1 after 50 tries"
-}
+# shellcheck source=lib/free-port.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib/free-port.sh"
 
 # Stops the server of a cluster directory (if one runs) and removes the directory.
 remove_cluster_dir() {
@@ -153,7 +140,7 @@ start_cluster() {
     die "initdb failed in $cluster/data; see $cluster/initdb.log: $(tail -n 5 "$cluster/initdb.log")"
   # A random port can be taken between the probe and the bind: retry a few times.
   for attempt in 1 2 3 4 5; do
-    port=$(random_free_port)
+    port=$(free_port)
     if start_server "$cluster" "$bindir" "$port"; then
       echo "postgresql://postgres@127.0.0.1:$port/postgres" >"$dir/dsn"
       cat "$dir/dsn"

@@ -117,8 +117,8 @@ UPDATE compensatord.transactions AS t
    SET status = CASE r.decision WHEN 'confirm' THEN 'CONFIRMING' ELSE 'CANCELLING' END,
        decision = r.decision, decided_by = r.owner, decided_at = now(), updated_at = now()
   FROM jsonb_to_recordset($1::jsonb) AS r(xid text, owner text, token bigint, decision text)
- WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($1::jsonb) AS e)) AND t.status = 'PENDING'
-   AND t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now()
+ WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($1::jsonb) AS e))
+   AND t.status = 'PENDING' AND t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now()
 RETURNING t.xid, t.status)";
 
 // $1 rows, $2 branch updates, $3 attempts (0005_write_back_function.sql). Returns the xids written.
@@ -590,12 +590,13 @@ std::vector<bool> PgStore::write_back_all(const std::vector<WriteBack>& results)
     add_attempts(attempts, operation, result);
   }
   const auto rows_document = rows.dump();
+  const auto branches_document = branches.dump();
   const auto attempts_document = attempts.dump();
   // One statement, in autocommit: the function is the transaction (0005_write_back_function.sql).
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::nontransaction work(connection);
     std::unordered_set<std::string> written;
-    for (const auto& row : work.exec_params(kWriteBackSql, rows_document, branches.dump(), attempts_document)) {
+    for (const auto& row : work.exec_params(kWriteBackSql, rows_document, branches_document, attempts_document)) {
       written.insert(row[0].as<std::string>());
     }
     std::vector<bool> flags;

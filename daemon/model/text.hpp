@@ -1,9 +1,15 @@
 #pragma once
 // Checks on text that comes from outside (messages, API paths) before it becomes a key.
 
+#include <cstddef>
 #include <string_view>
 
 namespace compensatord {
+
+// The length in bytes of the well-formed UTF-8 sequence that starts at `text[at]`, or 0 when the
+// bytes there are not one (a stray continuation byte, a cut sequence, an overlong form, a
+// surrogate or a code point past U+10FFFF).
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at);
 
 // True when `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool valid_utf8(std::string_view text);

@@ -1,6 +1,7 @@
 #include "store/pg_store.hpp"
 
 #include "store/connection_pool.hpp"
+#include "store/json_rows.hpp"
 #include "store/migrations.hpp"
 
 #include <fmt/format.h>
@@ -176,7 +177,6 @@ constexpr std::array kAllStatuses{Status::Pending,   Status::Committed, Status::
 
 constexpr std::size_t kShownLength = 80;
 constexpr std::size_t kMessageLength = 500;
-constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 
 // Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
 std::string cut(std::string_view text, std::size_t limit) {
@@ -207,17 +207,6 @@ void require_text(std::string_view operation, std::string_view key, const std::s
 void require_nonempty(std::string_view operation, std::string_view key, const std::string& value) {
   require_text(operation, key, value);
   if (value.empty()) throw StoreError(fmt::format("{}: {} must not be empty", operation, key));
-}
-
-// Diagnostics (errors, request summaries) come from participants and may hold any bytes: they are
-// stored with invalid UTF-8 and NUL replaced by U+FFFD rather than lose the whole write-back.
-std::string diagnostic(std::string_view text) {
-  const auto encoded = nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  std::string valid = nlohmann::json::parse(encoded).get<std::string>();
-  for (auto at = valid.find('\0'); at != std::string::npos; at = valid.find('\0', at)) {
-    valid.replace(at, 1, kReplacementCharacter);
-  }
-  return valid;
 }
 
 long long to_micros(TimePoint t) { return std::chrono::duration_cast<microseconds>(t.time_since_epoch()).count(); }
@@ -287,10 +276,6 @@ Attempt attempt_from(const pqxx::row& row) {
   return a;
 }
 
-std::string xid_list(const std::vector<std::string>& xids) {
-  return nlohmann::json(xids).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 void attach_branches(pqxx::transaction_base& work, std::vector<Transaction>& transactions) {
   if (transactions.empty()) return;
   std::unordered_map<std::string, Transaction*> by_xid;
@@ -299,7 +284,7 @@ void attach_branches(pqxx::transaction_base& work, std::vector<Transaction>& tra
     by_xid.emplace(t.xid, &t);
     xids.push_back(t.xid);
   }
-  for (const auto& row : work.exec_params(kBranchesSql, xid_list(xids))) {
+  for (const auto& row : work.exec_params(kBranchesSql, json_string_array(xids))) {
     by_xid.at(row["xid"].as<std::string>())->branches.push_back(branch_from(row));
   }
 }
@@ -368,70 +353,78 @@ std::string batch_document(const std::vector<NewTransaction>& txns, std::vector<
   return document;
 }
 
-void add_branch_updates(nlohmann::json& document, const WriteBack& result) {
+// Diagnostics (errors, request summaries) come from participants and may hold any bytes: JsonRows
+// stores them with invalid UTF-8 and NUL replaced by U+FFFD rather than lose the whole write-back.
+void add_branch_updates(JsonRows& document, const WriteBack& result) {
   for (const auto& u : result.branches) {
-    document.push_back({{"xid", result.xid},
-                        {"branch_no", u.no},
-                        {"status", to_string(u.status)},
-                        {"outcome", u.outcome ? nlohmann::json(to_string(*u.outcome)) : nlohmann::json()},
-                        {"error", diagnostic(u.error)},
-                        {"http_status", u.http_status ? nlohmann::json(*u.http_status) : nlohmann::json()}});
+    document.row().text("xid", result.xid).number("branch_no", u.no).text("status", to_string(u.status));
+    if (u.outcome) {
+      document.text("outcome", to_string(*u.outcome));
+    } else {
+      document.null("outcome");
+    }
+    document.text("error", u.error).number("http_status", u.http_status);
   }
 }
 
-void add_attempts(nlohmann::json& document, std::string_view operation, const WriteBack& result) {
+void add_attempts(JsonRows& document, std::string_view operation, const WriteBack& result) {
   for (const auto& a : result.attempts) {
     if (!a.xid.empty() && a.xid != result.xid) {
       throw StoreError(fmt::format("{}: an attempt names another transaction {}", operation, shown(a.xid)));
     }
-    document.push_back({{"xid", result.xid},
-                        {"branch_no", a.branch_no ? nlohmann::json(*a.branch_no) : nlohmann::json()},
-                        {"action", diagnostic(a.action)},
-                        {"replica", diagnostic(a.replica)},
-                        {"started_us", to_micros(a.started_at)},
-                        {"request_summary", diagnostic(a.request_summary)},
-                        {"outcome", diagnostic(a.outcome)},
-                        {"http_status", a.http_status ? nlohmann::json(*a.http_status) : nlohmann::json()},
-                        {"latency_ms", a.latency.count()},
-                        {"error", diagnostic(a.error)}});
+    document.row()
+        .text("xid", result.xid)
+        .number("branch_no", a.branch_no)
+        .text("action", a.action)
+        .text("replica", a.replica)
+        .number("started_us", to_micros(a.started_at))
+        .text("request_summary", a.request_summary)
+        .text("outcome", a.outcome)
+        .number("http_status", a.http_status)
+        .number("latency_ms", static_cast<long long>(a.latency.count()))
+        .text("error", a.error);
   }
 }
 
-nlohmann::json write_back_row(const WriteBack& result) {
-  return {{"xid", result.xid},
-          {"owner", result.lease.owner},
-          {"token", result.lease.token},
-          {"expected", to_string(result.expected_status)},
-          {"status", to_string(result.status)},
-          {"attempt_count", result.attempt_count},
-          {"last_error", diagnostic(result.last_error)},
-          {"last_http_status", result.last_http_status ? nlohmann::json(*result.last_http_status) : nlohmann::json()},
-          {"parked_reason", diagnostic(result.parked_reason)},
-          {"requeue_ms", static_cast<long long>(result.requeue_after.count())}};
+void add_write_back_row(JsonRows& document, const WriteBack& result) {
+  document.row()
+      .text("xid", result.xid)
+      .text("owner", result.lease.owner)
+      .number("token", static_cast<long long>(result.lease.token))
+      .text("expected", to_string(result.expected_status))
+      .text("status", to_string(result.status))
+      .number("attempt_count", static_cast<long long>(result.attempt_count))
+      .text("last_error", result.last_error)
+      .number("last_http_status", result.last_http_status)
+      .text("parked_reason", result.parked_reason)
+      .number("requeue_ms", static_cast<long long>(result.requeue_after.count()));
 }
 
 std::string leases_document(std::string_view operation, const std::vector<LeasedXid>& leases) {
-  auto document = nlohmann::json::array();
+  JsonRows document;
   for (const auto& leased : leases) {
     require_nonempty(operation, "xid", leased.xid);
     if (leased.lease.owner != leases.front().lease.owner) {
       throw StoreError(fmt::format("{}: leases of two owners, {} and {}", operation, shown(leases.front().lease.owner),
                                    shown(leased.lease.owner)));
     }
-    document.push_back({{"xid", leased.xid}, {"token", leased.lease.token}});
+    document.row().text("xid", leased.xid).number("token", static_cast<long long>(leased.lease.token));
   }
-  return document.dump();
+  return std::move(document).finish();
 }
 
 std::string decide_document(std::string_view operation, const std::vector<DecideRequest>& requests) {
-  auto document = nlohmann::json::array();
+  JsonRows document;
   for (const auto& r : requests) {
     require_nonempty(operation, "xid", r.xid);
     require_nonempty(operation, "owner", r.lease.owner);
-    document.push_back(
-        {{"xid", r.xid}, {"owner", r.lease.owner}, {"token", r.lease.token}, {"decision", to_string(r.decision)}});
+    document.row()
+        .text("xid", r.xid)
+        .text("owner", r.lease.owner)
+        .number("token", static_cast<long long>(r.lease.token))
+        .text("decision", to_string(r.decision));
   }
-  return document.dump();
+  return std::move(document).finish();
 }
 
 // Runs `body` on a pooled connection; every failure leaves as a StoreError naming `operation`.
@@ -526,7 +519,7 @@ std::vector<Transaction> PgStore::claim_due(const ClaimRequest& request) {
     throw StoreError(fmt::format("{}: lease must be positive, got {} ms", operation, request.lease.count()));
   }
   for (const auto& xid : request.exclude) require_text(operation, "excluded xid", xid);
-  const auto exclude = xid_list(request.exclude);
+  const auto exclude = json_string_array(request.exclude);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
     std::vector<Transaction> claimed;
@@ -579,19 +572,19 @@ std::vector<bool> PgStore::write_back_all(const std::vector<WriteBack>& results)
   const auto operation = results.size() == 1 ? fmt::format("write_back {}", shown(results.front().xid))
                                              : fmt::format("write_back {} transactions", results.size());
   if (results.empty()) return {};
-  auto rows = nlohmann::json::array();
-  auto branches = nlohmann::json::array();
-  auto attempts = nlohmann::json::array();
+  JsonRows rows;
+  JsonRows branches;
+  JsonRows attempts;
   for (const auto& result : results) {
     require_nonempty(operation, "xid", result.xid);
     require_nonempty(operation, "owner", result.lease.owner);
-    rows.push_back(write_back_row(result));
+    add_write_back_row(rows, result);
     add_branch_updates(branches, result);
     add_attempts(attempts, operation, result);
   }
-  const auto rows_document = rows.dump();
-  const auto branches_document = branches.dump();
-  const auto attempts_document = attempts.dump();
+  const auto rows_document = std::move(rows).finish();
+  const auto branches_document = std::move(branches).finish();
+  const auto attempts_document = std::move(attempts).finish();
   // One statement, in autocommit: the function is the transaction (0005_write_back_function.sql).
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::nontransaction work(connection);

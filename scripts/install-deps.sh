@@ -6,6 +6,7 @@
 #   DEPS=build         only what compiles the daemon (the container image's build stage)
 #   CHART_TOOLS=OFF    skips the chart test's npm tools and Helm
 #   IMAGE_TOOLS=OFF    skips buildah and debootstrap (scripts/image.sh)
+#   FUZZ_TOOLS=OFF     skips clang and its libFuzzer runtime (scripts/fuzz.sh)
 set -euo pipefail
 
 packages=(
@@ -24,7 +25,9 @@ if [[ "${DEPS:-all}" != build ]]; then
     command -v node >/dev/null || packages+=(nodejs)
     command -v npm >/dev/null || packages+=(npm)
   fi
-  [[ "${IMAGE_TOOLS:-ON}" == ON ]] && packages+=(buildah debootstrap)
+  if [[ "${IMAGE_TOOLS:-ON}" == ON ]]; then packages+=(buildah debootstrap); fi
+  # Debian 12's clang is clang 14; its libFuzzer runtime is only a recommendation of clang-14.
+  if [[ "${FUZZ_TOOLS:-ON}" == ON ]]; then packages+=(clang libclang-rt-14-dev); fi
 fi
 
 install_chart_tools() {

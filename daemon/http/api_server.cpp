@@ -2,7 +2,7 @@
 
 #include "http/request_workers.hpp"
 #include "http/transaction_json.hpp"
-#include "model/text.hpp"
+#include "http/transaction_path.hpp"
 
 // fmt before cpprest: cpprest's U() macro breaks fmt's templates.
 #include <fmt/format.h>
@@ -17,7 +17,6 @@ using web::http::http_request;
 using web::http::status_code;
 using web::http::status_codes;
 
-constexpr std::size_t kMaxXidLength = 256;
 // Requests are small and quick; two threads keep the API answering while one waits on the database.
 constexpr int kWorkerThreads = 2;
 constexpr std::size_t kMaxQueuedRequests = 256;
@@ -112,19 +111,11 @@ class ApiServer::Impl {
   }
 
   void transaction(const http_request& request, const std::string& encoded_xid) {
-    std::string xid;
-    try {
-      xid = web::uri::decode(encoded_xid);
-    } catch (const std::exception&) {
-      return reply_error(request, status_codes::BadRequest, "malformed percent-encoding in xid");
+    auto named = xid_from_segment(encoded_xid);
+    if (auto* problem = std::get_if<PathProblem>(&named)) {
+      return reply_error(request, status_codes::BadRequest, problem->message);
     }
-    if (xid.empty() || xid.size() > kMaxXidLength) {
-      return reply_error(request, status_codes::BadRequest, fmt::format("xid must be 1..{} bytes", kMaxXidLength));
-    }
-    // No stored xid holds these: the database would refuse the lookup, an error rather than a 404.
-    if (xid.find('\0') != std::string::npos || !valid_utf8(xid)) {
-      return reply_error(request, status_codes::BadRequest, "xid must be UTF-8 text without NUL");
-    }
+    const auto& xid = std::get<std::string>(named);
     auto txn = store_.find(xid);
     if (!txn) return reply_error(request, status_codes::NotFound, "unknown xid");
     reply_json(request, status_codes::OK, to_json(*txn));

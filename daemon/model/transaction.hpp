@@ -54,6 +54,9 @@ inline std::string_view action_name(Decision d) { return to_string(d); }
 bool acknowledged(Outcome o);
 bool is_terminal(Status s);
 
+// The longest xid in bytes; the schema's transactions_xid_length check states the same number.
+inline constexpr std::size_t kMaxXidBytes = 256;
+
 // The most branches one transaction may carry, enforced by every source (begin_transaction,
 // Kafka messages, legacy log rows) and by the store. A transaction is reconciled as one unit and
 // its branches are called within one lease, so an unbounded count (a pending-log row with

@@ -36,6 +36,29 @@ TEST_F(EndToEnd, CheckConfigNamesTheKeyPathAndLineAndExits2) {
   EXPECT_NE(result.output.find("participants.stock.timeout (line 9)"), std::string::npos) << result.output;
 }
 
+// tests/config/bad: one mistake per file, and on its last line the key path and line that
+// check-config must name ("# expect: participants.stock.timeout (line 24)").
+TEST(CheckConfig, EveryBadConfigIsRefusedNamingItsKeyAndLine) {
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(BAD_CONFIG_DIR)) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++files;
+    std::ifstream in(entry.path());
+    std::string line;
+    std::string expected;
+    while (std::getline(in, line)) {
+      if (line.rfind("# expect: ", 0) == 0) expected = line.substr(10);
+    }
+    ASSERT_FALSE(expected.empty()) << entry.path() << " has no '# expect: ' line";
+    const auto result = run_to_completion({COMPENSATORD_BIN, "check-config", entry.path().string()}, 30s);
+    EXPECT_EQ(result.exit_code, 2) << entry.path() << "\n" << result.output;
+    EXPECT_NE(result.output.find("  " + expected + ": "), std::string::npos)
+        << entry.path() << " should name " << expected << "\n"
+        << result.output;
+  }
+  EXPECT_GE(files, 30);
+}
+
 TEST_F(EndToEnd, CheckConfigAcceptsTheShippedConfigs) {
   auto demo = run_to_completion({COMPENSATORD_BIN, "check-config", DEMO_CONFIG}, 30s, env());
   EXPECT_EQ(demo.exit_code, 0) << demo.output;

@@ -1,0 +1,56 @@
+// Kafka check messages: any bytes a producer can send either become a transaction within every
+// limit of the format, or a rejection with a reason. Never an exception, never a crash.
+//
+// Input: a flags byte (bit 0: a key follows, up to the first newline; bit 1: an 8-byte
+// little-endian timestamp in milliseconds since the epoch follows), then the payload.
+#include "fuzz_support.hpp"
+#include "kafka/check_message.hpp"
+#include "model/text.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <variant>
+
+using namespace compensatord;
+
+namespace {
+
+const kafka::MessageRules& rules() {
+  static const kafka::MessageRules rules{
+      .kinds = {"order"}, .participants = {"stock", "coupon"}, .min_delay = std::chrono::seconds(30)};
+  return rules;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const std::uint8_t flags = data[0];
+  std::string_view input = fuzz::as_text(data + 1, size - 1);
+  kafka::CheckMessage message{.topic = "orders.check", .key = std::nullopt, .payload = {}, .timestamp = TimePoint{}};
+  if ((flags & 2) != 0 && input.size() >= 8) {
+    std::int64_t milliseconds = 0;
+    std::memcpy(&milliseconds, input.data(), sizeof milliseconds);
+    input.remove_prefix(8);
+    message.timestamp = TimePoint(
+        std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(milliseconds % (std::int64_t{1} << 40))));
+  }
+  if ((flags & 1) != 0) message.key = fuzz::take_until(input, '\n');
+  message.payload = input;
+
+  const auto parsed = kafka::parse_check_message(message, rules());
+  if (const auto* txn = std::get_if<store::NewTransaction>(&parsed)) {
+    FUZZ_REQUIRE(!txn->xid.empty() && txn->xid.size() <= kafka::kMaxXidBytes);
+    FUZZ_REQUIRE(valid_utf8(txn->xid));
+    FUZZ_REQUIRE(rules().kinds.contains(txn->kind));
+    FUZZ_REQUIRE(!txn->branches.empty() && txn->branches.size() <= kMaxBranches);
+    for (const auto& branch : txn->branches) {
+      FUZZ_REQUIRE(rules().participants.contains(branch.participant));
+      FUZZ_REQUIRE(branch.fields.is_object());
+    }
+    FUZZ_REQUIRE(!message.key || *message.key == txn->xid);
+  } else {
+    FUZZ_REQUIRE(!std::get<kafka::Rejection>(parsed).reason.empty());
+  }
+  return 0;
+}

@@ -117,8 +117,9 @@ RenderedRequest render_request(const ParticipantSpec& spec, const ActionSpec& ac
   request.timeout = spec.timeout;
   request.headers = spec.headers;
   for (const auto& [name, value] : action.headers) {
+    const Template& header = value;  // a lambda may not capture a structured binding before clang 16
     set_header(request.headers, name,
-               render_part(fmt::format("header {}", name), [&] { return value.render(ctx, Escape::HeaderValue); }));
+               render_part(fmt::format("header {}", name), [&] { return header.render(ctx, Escape::HeaderValue); }));
   }
   set_header(request.headers, spec.idempotency_header, idempotency_key(txn, branch, decision));
   if (action.body) {

@@ -1,5 +1,7 @@
 #include "adapters/template.hpp"
 
+#include "model/text.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -101,6 +103,12 @@ std::optional<Template::Placeholder> Template::parse_placeholder(std::string_vie
 }
 
 std::optional<Template> Template::parse(std::string_view text, TemplateScope scope, std::string& error) {
+  // Rendered into JSON bodies and headers, which carry text: a config byte that is not UTF-8
+  // would fail every render of the action, not its load.
+  if (!valid_utf8(text)) {
+    error = "not valid UTF-8";
+    return std::nullopt;
+  }
   Template t;
   std::size_t pos = 0;
   while (pos < text.size()) {

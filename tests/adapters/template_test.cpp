@@ -47,6 +47,10 @@ TEST(Template, ParseErrorsNameTheProblem) {
   EXPECT_NE(parse_error("{{branch.}}").find("invalid branch field"), std::string::npos);
   EXPECT_NE(parse_error("{{branch.a b}}").find("invalid branch field"), std::string::npos);
   EXPECT_NE(parse_error("{{branch.sku}}", TemplateScope::Transaction).find("no branch here"), std::string::npos);
+  // Found by the fuzzer (tests/fuzz/regressions/template): a body rendered from it could not be
+  // serialised, so every call of the action failed at render time instead of the config at load.
+  EXPECT_EQ(parse_error(" {\x88n,{{xid}}"), "not valid UTF-8");
+  EXPECT_EQ(parse_error("caf\xC3"), "not valid UTF-8");
 }
 
 TEST(Template, HugeAndHostileTemplateTextIsAnErrorNotACrash) {

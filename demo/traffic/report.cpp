@@ -7,6 +7,8 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -131,46 +133,99 @@ nlohmann::json fetch_totals(const std::string& services_url) {
   return totals;
 }
 
-std::vector<OrderRow> fetch_orders(const std::string& order_dsn, const std::string& run_id) {
-  pqxx::connection connection(order_dsn);
-  pqxx::read_transaction work(connection);
-  std::vector<OrderRow> orders;
-  for (const auto& row : work.exec_params(
-           "SELECT order_no, coalesce(coupon_id, '') FROM demo_orders WHERE left(order_no, length($1)) = $1",
-           run_id + "-")) {
-    orders.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
-  }
-  return orders;
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::string_view first_line(std::string_view text) { return text.substr(0, text.find('\n')); }
+
+// A connection refused or lost, or the server shutting down or starting up: a restart, which
+// passes. Other errors (a missing table) do not.
+bool restarting(const pqxx::failure& e) {
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return true;
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+  // Class 57, operator intervention: 57P01 admin_shutdown, 57P03 cannot_connect_now.
+  return sql != nullptr && sql->sqlstate().rfind("57", 0) == 0;
 }
 
-std::vector<TransactionRow> fetch_transactions(const std::string& dsn, const std::string& run_id) {
-  pqxx::connection connection(dsn);
-  pqxx::read_transaction work(connection);
-  std::vector<TransactionRow> transactions;
-  for (const auto& row : work.exec_params(
-           "SELECT xid, status FROM compensatord.transactions WHERE left(xid, length($1)) = $1", run_id + "-")) {
-    transactions.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+// Runs `read` on a new connection to `dsn`; while the database cannot be reached or drops the
+// connection, tries again every second until `patience` has passed.
+template <typename Read>
+auto read_patiently(const std::string& dsn, std::string_view what, std::chrono::milliseconds patience, Read&& read) {
+  const auto deadline = SteadyClock::now() + patience;
+  while (true) {
+    try {
+      pqxx::connection connection(dsn);
+      return read(connection);
+    } catch (const pqxx::failure& e) {
+      if (!restarting(e) || SteadyClock::now() >= deadline) throw;
+      fmt::print(stderr, "demo-traffic: reading {}: the database is unreachable ({}); trying again\n", what,
+                 first_line(e.what()));
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
   }
-  return transactions;
+}
+
+long long count_unfinished(pqxx::connection& connection, const std::string& run_id, long long expected) {
+  pqxx::read_transaction work(connection);
+  const auto row = work.exec_params1(
+      "SELECT count(*), count(*) FILTER (WHERE status NOT IN ('CONFIRMED', 'CANCELLED', 'PARKED')) "
+      "FROM compensatord.transactions WHERE left(xid, length($1)) = $1",
+      run_id + "-");
+  const auto total = row[0].as<long long>();
+  return row[1].as<long long>() + std::max(0LL, expected - total);
+}
+
+}  // namespace
+
+std::vector<OrderRow> fetch_orders(const std::string& order_dsn, const std::string& run_id,
+                                   std::chrono::milliseconds patience) {
+  return read_patiently(order_dsn, "the orders", patience, [&](pqxx::connection& connection) {
+    pqxx::read_transaction work(connection);
+    std::vector<OrderRow> orders;
+    for (const auto& row : work.exec_params(
+             "SELECT order_no, coalesce(coupon_id, '') FROM demo_orders WHERE left(order_no, length($1)) = $1",
+             run_id + "-")) {
+      orders.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+    }
+    return orders;
+  });
+}
+
+std::vector<TransactionRow> fetch_transactions(const std::string& dsn, const std::string& run_id,
+                                               std::chrono::milliseconds patience) {
+  return read_patiently(dsn, "compensatord's transactions", patience, [&](pqxx::connection& connection) {
+    pqxx::read_transaction work(connection);
+    std::vector<TransactionRow> transactions;
+    for (const auto& row : work.exec_params(
+             "SELECT xid, status FROM compensatord.transactions WHERE left(xid, length($1)) = $1", run_id + "-")) {
+      transactions.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+    }
+    return transactions;
+  });
 }
 
 long long wait_for_convergence(const std::string& dsn, const std::string& run_id, long long expected,
                                std::chrono::milliseconds timeout, const std::function<void(long long)>& progress) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  pqxx::connection connection(dsn);
+  const auto deadline = SteadyClock::now() + timeout;
+  std::unique_ptr<pqxx::connection> connection;
+  std::optional<long long> unfinished;
   while (true) {
-    long long unfinished = 0;
-    {
-      pqxx::read_transaction work(connection);
-      const auto row = work.exec_params1(
-          "SELECT count(*), count(*) FILTER (WHERE status NOT IN ('CONFIRMED', 'CANCELLED', 'PARKED')) "
-          "FROM compensatord.transactions WHERE left(xid, length($1)) = $1",
-          run_id + "-");
-      const auto total = row[0].as<long long>();
-      unfinished = row[1].as<long long>() + std::max(0LL, expected - total);
+    try {
+      if (!connection) connection = std::make_unique<pqxx::connection>(dsn);
+      unfinished = count_unfinished(*connection, run_id, expected);
+      progress(*unfinished);
+      if (*unfinished == 0) return 0;
+    } catch (const pqxx::failure& e) {
+      if (!restarting(e)) throw;
+      connection.reset();
+      fmt::print(stderr, "demo-traffic: waiting for compensatord: the database is unreachable ({}); trying again\n",
+                 first_line(e.what()));
     }
-    progress(unfinished);
-    if (unfinished == 0 || std::chrono::steady_clock::now() >= deadline) return unfinished;
+    if (SteadyClock::now() >= deadline) {
+      if (!unfinished) throw std::runtime_error("waiting for compensatord: the database was never reachable");
+      return *unfinished;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
 }

@@ -47,15 +47,22 @@ ConsistencyReport build_report(const std::string& run_id, const nlohmann::json& 
 std::string format_traffic(const TrafficCounters& counters);
 std::string format_report(const ConsistencyReport& report);
 
-// Reading the three sides. Each throws on a database or HTTP error, with what it was reading.
+// Reading the three sides. A database that restarts meanwhile (a chaos run restarts it on
+// purpose) is waited for: each read reconnects and tries again for up to `patience`, printing why
+// to stderr. Each throws on an HTTP error, or a database error that outlasts the patience, with
+// what it was reading.
+inline constexpr std::chrono::seconds kDatabasePatience{60};
 nlohmann::json fetch_totals(const std::string& services_url);
-std::vector<OrderRow> fetch_orders(const std::string& order_dsn, const std::string& run_id);
-std::vector<TransactionRow> fetch_transactions(const std::string& dsn, const std::string& run_id);
+std::vector<OrderRow> fetch_orders(const std::string& order_dsn, const std::string& run_id,
+                                   std::chrono::milliseconds patience = kDatabasePatience);
+std::vector<TransactionRow> fetch_transactions(const std::string& dsn, const std::string& run_id,
+                                               std::chrono::milliseconds patience = kDatabasePatience);
 
 // Polls compensatord.transactions until this run has at least `expected` transactions (a Kafka
 // check appears only once compensatord has ingested it) and none is unfinished, or `timeout`
 // passes; calls `progress` with the unfinished count (not yet ingested ones included) after each
-// poll. Returns the last unfinished count.
+// poll. A lost or refused connection is reopened at the next poll. Returns the last unfinished
+// count; throws when the database was never reachable within `timeout`.
 long long wait_for_convergence(const std::string& dsn, const std::string& run_id, long long expected,
                                std::chrono::milliseconds timeout, const std::function<void(long long)>& progress);
 

@@ -264,6 +264,38 @@ TEST_F(Traffic, ConvergenceWaitGivesUpAtItsTimeoutWithTheUnfinishedCount) {
   EXPECT_GE(polls, 1);
 }
 
+// A chaos run restarts the database under the wait: its connection dies (as under
+// pg_ctl restart -m immediate) and the next poll must reconnect instead of ending the run
+// without a report.
+TEST_F(Traffic, ConvergenceWaitReconnectsWhenTheDatabaseDropsItsConnection) {
+  ASSERT_TRUE(begin("t-000001"));
+  auto connection = db_.connect();
+  const auto terminate_the_others = [&] {
+    pqxx::nontransaction work(connection);
+    return work
+        .exec_params1(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            db_.name())[0]
+        .as<int>();
+  };
+  int polls = 0;
+  int terminated = 0;
+  const auto unfinished = wait_for_convergence(db_.dsn(), "t", 1, std::chrono::seconds(30), [&](long long) {
+    if (++polls == 1) terminated = terminate_the_others();
+    if (polls == 2) {
+      pqxx::nontransaction(connection)
+          .exec(
+              "UPDATE compensatord.transactions SET status = 'CANCELLED', decision = 'cancel', "
+              "decided_by = 'test', decided_at = now(), finished_at = now() WHERE xid = 't-000001'");
+    }
+  });
+  EXPECT_GE(terminated, 1) << "the test must end the wait's connection (every one but its own, as a restart does)";
+  EXPECT_EQ(unfinished, 0);
+  EXPECT_EQ(polls, 3);
+  EXPECT_EQ(fetch_transactions(db_.dsn(), "t").size(), 1u);
+}
+
 TEST_F(Traffic, BadOptionsAreRefusedNamingTheFlag) {
   TrafficCounters counters;
   auto o = options(0.0);

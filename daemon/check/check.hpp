@@ -23,12 +23,16 @@ struct CheckResult {
   std::string error;            // why unknown
   std::string request_summary;  // "SQL orders-db" or "GET http://order/api/order/ORD-1"; never secrets
   std::chrono::milliseconds latency{0};
+  // The question cannot even be asked for this transaction (its xid renders to no valid request):
+  // asking again cannot help, so the reconciler parks it at once rather than after max_attempts.
+  bool unaskable = false;
 };
 
 class Check {
  public:
   virtual ~Check() = default;
-  // Never throws: database and HTTP errors become CheckVerdict::Unknown with the error text.
+  // Never throws: database and HTTP errors become CheckVerdict::Unknown with the error text; a
+  // request that cannot be rendered is Unknown and `unaskable`.
   virtual CheckResult run(const Transaction& txn) = 0;
 };
 

@@ -27,7 +27,15 @@ CheckResult HttpCheck::run(const Transaction& txn) {
   CheckResult result;
   const auto started = std::chrono::steady_clock::now();
   try {
-    adapters::HttpRequest request = render(txn);
+    adapters::HttpRequest request;
+    try {
+      request = render(txn);
+    } catch (const adapters::RenderError& e) {
+      result.unaskable = true;
+      result.request_summary = fmt::format("{} {} (not sent)", spec_.method, spec_.base_url);
+      result.error = fmt::format("the check's request cannot be made for this transaction: {}", e.what());
+      return result;
+    }
     result.request_summary = fmt::format("{} {}", request.method, request.url.substr(0, request.url.find('?')));
     adapters::HttpResponse response = adapters::send_and_wait(*transport_, std::move(request));
     if (response.status != 0) result.http_status = response.status;

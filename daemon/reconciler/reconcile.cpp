@@ -112,6 +112,10 @@ bool TransactionReconciler::check_and_decide(Transaction& txn, const KindRuntime
   const TimePoint started = Clock::now();
   check::CheckResult checked = timed(report.stages.check, [&] { return kind.check->run(txn); });
   wb.attempts.push_back(check_attempt(txn, replica_, started, checked));
+  if (checked.unaskable) {
+    park(wb, report, fmt::format("check cannot be asked: {}", checked.error));
+    return false;
+  }
   if (checked.verdict == CheckVerdict::Unknown) {
     report.error = fmt::format("check inconclusive: {}", checked.error);
     wb.last_http_status = checked.http_status;

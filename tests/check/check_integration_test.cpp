@@ -149,6 +149,21 @@ TEST_F(HttpCheckTest, AHostileXidStaysOnePathSegment) {
   EXPECT_NE(result.request_summary.find("ORD-1%2F..%2FORD-1%3Fx%3D1"), std::string::npos) << result.request_summary;
 }
 
+// An xid of "." or ".." would make the path another endpoint's (whose 404 reads as absent): the
+// request is never made, and the check says it cannot be asked rather than "unknown, ask again".
+TEST_F(HttpCheckTest, AnXidThatWouldBeADotSegmentCannotBeAsked) {
+  auto check = http_check(services->url());
+  for (const std::string xid : {"..", "."}) {
+    auto result = check->run(txn_of(xid));
+    EXPECT_TRUE(result.unaskable) << xid;
+    EXPECT_EQ(result.verdict, CheckVerdict::Unknown);
+    EXPECT_FALSE(result.http_status);
+    EXPECT_NE(result.error.find("cannot be made"), std::string::npos) << result.error;
+    EXPECT_EQ(result.request_summary, "GET " + services->url() + " (not sent)");
+  }
+  EXPECT_FALSE(check->run(txn_of("ORD-1")).unaskable);
+}
+
 TEST_F(HttpCheckTest, ErrorsAndUnmatchedAnswersAreUnknown) {
   demo::HttpClient client(services->url());
   ASSERT_EQ(client.post("/admin/knobs", R"({"order":{"fail_rate":1}})").status, 200);

@@ -70,10 +70,12 @@ class ScriptedCheck final : public check::Check {
  public:
   explicit ScriptedCheck(CheckVerdict v) : verdict(v) {}
   CheckVerdict verdict;
+  bool unaskable = false;
   int calls = 0;
   check::CheckResult run(const Transaction&) override {
     ++calls;
-    return {verdict, std::nullopt, verdict == CheckVerdict::Unknown ? "order db unreachable" : "", "SQL check", 1ms};
+    return {verdict,     std::nullopt, verdict == CheckVerdict::Unknown ? "order db unreachable" : "",
+            "SQL check", 1ms,          unaskable};
   }
 };
 
@@ -259,6 +261,21 @@ TEST_F(ReconcileTest, UnknownCheckRequeuesWithBackoffAndNoDecision) {
   EXPECT_EQ(store.writes[0].attempt_count, 1);
   EXPECT_EQ(store.writes[0].requeue_after, 1s);
   EXPECT_NE(store.writes[0].last_error.find("order db unreachable"), std::string::npos);
+  EXPECT_EQ(transport->requests.size(), 0u);
+}
+
+TEST_F(ReconcileTest, ACheckThatCannotBeAskedParksAtOnceWithoutADecision) {
+  check->verdict = CheckVerdict::Unknown;
+  check->unaskable = true;
+  auto report = reconcile();
+  EXPECT_EQ(report.result, ReconcileResult::Parked);
+  EXPECT_EQ(store.txn.status, Status::Parked);
+  EXPECT_FALSE(store.txn.decision);
+  ASSERT_EQ(store.writes.size(), 1u);
+  EXPECT_NE(store.writes[0].parked_reason.find("check cannot be asked: order db unreachable"), std::string::npos)
+      << store.writes[0].parked_reason;
+  ASSERT_EQ(store.writes[0].attempts.size(), 1u);
+  EXPECT_EQ(store.writes[0].attempts[0].action, "check");
   EXPECT_EQ(transport->requests.size(), 0u);
 }
 

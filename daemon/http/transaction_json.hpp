@@ -1,6 +1,6 @@
 #pragma once
 // The JSON shape of a transaction in the /v1 API: what participants and the order service
-// read to refuse late work on a cancelled transaction (design.md "Suspension").
+// read to refuse late work on a cancelled transaction (docs/design.md, "Suspension").
 
 #include "model/transaction.hpp"
 

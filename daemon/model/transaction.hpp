@@ -1,5 +1,5 @@
 #pragma once
-// The words of design.md as types: transaction, branch, decision, action, attempt.
+// The words of docs/design.md as types: transaction, branch, decision, action, attempt.
 
 #include <nlohmann/json.hpp>
 
@@ -30,7 +30,7 @@ enum class Decision { Confirm, Cancel };
 // The answer of a check: did the business transaction commit?
 enum class CheckVerdict { Committed, Absent, Unknown };
 
-// What an adapter made of a participant's answer (design.md "Idempotent actions").
+// What an adapter made of a participant's answer (docs/design.md, "Idempotent actions").
 enum class Outcome { Done, AlreadyDone, NotFound, Retry, Fatal };
 
 // Per-branch progress of the decided action.

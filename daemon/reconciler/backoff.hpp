@@ -1,5 +1,5 @@
 #pragma once
-// Capped exponential backoff with jitter, per transaction (design.md "Retries").
+// Capped exponential backoff with jitter, per transaction (docs/design.md, "Retries").
 
 #include "config/config.hpp"
 

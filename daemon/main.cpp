@@ -126,6 +126,13 @@ metrics::KafkaSnapshot read_kafka_snapshot(const kafka::KafkaSource& source) {
           counters.errors,   source.connected(),  counters.consumer_lag};
 }
 
+// database.* bounds every wait of the state database's connections.
+store::ConnectionLimits connection_limits(const config::DatabaseConfig& database) {
+  return {.connect_timeout = database.connect_timeout,
+          .statement_timeout = database.statement_timeout,
+          .lock_timeout = database.lock_timeout};
+}
+
 metrics::StoreSnapshot read_store_snapshot(store::PgStore& store) {
   return {store.count_by_status(), store.oldest_due_age()};
 }
@@ -135,7 +142,8 @@ int migrate(const std::string& path) {
   if (!config) return kExitBadConfig;
   logging::use_log_format(config->logging.format);
   try {
-    store::PgStore store(config->database.dsn, store::PgStoreOptions{.pool_size = 1});
+    store::PgStore store(config->database.dsn,
+                         store::PgStoreOptions{.pool_size = 1, .limits = connection_limits(config->database)});
     store.migrate();
   } catch (const std::exception& e) {
     spdlog::critical("compensatord: migrating the state database failed: {}", e.what());
@@ -166,18 +174,21 @@ int run(const std::string& path, bool until_idle) {
   logging::use_log_format(config->logging.format);
   process::ShutdownSignals signals;  // before any thread starts, so every thread inherits the mask
 
+  metrics::Metrics metrics(COMPENSATORD_VERSION);
   std::unique_ptr<store::PgStore> store;
   try {
     store = std::make_unique<store::PgStore>(
         config->database.dsn,
-        store::PgStoreOptions{.pool_size = static_cast<std::size_t>(config->reconciler.workers) + 2});
+        store::PgStoreOptions{
+            .pool_size = static_cast<std::size_t>(config->reconciler.workers) + 2,
+            .limits = connection_limits(config->database),
+            .on_ingest_conflict = [&metrics](std::string_view source) { metrics.ingest_conflict(source); }});
     store->migrate();
   } catch (const std::exception& e) {
     spdlog::critical("compensatord: cannot open the state database: {}", e.what());
     return kExitFailure;
   }
 
-  metrics::Metrics metrics(COMPENSATORD_VERSION);
   for (const auto& [name, spec] : config->participants) metrics.declare_participant(name);
   std::shared_ptr<adapters::HttpTransport> transport = make_transport(*config);
   reconciler::ReconcileContext context = reconciler::build_context(*config, transport);

@@ -1,5 +1,7 @@
 #include "check/sql_check.hpp"
 
+#include "store/conninfo.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -24,7 +26,9 @@ std::unique_ptr<pqxx::connection> SqlCheck::acquire() {
       return c;
     }
   }
-  auto c = std::make_unique<pqxx::connection>(spec_.dsn);
+  // An unreachable order database (a dropped SYN, a server that never answers) must not hold a
+  // worker either: the connect gives up after the check's timeout too.
+  auto c = std::make_unique<pqxx::connection>(store::with_connect_timeout(spec_.dsn, spec_.timeout));
   // A hung order database must not hold a worker for longer than the check's timeout.
   pqxx::nontransaction(*c).exec(fmt::format("SET statement_timeout = {}", spec_.timeout.count()));
   // The check only reads: a query that would write fails instead.

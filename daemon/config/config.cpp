@@ -31,6 +31,7 @@ using namespace std::chrono_literals;
 constexpr std::size_t kMaxConfigBytes = 4 * 1024 * 1024;
 // Keeps now() + any configured duration far away from the clock's range.
 constexpr milliseconds kMaxDuration = std::chrono::hours(24 * 3650);
+constexpr milliseconds kMaxSessionTimeout = std::chrono::hours(24);
 constexpr std::size_t kMaxNameLength = 64;
 // What reconciler.lease must leave beyond the longest check, slot wait and call.
 constexpr milliseconds kLeaseMargin = 1s;
@@ -94,6 +95,18 @@ void read_duration(const Reader& parent, std::string_view key, milliseconds& out
   out = *value;
 }
 
+// A PostgreSQL session timeout (statement_timeout, lock_timeout): the server takes at most
+// INT_MAX milliseconds, and a wait of a day is already a stuck worker.
+void read_session_timeout(const Reader& parent, std::string_view key, milliseconds& out) {
+  auto value = parent.duration(key);
+  if (!value) return;
+  if (*value <= 0ms || *value > kMaxSessionTimeout) {
+    parent.child(key).error(fmt::format("must be positive and at most 1d, got {}", *value));
+    return;
+  }
+  out = *value;
+}
+
 template <typename Int>
 void read_integer(const Reader& parent, std::string_view key, std::int64_t min, std::int64_t max, Int& out) {
   if (auto value = parent.integer(key, min, max)) out = static_cast<Int>(*value);
@@ -128,12 +141,21 @@ DatabaseConfig read_database(const Reader& root) {
     return database;
   }
   if (!is_section(section)) return database;
-  section.reject_unknown_keys({"dsn", "connect_timeout"});
+  section.reject_unknown_keys({"dsn", "connect_timeout", "statement_timeout", "lock_timeout"});
   if (auto dsn = section.string("dsn", true)) {
     if (dsn->empty()) section.child("dsn").error("must not be empty");
     database.dsn = *dsn;
   }
   read_duration(section, "connect_timeout", database.connect_timeout);
+  read_session_timeout(section, "statement_timeout", database.statement_timeout);
+  read_session_timeout(section, "lock_timeout", database.lock_timeout);
+  // A lock wait longer than the statement would be cut by statement_timeout anyway.
+  if (database.lock_timeout > database.statement_timeout) {
+    Reader at =
+        section.child("lock_timeout").present() ? section.child("lock_timeout") : section.child("statement_timeout");
+    at.error(fmt::format("lock_timeout ({}) must not be larger than statement_timeout ({})", database.lock_timeout,
+                         database.statement_timeout));
+  }
   return database;
 }
 

@@ -26,6 +26,8 @@ using std::chrono::milliseconds;
 struct DatabaseConfig {
   std::string dsn;  // required; compensatord's state (and the pending log)
   milliseconds connect_timeout{std::chrono::seconds(5)};
+  milliseconds statement_timeout{std::chrono::seconds(30)};
+  milliseconds lock_timeout{std::chrono::seconds(5)};  // at most statement_timeout
 };
 
 struct RetryPolicy {

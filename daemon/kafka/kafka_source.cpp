@@ -269,7 +269,10 @@ ParseResult KafkaSource::Session::parse(const RdKafka::Message& message) const {
 }
 
 // One multi-row upsert for every transaction of the batch, each message counted as ingested or
-// duplicate. The transactions are moved out of `parsed`, which keeps the rejections.
+// duplicate; one refused as a conflict (its xid recorded with other branches) is counted and logged
+// by the store (compensatord_ingest_conflicts_total), and its offset committed like any handled
+// message's: redelivering it would be refused again. The transactions are moved out of `parsed`,
+// which keeps the rejections.
 void KafkaSource::Session::store_all(std::vector<ParseResult>& parsed) {
   std::vector<store::NewTransaction> txns;
   for (auto& result : parsed) {
@@ -279,7 +282,7 @@ void KafkaSource::Session::store_all(std::vector<ParseResult>& parsed) {
   for (const auto result : source.store_.ingest_batch(txns)) {
     if (result == store::IngestResult::Inserted) {
       ++source.ingested_;
-    } else {
+    } else if (result == store::IngestResult::AlreadyKnown) {
       ++source.duplicates_;
     }
   }

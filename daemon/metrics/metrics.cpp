@@ -28,6 +28,10 @@ constexpr std::array kOutcomes{Outcome::Done, Outcome::AlreadyDone, Outcome::Not
 constexpr std::array kStatuses{Status::Pending,   Status::Committed, Status::Confirming, Status::Cancelling,
                                Status::Confirmed, Status::Cancelled, Status::Parked};
 
+// The `source` labels of compensatord_ingest_conflicts_total that the daemon's own sources produce,
+// created at zero. (A conflicting begin_transaction raises in the order service's session instead.)
+constexpr std::array<std::string_view, 2> kIngestSources{"kafka", "legacy_log"};
+
 // The `stage` label of compensatord_reconcile_stage_seconds, in the order of StageTimes.
 constexpr std::array<const char*, 4> kStages{"check", "decide", "calls", "write_back"};
 
@@ -43,6 +47,13 @@ std::string label(std::string_view value) { return std::string(value); }
 }  // namespace
 
 std::string_view result_label(reconciler::ReconcileResult result) { return reconciler::to_string(result); }
+
+std::string_view source_label(std::string_view source) {
+  if (source.starts_with("kafka:")) return "kafka";
+  if (source.starts_with("legacy:")) return "legacy_log";
+  if (source == "pending_log") return "pending_log";
+  return "other";
+}
 
 std::string_view outcome_label(std::string_view outcome) {
   const auto parsed = parse_outcome(outcome);
@@ -118,6 +129,11 @@ struct Metrics::Families {
                                   .Add({})),
         build_info(
             BuildGauge().Name("compensatord_build_info").Help("Always 1; labelled with the version").Register(r)),
+        ingest_conflicts_total(BuildCounter()
+                                   .Name("compensatord_ingest_conflicts_total")
+                                   .Help("Ingests refused because their xid is recorded with other branches, by "
+                                         "source (kafka, legacy_log)")
+                                   .Register(r)),
         kafka_messages_total(BuildCounter()
                                  .Name("compensatord_kafka_messages_total")
                                  .Help("Delayed check messages consumed, by result (ingested, duplicate, "
@@ -151,6 +167,7 @@ struct Metrics::Families {
   Counter& claims_total;
   Counter& lease_takeovers_total;
   Family<Gauge>& build_info;
+  Family<Counter>& ingest_conflicts_total;
   Family<Counter>& kafka_messages_total;
   Family<Counter>& kafka_errors_total;
   Family<Gauge>& kafka_connected;
@@ -166,6 +183,7 @@ Metrics::Metrics(const std::string& version)
   for (auto decision : kDecisions) families_->decisions_total.Add({{"decision", label(to_string(decision))}});
   for (auto status : kStatuses) families_->transactions.Add({{"status", label(to_string(status))}});
   for (const char* stage : kStages) families_->reconcile_stage_seconds.Add({{"stage", stage}}, reconcile_buckets());
+  for (auto source : kIngestSources) families_->ingest_conflicts_total.Add({{"source", label(source)}});
 }
 
 Metrics::~Metrics() = default;
@@ -212,6 +230,10 @@ void Metrics::set_kafka_snapshot(const KafkaSnapshot& snapshot) {
   families_->kafka_connected.Add({}).Set(snapshot.connected ? 1 : 0);
   families_->kafka_consumer_lag.Add({}).Set(static_cast<double>(snapshot.consumer_lag));
   last = snapshot;
+}
+
+void Metrics::ingest_conflict(std::string_view source) {
+  families_->ingest_conflicts_total.Add({{"source", label(source_label(source))}}).Increment();
 }
 
 void Metrics::claimed(int count, int lease_takeovers) {

@@ -37,6 +37,9 @@ struct KafkaSnapshot {
 };
 
 std::string_view result_label(reconciler::ReconcileResult result);
+// The `source` label of compensatord_ingest_conflicts_total for a transaction's source: kafka
+// ("kafka:<topic>"), legacy_log ("legacy:<name>"), pending_log, or other.
+std::string_view source_label(std::string_view source);
 // The `outcome` label of compensatord_adapter_requests_total; "unknown" for a name that is not an Outcome.
 std::string_view outcome_label(std::string_view outcome);
 // The `action` label: confirm or cancel; "unknown" otherwise.
@@ -55,6 +58,9 @@ class Metrics final : public reconciler::LoopObserver {
   // Kafka series exist only where Kafka is configured: declare_kafka() creates them at 0.
   void declare_kafka();
   void set_kafka_snapshot(const KafkaSnapshot& snapshot);
+
+  // An ingest refused because its xid is recorded with other branches (PgStoreOptions::on_ingest_conflict).
+  void ingest_conflict(std::string_view source);
 
   void claimed(int count, int lease_takeovers) override;
   void reconciled(const reconciler::ReconcileObservation& observation) override;

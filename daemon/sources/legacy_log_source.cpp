@@ -249,10 +249,16 @@ PollResult LegacyLogSource::poll_once() {
                        row_label(row, shape.xid, result.rows_seen), bad.what());
           continue;
         }
-        if (store_.ingest(txn) == store::IngestResult::Inserted) {
-          ++result.inserted;
-        } else {
-          ++result.already_known;
+        switch (store_.ingest(txn)) {
+          case store::IngestResult::Inserted:
+            ++result.inserted;
+            break;
+          case store::IngestResult::AlreadyKnown:
+            ++result.already_known;
+            break;
+          case store::IngestResult::Conflict:
+            ++result.conflicts;
+            break;
         }
       }
     }
@@ -268,9 +274,10 @@ void LegacyLogSource::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     try {
       const PollResult result = poll_once();
-      spdlog::log(result.inserted > 0 || result.rejected > 0 ? spdlog::level::info : spdlog::level::debug,
-                  "legacy log {}: {} rows, {} new, {} already known, {} rejected", config_.name, result.rows_seen,
-                  result.inserted, result.already_known, result.rejected);
+      spdlog::log(result.inserted > 0 || result.rejected > 0 || result.conflicts > 0 ? spdlog::level::info
+                                                                                     : spdlog::level::debug,
+                  "legacy log {}: {} rows, {} new, {} already known, {} conflicting, {} rejected", config_.name,
+                  result.rows_seen, result.inserted, result.already_known, result.conflicts, result.rejected);
     } catch (const std::exception& e) {
       spdlog::error("legacy log {}: poll failed, retrying in {}: {}", config_.name, config_.interval, e.what());
     }

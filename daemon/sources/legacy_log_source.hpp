@@ -15,11 +15,14 @@
 
 namespace compensatord::sources {
 
-// Counts of one poll. rows_seen = inserted + already_known + rejected.
+// Counts of one poll. rows_seen = inserted + already_known + conflicts + rejected.
 struct PollResult {
   long long rows_seen = 0;
   long long inserted = 0;
   long long already_known = 0;
+  // Rows whose xid is recorded with other branches (by another source): refused, logged and counted
+  // by the store (compensatord_ingest_conflicts_total).
+  long long conflicts = 0;
   // Bad rows (NULL, empty or too long xid, half-NULL branch, bad due_at, more than kMaxBranches
   // branches): skipped, warned.
   long long rejected = 0;

@@ -1,9 +1,11 @@
 #include "store/connection_pool.hpp"
 
+#include "store/conninfo.hpp"
 #include "store/store_error.hpp"
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <pqxx/nontransaction>
 
 #include <memory>
 #include <regex>
@@ -48,13 +50,25 @@ std::string without_password(std::string message, const std::string& dsn) {
 
 }  // namespace
 
-std::unique_ptr<pqxx::connection> connect(const std::string& dsn, std::string_view operation) {
+std::unique_ptr<pqxx::connection> connect(const std::string& dsn, std::string_view operation,
+                                          const ConnectionLimits& limits) {
+  std::unique_ptr<pqxx::connection> connection;
   try {
-    return std::make_unique<pqxx::connection>(dsn);
+    connection = std::make_unique<pqxx::connection>(with_connect_timeout(dsn, limits.connect_timeout));
   } catch (const std::exception& e) {
     throw StoreError(fmt::format("{}: cannot connect to PostgreSQL at {}: {}", operation, redact_dsn(dsn),
                                  without_password(e.what(), dsn)));
   }
+  try {
+    // Session settings, so they hold for every statement on this connection, in one round trip.
+    pqxx::nontransaction(*connection)
+        .exec(fmt::format("SET statement_timeout = {}; SET lock_timeout = {}", limits.statement_timeout.count(),
+                          limits.lock_timeout.count()));
+  } catch (const std::exception& e) {
+    throw StoreError(fmt::format("{}: cannot set the timeouts of a connection to {}: {}", operation, redact_dsn(dsn),
+                                 without_password(e.what(), dsn)));
+  }
+  return connection;
 }
 
 ConnectionPool::Handle::~Handle() {
@@ -68,8 +82,9 @@ pqxx::connection& ConnectionPool::Handle::operator*() const { return *pool_->slo
 
 void ConnectionPool::Handle::discard() { pool_->slots_[slot_].reset(); }
 
-ConnectionPool::ConnectionPool(std::string dsn, std::size_t size, std::chrono::milliseconds acquire_timeout)
-    : dsn_(std::move(dsn)), acquire_timeout_(acquire_timeout), slots_(size) {
+ConnectionPool::ConnectionPool(std::string dsn, std::size_t size, std::chrono::milliseconds acquire_timeout,
+                               ConnectionLimits limits)
+    : dsn_(std::move(dsn)), acquire_timeout_(acquire_timeout), limits_(limits), slots_(size) {
   if (size == 0) throw StoreError("the PostgreSQL connection pool size must be at least 1");
   for (std::size_t slot = size; slot > 0; --slot) free_slots_.push_back(slot - 1);
 }
@@ -88,7 +103,7 @@ ConnectionPool::Handle ConnectionPool::acquire(std::string_view operation) {
   Handle handle(*this, slot);
   auto& connection = slots_[slot];
   if (connection && !connection->is_open()) connection.reset();
-  if (!connection) connection = connect(dsn_, operation);
+  if (!connection) connection = connect(dsn_, operation, limits_);
   return handle;
 }
 

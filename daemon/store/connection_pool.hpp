@@ -2,6 +2,8 @@
 // A small, thread-safe pool of PostgreSQL connections for the store's workers. Connections are
 // opened on first use and reopened on the next use after one broke (e.g. the server restarted).
 
+#include "store/conninfo.hpp"
+
 #include <pqxx/connection>
 
 #include <chrono>
@@ -18,8 +20,10 @@ namespace compensatord::store {
 // The DSN without its password, for messages and logs.
 std::string redact_dsn(std::string_view dsn);
 
-// Opens a connection; throws StoreError naming `operation` and the redacted DSN on failure.
-std::unique_ptr<pqxx::connection> connect(const std::string& dsn, std::string_view operation);
+// Opens a connection under `limits`; throws StoreError naming `operation` and the redacted DSN on
+// failure.
+std::unique_ptr<pqxx::connection> connect(const std::string& dsn, std::string_view operation,
+                                          const ConnectionLimits& limits);
 
 class ConnectionPool {
  public:
@@ -42,7 +46,8 @@ class ConnectionPool {
     std::size_t slot_;
   };
 
-  ConnectionPool(std::string dsn, std::size_t size, std::chrono::milliseconds acquire_timeout);
+  ConnectionPool(std::string dsn, std::size_t size, std::chrono::milliseconds acquire_timeout,
+                 ConnectionLimits limits = {});
 
   // Waits for a free connection, opening it if needed. Throws StoreError when none is free within
   // the acquire timeout or the database cannot be reached.
@@ -55,6 +60,7 @@ class ConnectionPool {
 
   std::string dsn_;
   std::chrono::milliseconds acquire_timeout_;
+  ConnectionLimits limits_;
   std::vector<std::unique_ptr<pqxx::connection>> slots_;  // a slot is touched only by its borrower
   std::mutex mutex_;
   std::condition_variable freed_;

@@ -54,8 +54,11 @@ std::vector<int> apply_missing(pqxx::connection& connection) {
 
 }  // namespace
 
-std::vector<int> migrate(const std::string& dsn) {
-  const auto owned = connect(dsn, "schema migration");
+std::vector<int> migrate(const std::string& dsn, std::chrono::milliseconds connect_timeout) {
+  const auto owned = connect(dsn, "schema migration",
+                             ConnectionLimits{.connect_timeout = connect_timeout,
+                                              .statement_timeout = std::chrono::milliseconds::zero(),
+                                              .lock_timeout = std::chrono::milliseconds::zero()});
   auto& connection = *owned;
   try {
     pqxx::nontransaction(connection).exec_params("SELECT pg_advisory_lock($1)", kMigrationLockKey);

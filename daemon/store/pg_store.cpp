@@ -5,11 +5,13 @@
 #include "store/migrations.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -79,6 +81,19 @@ constexpr const char* kInsertBranchesSql = R"(
 INSERT INTO compensatord.branches (xid, branch_no, participant, fields)
 SELECT $1, (b.ordinality - 1)::integer, b.value ->> 'participant', b.value -> 'fields'
   FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS b)";
+
+// The source of the transaction recorded under $1 when its branches differ from $2; NULL when they
+// are the same or the xid is unknown (0006_ingest_conflicts.sql). A statement of its own after the
+// INSERT: it sees the row of a concurrent ingest the INSERT waited for.
+constexpr const char* kConflictingSourceSql = "SELECT compensatord.conflicting_source($1, $2::jsonb)";
+
+// $1: [{at, xid, branches}], the inputs of a batch that were not inserted. Returns the position
+// `at` and the recorded source of each one whose branches differ from the recorded ones.
+constexpr const char* kBatchConflictsSql = R"(
+SELECT c.at, c.recorded_source
+  FROM (SELECT (e ->> 'at')::integer AS at, compensatord.conflicting_source(e ->> 'xid', e -> 'branches') AS recorded_source
+          FROM jsonb_array_elements($1::jsonb) AS e) AS c
+ WHERE c.recorded_source IS NOT NULL)";
 
 // One statement for a whole batch: the transactions not known yet, then the branches of exactly
 // those. The rows go in in xid order, so concurrent batches take their row locks in one order.
@@ -427,6 +442,24 @@ std::string decide_document(std::string_view operation, const std::vector<Decide
   return std::move(document).finish();
 }
 
+// The inputs of a batch that were not inserted, with their positions, for kBatchConflictsSql.
+std::string not_inserted_document(const std::vector<NewTransaction>& txns, const std::vector<bool>& inserted) {
+  auto document = nlohmann::json::array();
+  for (std::size_t at = 0; at < txns.size(); ++at) {
+    if (inserted[at]) continue;
+    const auto& txn = txns[at];
+    document.push_back({{"at", at}, {"xid", txn.xid}, {"branches", branches_json("ingest_batch", txn.branches)}});
+  }
+  return document.dump();
+}
+
+// A refused ingest: the recorded transaction stands, and an operator sees which source lost.
+void report_conflict(const PgStoreOptions& options, const NewTransaction& txn, std::string_view recorded_source) {
+  spdlog::warn("store: refused xid={} from {}: it is recorded with other branches (by {}); the recorded ones stand",
+               shown(txn.xid), shown(txn.source), shown(recorded_source));
+  options.on_ingest_conflict(txn.source);
+}
+
 // Runs `body` on a pooled connection; every failure leaves as a StoreError naming `operation`.
 // A connection that broke is dropped so that the next use reconnects.
 template <typename Body>
@@ -467,11 +500,13 @@ std::unordered_map<std::string, DecideResult> decisions_in_force(pqxx::transacti
 std::string_view claim_due_sql() { return claim_sql(); }
 
 PgStore::PgStore(std::string dsn, PgStoreOptions options)
-    : dsn_(std::move(dsn)), pool_(std::make_unique<ConnectionPool>(dsn_, options.pool_size, options.acquire_timeout)) {}
+    : dsn_(std::move(dsn)),
+      options_(std::move(options)),
+      pool_(std::make_unique<ConnectionPool>(dsn_, options_.pool_size, options_.acquire_timeout, options_.limits)) {}
 
 PgStore::~PgStore() = default;
 
-std::vector<int> PgStore::migrate() { return store::migrate(dsn_); }
+std::vector<int> PgStore::migrate() { return store::migrate(dsn_, options_.limits.connect_timeout); }
 
 IngestResult PgStore::ingest(const NewTransaction& txn) {
   const auto operation = fmt::format("ingest {}", shown(txn.xid));
@@ -479,15 +514,19 @@ IngestResult PgStore::ingest(const NewTransaction& txn) {
   require_text(operation, "kind", txn.kind);
   require_text(operation, "source", txn.source);
   const auto branches = branches_document(operation, txn.branches);
-  return run(*pool_, operation, [&](pqxx::connection& connection) {
+  std::optional<std::string> recorded_source;
+  const auto result = run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
     if (work.exec_params(kIngestSql, txn.xid, txn.kind, txn.source, to_micros(txn.due_at)).affected_rows() == 0) {
-      return IngestResult::AlreadyKnown;
+      recorded_source = work.exec_params1(kConflictingSourceSql, txn.xid, branches)[0].as<std::optional<std::string>>();
+      return recorded_source ? IngestResult::Conflict : IngestResult::AlreadyKnown;
     }
     work.exec_params0(kInsertBranchesSql, txn.xid, branches);
     work.commit();
     return IngestResult::Inserted;
   });
+  if (result == IngestResult::Conflict) report_conflict(options_, txn, *recorded_source);
+  return result;
 }
 
 std::vector<IngestResult> PgStore::ingest_batch(const std::vector<NewTransaction>& txns) {
@@ -495,18 +534,28 @@ std::vector<IngestResult> PgStore::ingest_batch(const std::vector<NewTransaction
   std::vector<bool> first;
   const auto document = batch_document(txns, first);
   const auto operation = fmt::format("ingest_batch of {} transactions", txns.size());
-  const auto inserted = run(*pool_, operation, [&](pqxx::connection& connection) {
+  std::vector<IngestResult> results;
+  std::map<std::size_t, std::string> conflicts;  // position -> recorded source
+  run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
     std::unordered_set<std::string> xids;
     for (const auto& row : work.exec_params(kIngestBatchSql, document)) xids.insert(row[0].as<std::string>());
+    std::vector<bool> inserted;
+    for (std::size_t i = 0; i < txns.size(); ++i) inserted.push_back(first[i] && xids.contains(txns[i].xid));
+    // Only the inputs not inserted are compared, and only when there are some: re-deliveries.
+    if (std::find(inserted.begin(), inserted.end(), false) != inserted.end()) {
+      for (const auto& row : work.exec_params(kBatchConflictsSql, not_inserted_document(txns, inserted))) {
+        conflicts.emplace(row[0].as<std::size_t>(), row[1].as<std::string>());
+      }
+    }
     work.commit();
-    return xids;
+    for (std::size_t i = 0; i < txns.size(); ++i) {
+      results.push_back(inserted[i]             ? IngestResult::Inserted
+                        : conflicts.contains(i) ? IngestResult::Conflict
+                                                : IngestResult::AlreadyKnown);
+    }
   });
-  std::vector<IngestResult> results;
-  results.reserve(txns.size());
-  for (std::size_t i = 0; i < txns.size(); ++i) {
-    results.push_back(first[i] && inserted.contains(txns[i].xid) ? IngestResult::Inserted : IngestResult::AlreadyKnown);
-  }
+  for (const auto& [at, recorded_source] : conflicts) report_conflict(options_, txns[at], recorded_source);
   return results;
 }
 

@@ -16,13 +16,19 @@
 // - ingest, ingest_batch: a transaction with more than kMaxBranches branches is refused (StoreError
 //   naming the limit and the count); in a batch, one refused transaction refuses the whole batch
 //   before the database is touched. ingest_batch inserts in xid order, so two concurrent batches
-//   never deadlock on each other's rows.
+//   never deadlock on each other's rows. A Conflict (0006_ingest_conflicts.sql) is logged with the
+//   xid and both sources, and reported to PgStoreOptions::on_ingest_conflict; the rest of its
+//   batch is stored.
+// - every connection runs under PgStoreOptions::limits: a statement that waits on a lock longer
+//   than the lock timeout, or runs longer than the statement timeout, fails with a StoreError.
 
+#include "store/conninfo.hpp"
 #include "store/store.hpp"
 #include "store/store_error.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +41,10 @@ class ConnectionPool;
 struct PgStoreOptions {
   std::size_t pool_size = 4;
   std::chrono::milliseconds acquire_timeout{std::chrono::seconds(30)};
+  ConnectionLimits limits = {};
+  // Called with the refused transaction's source (e.g. "kafka:orders") for each ingest refused as a
+  // Conflict, once its database transaction committed; from the ingesting thread.
+  std::function<void(std::string_view source)> on_ingest_conflict = [](std::string_view) {};
 };
 
 class PgStore final : public Store {
@@ -68,6 +78,7 @@ class PgStore final : public Store {
 
  private:
   std::string dsn_;
+  PgStoreOptions options_;
   std::unique_ptr<ConnectionPool> pool_;
 };
 

@@ -26,7 +26,9 @@ struct NewTransaction {
   TimePoint due_at;
 };
 
-enum class IngestResult { Inserted, AlreadyKnown };
+// Conflict: the xid is recorded with other branches (the same ones in another order are the same);
+// the ingest is refused and the recorded transaction stands. The first writer of an xid wins.
+enum class IngestResult { Inserted, AlreadyKnown, Conflict };
 
 struct ClaimRequest {
   std::string owner;  // replica id
@@ -101,11 +103,12 @@ class Store {
   virtual ~Store() = default;
 
   // Idempotent: the same xid ingested twice (or from two sources) is one transaction;
-  // the second ingest changes nothing. A transaction may carry at most kMaxBranches branches.
+  // the second ingest changes nothing (AlreadyKnown, or Conflict when its branches differ from the
+  // recorded ones). A transaction may carry at most kMaxBranches branches.
   virtual IngestResult ingest(const NewTransaction& txn) = 0;
 
   // ingest() for many transactions: one result per input, in input order; an xid repeated in
-  // `txns` is AlreadyKnown after its first occurrence. PgStore stores the whole batch in one
+  // `txns` is AlreadyKnown (or Conflict) after its first occurrence. PgStore stores the whole batch in one
   // database transaction (all or nothing); this default, for stores without one, ingests each.
   virtual std::vector<IngestResult> ingest_batch(const std::vector<NewTransaction>& txns) {
     std::vector<IngestResult> results;

@@ -5,12 +5,15 @@
 #include "legacy_services/server.hpp"
 #include "store/pg_store.hpp"
 #include "support/child_process.hpp"
+#include "support/silent_server.hpp"
 #include "support/test_database.hpp"
 
 #include "common/http_client.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <future>
 
 namespace compensatord::check {
 namespace {
@@ -84,6 +87,27 @@ TEST_F(SqlCheckTest, DatabaseTroubleIsUnknownNeverAnException) {
   auto refused = down->run(txn_of("PAID-1"));
   EXPECT_EQ(refused.verdict, CheckVerdict::Unknown);
   EXPECT_EQ(refused.error.find("s3cret"), std::string::npos) << "the password leaked: " << refused.error;
+}
+
+// An order database host that takes the connection and never answers (a hung server, a proxy in
+// front of a dead one): the connect gives up after the check's timeout (libpq's whole seconds, at
+// least 2 s) and the check answers unknown, instead of holding the worker for ever.
+TEST_F(SqlCheckTest, AnOrderDatabaseThatNeverAnswersGivesUpAfterTheCheckTimeout) {
+  testing::SilentServer silent;
+  auto check = check_from(
+      fmt::format("sql:\n  dsn: 'postgresql://reader:s3cret@127.0.0.1:{}/orders'\n  query: SELECT 1 WHERE $1 <> ''\n"
+                  "  timeout: 1500ms\n",
+                  silent.port()));
+  const auto started = std::chrono::steady_clock::now();
+  auto result = std::async(std::launch::async, [&] { return check->run(txn_of("PAID-1")); });
+  const bool gave_up = result.wait_for(2s + 3s) == std::future_status::ready;
+  if (!gave_up) silent.close();  // so that the check returns and the test ends
+  const auto answer = result.get();
+  EXPECT_TRUE(gave_up) << "the check was still connecting after 5 s";
+  EXPECT_EQ(answer.verdict, CheckVerdict::Unknown);
+  EXPECT_NE(answer.error.find("timeout expired"), std::string::npos) << answer.error;
+  EXPECT_EQ(answer.error.find("s3cret"), std::string::npos) << answer.error;
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 1900ms);
 }
 
 TEST_F(SqlCheckTest, ABrokenConnectionIsReplacedOnTheNextCheck) {

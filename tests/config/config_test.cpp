@@ -116,6 +116,17 @@ TEST(ConfigTest, HttpClientChoosesTheTransport) {
   }
 }
 
+TEST(ConfigTest, DatabaseTimeoutsAreReadWithinTheirBounds) {
+  auto result = load_config_text(
+      config_with("database:\n  dsn: x\n  connect_timeout: 2s\n  statement_timeout: 1d\n  lock_timeout: 250ms\n"));
+  ASSERT_TRUE(result.errors.empty()) << result.errors.to_string();
+  EXPECT_EQ(result.config->database.connect_timeout, 2s);
+  EXPECT_EQ(result.config->database.statement_timeout, 24h);
+  EXPECT_EQ(result.config->database.lock_timeout, 250ms);
+  auto equal = load_config_text(config_with("database:\n  dsn: x\n  statement_timeout: 5s\n  lock_timeout: 5s\n"));
+  ASSERT_TRUE(equal.errors.empty()) << equal.errors.to_string();
+}
+
 TEST(ConfigTest, ExampleConfigLoads) {
   ScopedEnv pg("PGPASSWORD", "pg-secret");
   ScopedEnv order("ORDER_DB_PASSWORD", "order-secret");
@@ -126,6 +137,8 @@ TEST(ConfigTest, ExampleConfigLoads) {
   const DaemonConfig& config = *result.config;
   EXPECT_EQ(config.database.dsn, "postgresql://compensatord:pg-secret@db:5432/orders");
   EXPECT_EQ(config.database.connect_timeout, 5s);
+  EXPECT_EQ(config.database.statement_timeout, 30s);
+  EXPECT_EQ(config.database.lock_timeout, 5s);
   EXPECT_EQ(config.reconciler.workers, 16);
   EXPECT_EQ(config.reconciler.lease, 60s);
   EXPECT_EQ(config.http.listen, "0.0.0.0:8080");
@@ -228,6 +241,26 @@ const BadValue kBadValues[] = {
      "expected a duration"},
     {"ConnectTimeoutTooLong", "database:\n  dsn: x\n  connect_timeout: 4000d\n", "database.connect_timeout", 3,
      "at most 3650d"},
+    {"StatementTimeoutZero", "database:\n  dsn: x\n  statement_timeout: 0s\n", "database.statement_timeout", 3,
+     "must be positive and at most 1d"},
+    {"StatementTimeoutNegative", "database:\n  dsn: x\n  statement_timeout: -5s\n", "database.statement_timeout", 3,
+     "expected a duration"},
+    {"StatementTimeoutOverADay", "database:\n  dsn: x\n  statement_timeout: 25h\n", "database.statement_timeout", 3,
+     "must be positive and at most 1d"},
+    {"StatementTimeoutHuge", "database:\n  dsn: x\n  statement_timeout: 99999999999999999999999d\n",
+     "database.statement_timeout", 3, "expected a duration"},
+    {"StatementTimeoutNotADuration", "database:\n  dsn: x\n  statement_timeout: [30s]\n", "database.statement_timeout",
+     3, "expected a string"},
+    {"LockTimeoutZero", "database:\n  dsn: x\n  lock_timeout: 0ms\n", "database.lock_timeout", 3,
+     "must be positive and at most 1d"},
+    {"LockTimeoutWithoutUnit", "database:\n  dsn: x\n  lock_timeout: 5000\n", "database.lock_timeout", 3,
+     "expected a duration"},
+    {"LockTimeoutOverTheStatementTimeout", "database:\n  dsn: x\n  statement_timeout: 2s\n  lock_timeout: 3s\n",
+     "database.lock_timeout", 4, "lock_timeout (3000ms) must not be larger than statement_timeout (2000ms)"},
+    {"LockTimeoutOverTheDefaultStatementTimeout", "database:\n  dsn: x\n  lock_timeout: 1m\n", "database.lock_timeout",
+     3, "must not be larger than statement_timeout (30000ms)"},
+    {"StatementTimeoutUnderTheDefaultLockTimeout", "database:\n  dsn: x\n  statement_timeout: 1s\n",
+     "database.statement_timeout", 3, "lock_timeout (5000ms) must not be larger than statement_timeout (1000ms)"},
     {"BatchSizeZero", "reconciler:\n  batch_size: 0\n", "reconciler.batch_size", 2, "between 1 and 10000"},
     {"BatchSizeTooBig", "reconciler:\n  batch_size: 10001\n", "reconciler.batch_size", 2, "between 1 and 10000"},
     {"BatchSizeNotANumber", "reconciler:\n  batch_size: lots\n", "reconciler.batch_size", 2, "expected an integer"},

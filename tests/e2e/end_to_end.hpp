@@ -99,11 +99,11 @@ class EndToEnd : public ::testing::Test {
 
   // Transactions the order service began and whose stock it locked, then died before
   // creating the order: every one must be cancelled.
-  void place_abandoned_orders(int count) {
+  void place_abandoned_orders(int count, const std::string& prefix = "ABANDONED") {
     demo::HttpClient stock(services_url);
     auto connection = db.connect();
     for (int i = 0; i < count; ++i) {
-      const std::string xid = fmt::format("ABANDONED-{}", i);
+      const std::string xid = fmt::format("{}-{}", prefix, i);
       const std::string sku = fmt::format("SKU-{}", 1 + i % 5);
       pqxx::work tx(connection);
       tx.exec_params(

@@ -218,6 +218,26 @@ TEST_F(KafkaSourceTest, AMessageOverTheBranchCapIsDeadLetteredAndOneAtTheCapIsSt
   EXPECT_EQ(letters[0].headers.at("source_offset"), "1");
 }
 
+// The order service began ORD-1 with a coupon branch; a check message names stock instead. The
+// recorded transaction stands, the message is neither ingested nor a duplicate, and its offset is
+// committed (reading it again would be refused again). Its same-branch twin is a duplicate.
+TEST_F(KafkaSourceTest, AMessageWhoseXidIsRecordedWithOtherBranchesIsRefusedAndCommitted) {
+  store::NewTransaction begun{
+      "ORD-1", "order", "pending_log", {{"coupon", {{"sku", "A-1"}, {"qty", 2}}}}, Clock::now() + 1min};
+  ASSERT_EQ(store_.ingest(begun), store::IngestResult::Inserted);
+  send(check_message("ORD-1", "stock"), "ORD-1");
+  send(check_message("ORD-1", "coupon"), "ORD-1");
+  auto& source = start();
+  ASSERT_TRUE(wait_until([&] { return committed() == 2; }));
+  EXPECT_EQ(source.counters().ingested, 0u);
+  EXPECT_EQ(source.counters().duplicates, 1u);
+  EXPECT_EQ(source.counters().dead_lettered, 0u);
+  const auto recorded = store_.find("ORD-1");
+  EXPECT_EQ(recorded->source, "pending_log");
+  ASSERT_EQ(recorded->branches.size(), 1u);
+  EXPECT_EQ(recorded->branches[0].participant, "coupon");
+}
+
 TEST_F(KafkaSourceTest, ABatchIsStoredInOneGoWithDuplicatesAndBadMessagesCountedPerMessage) {
   // Several poll batches (commit_batch_size 100) on one partition, repeats within and across them.
   std::vector<Outgoing> messages;

@@ -50,6 +50,28 @@ TEST(Metrics, EverySeriesOfABoundedLabelExistsAtZeroBeforeAnyWork) {
       << text;
 }
 
+TEST(MetricsLabels, IngestSourcesAreTheirFamilyNeverTheTopicNameOrXid) {
+  EXPECT_EQ(source_label("kafka:orders"), "kafka");
+  EXPECT_EQ(source_label("legacy:shop"), "legacy_log");
+  EXPECT_EQ(source_label("pending_log"), "pending_log");
+  EXPECT_EQ(source_label(""), "other");
+  EXPECT_EQ(source_label("ORD-1\n{evil=\"1\"}"), "other");
+  EXPECT_EQ(source_label(std::string(1 << 20, 'k')), "other");
+}
+
+TEST(Metrics, RefusedIngestsAreCountedBySourceFromZero) {
+  Metrics metrics("1.2.3");
+  EXPECT_TRUE(has_line(metrics.text(), R"(compensatord_ingest_conflicts_total{source="kafka"} 0)"));
+  EXPECT_TRUE(has_line(metrics.text(), R"(compensatord_ingest_conflicts_total{source="legacy_log"} 0)"));
+  metrics.ingest_conflict("kafka:orders");
+  metrics.ingest_conflict("kafka:orders-eu");
+  metrics.ingest_conflict("legacy:shop");
+  const std::string text = metrics.text();
+  EXPECT_TRUE(has_line(text, R"(compensatord_ingest_conflicts_total{source="kafka"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_ingest_conflicts_total{source="legacy_log"} 1)")) << text;
+  EXPECT_EQ(text.find("orders-eu"), std::string::npos) << text;
+}
+
 TEST(Metrics, AReconcileCountsItsResultDecisionRetryAndAdapterCallsWithoutTheXid) {
   Metrics metrics("1.2.3");
   ReconcileObservation observation{ReconcileResult::Requeued, Decision::Cancel, 0.2s, {}, {}};

@@ -333,5 +333,27 @@ TEST_F(LegacyLogSourceTest, ARowWithMoreBranchesThanTheCapIsRefusedWithItsReason
       << logged;
 }
 
+// A legacy row whose branches changed after it was ingested (or an xid the order service already
+// began with other branches): the first recording stands, the row is refused, counted and logged.
+TEST_F(LegacyLogSourceTest, ARowWhoseXidIsRecordedWithOtherBranchesIsRefusedAndCounted) {
+  std::vector<std::string> refused_sources;
+  store::PgStore reporting(state_.dsn(), store::PgStoreOptions{.on_ingest_conflict = [&](std::string_view source) {
+                             refused_sources.emplace_back(source);
+                           }});
+  log_order("('ORD-1', 'A-1', 2, 'C-9'), ('ORD-2', 'B-7', 1, NULL)");
+  LegacyLogSource source(order_log_config(legacy_.dsn()), kKindTimeout, reporting);
+  ASSERT_EQ(source.poll_once().inserted, 2);
+  exec("UPDATE order_log SET qty = 3 WHERE order_no = 'ORD-1'");
+
+  LogCapture log;
+  const PollResult again = source.poll_once();
+  EXPECT_EQ(again.rows_seen, 2);
+  EXPECT_EQ(again.already_known, 1);
+  EXPECT_EQ(again.conflicts, 1);
+  EXPECT_EQ(refused_sources, std::vector<std::string>{"legacy:old_order_log"});
+  EXPECT_EQ(store_.find("ORD-1")->branches.at(0).fields, (nlohmann::json{{"sku", "A-1"}, {"qty", 2}}));
+  EXPECT_NE(log.text().find("refused xid=\"ORD-1\" from \"legacy:old_order_log\""), std::string::npos) << log.text();
+}
+
 }  // namespace
 }  // namespace compensatord::sources

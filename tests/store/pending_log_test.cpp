@@ -64,7 +64,8 @@ TEST_F(PendingLogTest, BeginInsertsAPendingTransactionWithItsBranchesDueAfterThe
 TEST_F(PendingLogTest, BeginIsIdempotentAndASecondCallChangesNothing) {
   EXPECT_TRUE(begin("ORD-1"));
   const auto first = store_.find("ORD-1");
-  EXPECT_FALSE(begin("ORD-1", R"([{"participant":"points"},{"participant":"coupon"}])", "1 hour"));
+  // A retry with the same branches and another timeout (other branches raise: ingest_conflict_test.cpp).
+  EXPECT_FALSE(begin("ORD-1", R"([{"participant":"stock","fields":{"sku":"A-1"}}])", "1 hour"));
   const auto second = store_.find("ORD-1");
   ASSERT_TRUE(first && second);
   EXPECT_EQ(second->due_at, first->due_at);

@@ -1,11 +1,16 @@
 #pragma once
 // Checks on text that comes from outside (messages, API paths) before it becomes a key.
 
+#include <cstddef>
 #include <string_view>
 
 namespace compensatord {
 
 // True when `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool valid_utf8(std::string_view text);
+
+// The longest prefix of `text` of at most `max_bytes` that does not end inside a UTF-8 sequence, so
+// a cut key or message stays as valid as it was.
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes);
 
 }  // namespace compensatord

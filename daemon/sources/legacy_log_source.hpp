@@ -20,8 +20,8 @@ struct PollResult {
   long long rows_seen = 0;
   long long inserted = 0;
   long long already_known = 0;
-  // Bad rows (NULL, empty or too long xid, half-NULL branch, bad due_at, more than kMaxBranches
-  // branches): skipped, warned.
+  // Bad rows (NULL, empty, too long or not UTF-8 xid, half-NULL branch, a value not UTF-8 or over
+  // 64 KiB, bad due_at, more than kMaxBranches branches): skipped, warned with the row's xid.
   long long rejected = 0;
 };
 
@@ -37,7 +37,8 @@ class LegacyLogSource {
   // "legacy:<name>", the transactions' source.
   [[nodiscard]] const std::string& source() const { return source_; }
 
-  // Runs the query once and ingests every good row. Throws on a database or store error
+  // Runs the query once and ingests every good row; a bad row is skipped and counted, never stops
+  // the poll. Throws on a database or store error, a statement over config.statement_timeout included
   // (rows ingested before it stay ingested; the next poll repeats the rest).
   PollResult poll_once();
 

@@ -1,6 +1,7 @@
 #include "adapters/participant.hpp"
 
 #include "adapters/participant_spec.hpp"
+#include "model/redact.hpp"
 
 #include <fmt/format.h>
 
@@ -109,7 +110,8 @@ RenderedRequest render_request(const ParticipantSpec& spec, const ActionSpec& ac
   RenderContext ctx{txn, &branch};
   RenderedRequest out;
   std::string path = render_part("path", [&] { return action.path.render(ctx, Escape::PathSegment); });
-  out.summary = fmt::format("{} {}{}", action.method, spec.base_url, path);
+  // The base URL may carry user:password@: the summary goes to the attempts table and the API.
+  out.summary = fmt::format("{} {}{}", action.method, redact_secrets(spec.base_url), path);
   HttpRequest& request = out.request;
   request.method = action.method;
   request.url = spec.base_url + path;
@@ -206,12 +208,14 @@ void Participant::start(Decision decision, const Transaction& txn, const Branch&
       result.latency =
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
       classify(*action, response, result);
+      // A transport error may quote the URL, credentials included.
+      result.error = redact_secrets(result.error, spec->base_url);
       done(std::move(result));
     });
   } catch (const std::exception& e) {
     limiter_->release();
     unsent.outcome = Outcome::Retry;
-    unsent.error = fmt::format("transport failed: {}", e.what());
+    unsent.error = fmt::format("transport failed: {}", redact_secrets(e.what(), spec_->base_url));
     done(std::move(unsent));
   }
 }

@@ -1,5 +1,7 @@
 #include "check/http_check.hpp"
 
+#include "model/redact.hpp"
+
 #include <fmt/format.h>
 
 namespace compensatord::check {
@@ -32,15 +34,16 @@ CheckResult HttpCheck::run(const Transaction& txn) {
       request = render(txn);
     } catch (const adapters::RenderError& e) {
       result.unaskable = true;
-      result.request_summary = fmt::format("{} {} (not sent)", spec_.method, spec_.base_url);
+      result.request_summary = fmt::format("{} {} (not sent)", spec_.method, redact_secrets(spec_.base_url));
       result.error = fmt::format("the check's request cannot be made for this transaction: {}", e.what());
       return result;
     }
-    result.request_summary = fmt::format("{} {}", request.method, request.url.substr(0, request.url.find('?')));
+    result.request_summary =
+        fmt::format("{} {}", request.method, redact_secrets(request.url.substr(0, request.url.find('?'))));
     adapters::HttpResponse response = adapters::send_and_wait(*transport_, std::move(request));
     if (response.status != 0) result.http_status = response.status;
     if (!response.error.empty()) {
-      result.error = response.error;
+      result.error = redact_secrets(response.error, spec_.base_url);
     } else if (auto verdict = spec_.outcomes.match(response.status, response.body)) {
       result.verdict = parse_check_verdict(*verdict).value_or(CheckVerdict::Unknown);
       if (result.verdict == CheckVerdict::Unknown)
@@ -49,7 +52,7 @@ CheckResult HttpCheck::run(const Transaction& txn) {
       result.error = fmt::format("unmatched answer: HTTP {}", response.status);
     }
   } catch (const std::exception& e) {
-    result.error = fmt::format("HTTP check failed: {}", e.what());
+    result.error = fmt::format("HTTP check failed: {}", redact_secrets(e.what(), spec_.base_url));
   }
   result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   return result;

@@ -1,5 +1,6 @@
 #include "check/sql_check.hpp"
 
+#include "model/redact.hpp"
 #include "store/conninfo.hpp"
 
 #include <fmt/format.h>
@@ -78,9 +79,9 @@ CheckResult SqlCheck::run(const Transaction& txn) {
       result.error = fmt::format("the check query answered a value in neither committed_values nor absent_values");
     }
   } catch (const std::exception& e) {
-    // libpq error texts name the host and the problem, never the password.
+    // libpq's messages may quote pieces of a malformed DSN, password included.
     result.verdict = CheckVerdict::Unknown;
-    result.error = fmt::format("SQL check failed: {}", e.what());
+    result.error = fmt::format("SQL check failed: {}", redact_secrets(e.what(), spec_.dsn));
   }
   result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   return result;

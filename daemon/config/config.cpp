@@ -363,12 +363,25 @@ struct KnownNames {
   std::set<std::string> participants;
 };
 
+// PostgreSQL's statement_timeout is an int of milliseconds (24.8 days at most); a legacy poll that
+// runs for a day is stuck.
+void read_statement_timeout(const Reader& source, milliseconds& out) {
+  constexpr milliseconds kMaxStatementTimeout = std::chrono::hours(24);
+  auto value = source.duration("statement_timeout");
+  if (!value) return;
+  if (*value <= 0ms || *value > kMaxStatementTimeout) {
+    source.child("statement_timeout").error(fmt::format("must be positive and at most 1d, got {}", *value));
+    return;
+  }
+  out = *value;
+}
+
 std::optional<LegacyLogSource> read_legacy_log(const Reader& source, const KnownNames& known) {
   if (!is_section(source)) {
     if (!source.present()) source.error("expected a map with name, dsn, query, kind and branches");
     return std::nullopt;
   }
-  source.reject_unknown_keys({"name", "dsn", "query", "kind", "interval", "branches"});
+  source.reject_unknown_keys({"name", "dsn", "query", "kind", "interval", "statement_timeout", "branches"});
   LegacyLogSource legacy;
   if (auto name = source.string("name", true); name && valid_name(source.child("name"), "source", *name)) {
     legacy.name = *name;
@@ -391,6 +404,7 @@ std::optional<LegacyLogSource> read_legacy_log(const Reader& source, const Known
     legacy.kind = *kind;
   }
   read_duration(source, "interval", legacy.interval);
+  read_statement_timeout(source, legacy.statement_timeout);
   legacy.branches = read_branch_mappings(source, known.participants);
   return legacy;
 }

@@ -58,6 +58,8 @@ struct LegacyLogSource {
   std::string query;  // must return a column named `xid`; may return `due_at` (timestamptz)
   std::string kind;
   milliseconds interval{std::chrono::seconds(10)};
+  // The longest one statement of a poll may run: a hung legacy database must not hold the source.
+  milliseconds statement_timeout{std::chrono::seconds(30)};
   std::vector<BranchMapping> branches;  // a branch whose mapped columns are all NULL is omitted
 };
 

@@ -238,6 +238,20 @@ Failure parse_document(const json& document, const CheckMessage& message, const 
 
 }  // namespace
 
+TimePoint message_time(std::optional<std::int64_t> timestamp_ms, TimePoint read_at,
+                       std::chrono::milliseconds max_skew) {
+  using std::chrono::milliseconds;
+  if (!timestamp_ms) return read_at;
+  const TimePoint earliest = read_at - max_skew;
+  const TimePoint latest = read_at + max_skew;
+  // Compared in milliseconds first: converting a hostile timestamp such as INT64_MAX to the clock's
+  // nanoseconds would overflow. Inside these bounds it is within a skew of now and converts safely.
+  const milliseconds produced(*timestamp_ms);
+  if (produced < std::chrono::floor<milliseconds>(earliest.time_since_epoch())) return earliest;
+  if (produced > std::chrono::ceil<milliseconds>(latest.time_since_epoch())) return latest;
+  return std::clamp(TimePoint(std::chrono::duration_cast<Clock::duration>(produced)), earliest, latest);
+}
+
 ParseResult parse_check_message(const CheckMessage& message, const MessageRules& rules) {
   if (auto failure = check_envelope(message, rules)) return *failure;
   json document;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -36,8 +37,16 @@ struct CheckMessage {
   std::string_view topic;
   std::optional<std::string_view> key;  // the Kafka message key; when present it must equal the xid
   std::string_view payload;
-  TimePoint timestamp;  // the record's timestamp (the producer's create time)
+  TimePoint timestamp;  // when the message was produced, as message_time() bounds it
 };
+
+// The instant a message's delays count from. The record's timestamp (the producer's CreateTime,
+// milliseconds since the epoch) is trusted only within `max_skew` of `read_at`, the time
+// compensatord read the message: a producer clock may lead or lag by at most that much. An older,
+// zero or negative timestamp counts from read_at - max_skew (an untrusted old one would skip
+// min_delay), a later one from read_at + max_skew (an untrusted future one would postpone the
+// check forever), a missing one (nullopt) from read_at. Never overflows, whatever the timestamp.
+TimePoint message_time(std::optional<std::int64_t> timestamp_ms, TimePoint read_at, std::chrono::milliseconds max_skew);
 
 // Why a message goes to the dead-letter topic: `reason` is short and machine-readable
 // ("malformed_json", "missing_field:xid", "unknown_participant:points"), `error` is for a human.

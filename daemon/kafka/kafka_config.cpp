@@ -19,6 +19,8 @@ constexpr std::size_t kMaxTopicBytes = 249;  // Kafka's own limit
 constexpr std::int64_t kMinMessageBytes = 1024;
 constexpr std::int64_t kMaxMessageBytes = 100 * 1024 * 1024;
 constexpr milliseconds kMaxPollTimeout = std::chrono::minutes(1);
+// A clock further off than this is broken, not skewed; it also keeps message_time() near now.
+constexpr milliseconds kMaxClockSkew = std::chrono::hours(1);
 constexpr std::int64_t kMaxCommitBatch = 10'000;
 
 // compensatord sets these itself: offsets are committed only after the database commit, so no
@@ -82,6 +84,13 @@ void read_durations(const config::Reader& reader, KafkaSourceConfig& out) {
       out.min_delay = *value;
     }
   }
+  if (auto value = reader.duration("max_clock_skew")) {
+    if (*value > kMaxClockSkew) {
+      reader.child("max_clock_skew").error("must be at most 1h: how far a producer's clock may lead or lag ours");
+    } else {
+      out.max_clock_skew = *value;
+    }
+  }
   if (auto value = reader.duration("poll_timeout")) {
     if (*value <= milliseconds(0) || *value > kMaxPollTimeout) {
       reader.child("poll_timeout").error("must be more than 0ms and at most 1m");
@@ -110,8 +119,8 @@ KafkaSourceConfig parse_kafka_source(const config::Reader& reader) {
     reader.error("expected a map with brokers, topics and dead_letter_topic");
     return out;
   }
-  reader.reject_unknown_keys({"brokers", "topics", "group_id", "dead_letter_topic", "min_delay", "max_message_bytes",
-                              "poll_timeout", "commit_batch_size", "librdkafka"});
+  reader.reject_unknown_keys({"brokers", "topics", "group_id", "dead_letter_topic", "min_delay", "max_clock_skew",
+                              "max_message_bytes", "poll_timeout", "commit_batch_size", "librdkafka"});
   if (auto brokers = reader.string("brokers", true)) {
     if (brokers->empty()) {
       reader.child("brokers").error("expected host:port[,host:port...]");

@@ -18,6 +18,9 @@ struct KafkaSourceConfig {
   std::string group_id = "compensatord";  // replicas in one group split the partitions
   std::string dead_letter_topic;          // required; must not be one of `topics`
   std::chrono::milliseconds min_delay{std::chrono::minutes(1)};  // due >= message timestamp + this
+  // How far a producer's clock may lead or lag: a message timestamp further from the time it is
+  // read is not trusted (message_time()).
+  std::chrono::milliseconds max_clock_skew{std::chrono::seconds(30)};
   std::size_t max_message_bytes = 1024 * 1024;
   std::chrono::milliseconds poll_timeout{std::chrono::seconds(1)};
   int commit_batch_size = 100;  // messages stored per database commit and offset commit

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -125,6 +126,56 @@ class DeliveryReport : public RdKafka::DeliveryReportCb {
   std::string error_;
 };
 
+// Applies the group's partition assignments itself, to drop the messages of revoked partitions from
+// the poll batch being read: their new owner reads them again from the committed offset, so storing
+// and committing them here would mix partitions from before and after the rebalance in one batch.
+// librdkafka calls it from within consume() (and close()), on the consuming thread.
+class Rebalance : public RdKafka::RebalanceCb {
+ public:
+  explicit Rebalance(Batch& pending) : pending_(pending) {}
+
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
+    std::string error;
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      error = cooperative ? owned_error(consumer->incremental_assign(partitions))
+                          : code_error(consumer->assign(partitions));
+    } else {
+      drop_revoked(partitions);
+      error = cooperative ? owned_error(consumer->incremental_unassign(partitions)) : code_error(consumer->unassign());
+    }
+    // An exception must not cross librdkafka's C frames: the session ends at its next poll.
+    if (!error.empty() && failure_.empty()) failure_ = fmt::format("applying a rebalance: {}", error);
+  }
+
+  // Why the consumer's assignment is now unknown, or "".
+  [[nodiscard]] const std::string& failure() const { return failure_; }
+
+ private:
+  static std::string code_error(RdKafka::ErrorCode err) {
+    return err == RdKafka::ERR_NO_ERROR ? "" : RdKafka::err2str(err);
+  }
+  static std::string owned_error(RdKafka::Error* raw) {
+    std::unique_ptr<RdKafka::Error> error(raw);
+    return error ? error->str() : "";
+  }
+
+  void drop_revoked(const std::vector<RdKafka::TopicPartition*>& partitions) {
+    std::set<std::pair<std::string, std::int32_t>> revoked;
+    for (const auto* tp : partitions) revoked.emplace(tp->topic(), tp->partition());
+    const auto dropped = std::erase_if(pending_, [&](const auto& message) {
+      return revoked.contains({message->topic_name(), message->partition()});
+    });
+    if (dropped > 0) {
+      spdlog::info("kafka: {} messages of {} revoked partitions left to their new owner", dropped, revoked.size());
+    }
+  }
+
+  Batch& pending_;
+  std::string failure_;
+};
+
 // Partition offsets as librdkafka takes them, freed when done.
 class Offsets {
  public:
@@ -149,10 +200,12 @@ class Offsets {
   std::vector<RdKafka::TopicPartition*> list_;
 };
 
-TimePoint timestamp_of(const RdKafka::Message& message) {
-  auto ts = message.timestamp();
-  if (ts.type == RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) return Clock::now();
-  return TimePoint(std::chrono::duration_cast<Clock::duration>(milliseconds(ts.timestamp)));
+// The record's timestamp as message_time() bounds it by the time it was read.
+TimePoint timestamp_of(const RdKafka::Message& message, milliseconds max_clock_skew) {
+  const auto ts = message.timestamp();
+  std::optional<std::int64_t> produced;
+  if (ts.type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) produced = ts.timestamp;
+  return message_time(produced, Clock::now(), max_clock_skew);
 }
 
 void sleep_for(const std::stop_token& stop, milliseconds duration) {
@@ -183,6 +236,7 @@ struct KafkaSource::Session {
   Session& operator=(const Session&) = delete;
 
   Batch poll_batch();
+  bool joins_batch(const RdKafka::Message& message);
   bool handle_batch(const Batch& batch);  // false: a message must be retried after a backoff
   ParseResult parse(const RdKafka::Message& message) const;
   void store_all(std::vector<ParseResult>& parsed);
@@ -195,6 +249,8 @@ struct KafkaSource::Session {
   KafkaSource& source;
   Events events;
   DeliveryReport report;
+  Batch pending;  // the poll batch being read; a rebalance drops its revoked partitions' messages
+  Rebalance rebalance{pending};
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
   std::unique_ptr<RdKafka::Producer> producer;
 };
@@ -210,6 +266,7 @@ KafkaSource::Session::Session(KafkaSource& s) : source(s), events(s.connected_, 
                                  {{"message.timeout.ms", std::to_string(kDeadLetterTimeout.count())},
                                   {"message.max.bytes", std::to_string(max_bytes)}});
   std::string error;
+  if (consumer_conf->set("rebalance_cb", &rebalance, error) != RdKafka::Conf::CONF_OK) throw std::runtime_error(error);
   if (producer_conf->set("dr_cb", &report, error) != RdKafka::Conf::CONF_OK) throw std::runtime_error(error);
   consumer.reset(RdKafka::KafkaConsumer::create(consumer_conf.get(), error));
   if (!consumer) throw std::runtime_error(fmt::format("cannot create the Kafka consumer: {}", error));
@@ -220,23 +277,30 @@ KafkaSource::Session::Session(KafkaSource& s) : source(s), events(s.connected_, 
   }
 }
 
+// Reads up to commit_batch_size messages into `pending`, waiting poll_timeout for the first.
 Batch KafkaSource::Session::poll_batch() {
-  Batch batch;
-  auto wait = static_cast<int>(source.config_.poll_timeout.count());
-  while (batch.size() < static_cast<std::size_t>(source.config_.commit_batch_size)) {
-    std::unique_ptr<RdKafka::Message> message(consumer->consume(batch.empty() ? wait : 0));
-    if (message->err() == RdKafka::ERR_NO_ERROR) {
-      source.connected_ = true;
-      batch.push_back(std::move(message));
-      continue;
-    }
-    if (message->err() != RdKafka::ERR__TIMED_OUT && message->err() != RdKafka::ERR__PARTITION_EOF) {
-      ++source.errors_;
-      spdlog::warn("kafka: consume: {}", message->errstr());
-    }
-    break;
+  pending.clear();
+  const auto wait = static_cast<int>(source.config_.poll_timeout.count());
+  while (pending.size() < static_cast<std::size_t>(source.config_.commit_batch_size)) {
+    std::unique_ptr<RdKafka::Message> message(consumer->consume(pending.empty() ? wait : 0));
+    if (!joins_batch(*message)) break;
+    pending.push_back(std::move(message));
   }
-  return batch;
+  return std::exchange(pending, {});
+}
+
+// Whether `message`, just consumed (a rebalance may have run inside consume()), joins the batch.
+bool KafkaSource::Session::joins_batch(const RdKafka::Message& message) {
+  if (!rebalance.failure().empty()) throw std::runtime_error(rebalance.failure());
+  if (message.err() == RdKafka::ERR_NO_ERROR) {
+    source.connected_ = true;
+    return true;
+  }
+  if (message.err() != RdKafka::ERR__TIMED_OUT && message.err() != RdKafka::ERR__PARTITION_EOF) {
+    ++source.errors_;
+    spdlog::warn("kafka: consume: {}", message.errstr());
+  }
+  return false;
 }
 
 // The batch's transactions go to PostgreSQL first, in one database transaction, then its bad
@@ -265,7 +329,8 @@ ParseResult KafkaSource::Session::parse(const RdKafka::Message& message) const {
   std::optional<std::string_view> key;
   if (const std::string* k = message.key()) key = *k;
   const std::string_view payload(static_cast<const char*>(message.payload()), message.len());
-  return parse_check_message(CheckMessage{topic, key, payload, timestamp_of(message)}, source.rules_);
+  return parse_check_message(CheckMessage{topic, key, payload, timestamp_of(message, source.config_.max_clock_skew)},
+                             source.rules_);
 }
 
 // One multi-row upsert for every transaction of the batch, each message counted as ingested or
@@ -345,7 +410,9 @@ void KafkaSource::Session::commit(Offsets& offsets) {
   }
 }
 
-// Rewinds every partition of the batch to its first message not yet handled.
+// Rewinds every partition of the batch to its first message not yet handled. Throws when a seek
+// fails: reading on would pass messages never stored, and the next commit would skip them, so the
+// session ends instead and the next one starts from the committed offsets.
 void KafkaSource::Session::seek_back(const Batch& batch, std::size_t from) {
   Offsets first;
   for (std::size_t i = from; i < batch.size(); ++i) {
@@ -353,8 +420,8 @@ void KafkaSource::Session::seek_back(const Batch& batch, std::size_t from) {
   }
   for (auto* tp : first.list()) {
     if (auto err = consumer->seek(*tp, static_cast<int>(kSeekTimeout.count())); err != RdKafka::ERR_NO_ERROR) {
-      // Typically revoked meanwhile: its new owner starts at the committed offset, before this message.
-      spdlog::warn("kafka: seek {} [{}] to {}: {}", tp->topic(), tp->partition(), tp->offset(), RdKafka::err2str(err));
+      throw std::runtime_error(fmt::format("seek {} [{}] back to {} failed, restarting from the committed offsets: {}",
+                                           tp->topic(), tp->partition(), tp->offset(), RdKafka::err2str(err)));
     }
   }
 }

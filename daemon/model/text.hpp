@@ -14,4 +14,8 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t at);
 // True when `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool valid_utf8(std::string_view text);
 
+// The longest prefix of `text` of at most `max_bytes` that does not end inside a UTF-8 sequence, so
+// a cut key or message stays as valid as it was.
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes);
+
 }  // namespace compensatord

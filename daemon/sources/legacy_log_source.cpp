@@ -1,5 +1,8 @@
 #include "sources/legacy_log_source.hpp"
 
+#include "model/redact.hpp"
+#include "model/text.hpp"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -19,6 +22,8 @@ namespace compensatord::sources {
 namespace {
 
 constexpr std::size_t kMaxXidLength = 256;
+// How much of a skipped row's xid its warning shows.
+constexpr std::size_t kShownXidBytes = 64;
 // A branch field feeds an adapter template; a legacy column holding megabytes is a bad row.
 constexpr std::size_t kMaxFieldBytes = 64 * 1024;
 // Rows fetched per round trip, so a query returning millions of rows does not load them all at once.
@@ -117,6 +122,8 @@ std::string read_xid(const pqxx::row& row, Column column) {
   if (field.size() > kMaxXidLength) {
     throw BadRow(fmt::format("xid is {} bytes, more than {}", field.size(), kMaxXidLength));
   }
+  // An SQL_ASCII database sends whatever bytes it holds (see Connection).
+  if (!valid_utf8(text_of(field))) throw BadRow("xid is not valid UTF-8");
   return std::string(text_of(field));
 }
 
@@ -169,6 +176,7 @@ std::optional<store::NewBranch> read_branch(const pqxx::row& row, const MappedBr
     if (field.size() > kMaxFieldBytes) {
       throw BadRow(fmt::format("column {} is {} bytes, more than {}", field.name(), field.size(), kMaxFieldBytes));
     }
+    if (!valid_utf8(text_of(field))) throw BadRow(fmt::format("column {} is not valid UTF-8", field.name()));
     branch.fields[field_name] = field_value(field, field.type());
   }
   if (null_columns.size() == mapping.fields.size()) return std::nullopt;
@@ -194,11 +202,13 @@ store::NewTransaction read_transaction(const pqxx::row& row, const ResultShape& 
   return txn;
 }
 
-// How a skipped row is named in the warning: its xid when it has a usable one, else its position.
+// How a skipped row is named in the warning: its xid when it has one, else its position. The xid is
+// cut between two characters and escaped: it may be huge, or any bytes at all.
 std::string row_label(const pqxx::row& row, Column xid_column, long long position) {
   const pqxx::field xid = row[xid_column];
   if (xid.is_null() || xid.size() == 0) return fmt::format("at position {}", position);
-  return fmt::format("with xid {:?}", std::string(text_of(xid).substr(0, 64)));
+  const std::string_view shown = utf8_prefix(text_of(xid), kShownXidBytes);
+  return fmt::format("with xid {:?}{}", std::string(shown), shown.size() < xid.size() ? "..." : "");
 }
 
 // The query runs inside DECLARE ... CURSOR FOR, where a trailing ';' is a syntax error.
@@ -212,8 +222,17 @@ std::string cursor_query(std::string query) {
 }  // namespace
 
 struct LegacyLogSource::Connection {
-  explicit Connection(const std::string& dsn) : db(dsn) {}
+  explicit Connection(const std::string& dsn) : db(dsn) { db.set_client_encoding(client_encoding(db)); }
   pqxx::connection db;
+
+ private:
+  // Text should arrive as UTF-8, as the state database stores it: PostgreSQL converts a LATIN1 (or
+  // other) database's text for a UTF8 client. An SQL_ASCII database cannot convert; it would check
+  // each value against UTF8 instead, and one value that is not UTF-8 would fail the whole query.
+  // Its bytes are taken as they are, and the rows that are not UTF-8 are skipped one by one.
+  static std::string client_encoding(pqxx::connection& db) {
+    return db.get_variable("server_encoding") == "SQL_ASCII" ? "SQL_ASCII" : "UTF8";
+  }
 };
 
 LegacyLogSource::LegacyLogSource(config::LegacyLogSource config, std::chrono::milliseconds kind_timeout,
@@ -223,7 +242,14 @@ LegacyLogSource::LegacyLogSource(config::LegacyLogSource config, std::chrono::mi
 LegacyLogSource::~LegacyLogSource() = default;
 
 LegacyLogSource::Connection& LegacyLogSource::connection() {
-  if (!connection_ || !connection_->db.is_open()) connection_ = std::make_unique<Connection>(config_.dsn);
+  if (connection_ && connection_->db.is_open()) return *connection_;
+  try {
+    connection_ = std::make_unique<Connection>(config_.dsn);
+  } catch (const std::exception& e) {
+    // libpq's messages may quote pieces of a malformed DSN, password included.
+    throw std::runtime_error(
+        fmt::format("cannot connect to the legacy database: {}", redact_secrets(e.what(), config_.dsn)));
+  }
   return *connection_;
 }
 
@@ -234,6 +260,9 @@ PollResult LegacyLogSource::poll_once() {
     pqxx::read_transaction tx(connection().db, "legacy_log");
     tx.exec0("SET LOCAL TIME ZONE 'UTC'");
     tx.exec0("SET LOCAL DateStyle = 'ISO, YMD'");
+    // Each statement of the poll (the cursor's every FETCH) may run this long: a hung legacy
+    // database fails the poll, which is retried next interval, instead of holding the source.
+    tx.exec0(fmt::format("SET LOCAL statement_timeout = {}", config_.statement_timeout.count()));
     pqxx::icursorstream rows(tx, cursor_query(config_.query), "legacy_log", kFetchRows);
     pqxx::result batch;
     while (rows >> batch) {

@@ -23,8 +23,8 @@ struct PollResult {
   // Rows whose xid is recorded with other branches (by another source): refused, logged and counted
   // by the store (compensatord_ingest_conflicts_total).
   long long conflicts = 0;
-  // Bad rows (NULL, empty or too long xid, half-NULL branch, bad due_at, more than kMaxBranches
-  // branches): skipped, warned.
+  // Bad rows (NULL, empty, too long or not UTF-8 xid, half-NULL branch, a value not UTF-8 or over
+  // 64 KiB, bad due_at, more than kMaxBranches branches): skipped, warned with the row's xid.
   long long rejected = 0;
 };
 
@@ -40,7 +40,8 @@ class LegacyLogSource {
   // "legacy:<name>", the transactions' source.
   [[nodiscard]] const std::string& source() const { return source_; }
 
-  // Runs the query once and ingests every good row. Throws on a database or store error
+  // Runs the query once and ingests every good row; a bad row is skipped and counted, never stops
+  // the poll. Throws on a database or store error, a statement over config.statement_timeout included
   // (rows ingested before it stay ingested; the next poll repeats the rest).
   PollResult poll_once();
 

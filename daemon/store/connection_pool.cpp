@@ -1,54 +1,17 @@
 #include "store/connection_pool.hpp"
 
+#include "model/redact.hpp"
 #include "store/conninfo.hpp"
 #include "store/store_error.hpp"
 
 #include <fmt/format.h>
-#include <libpq-fe.h>
 #include <pqxx/nontransaction>
 
 #include <memory>
-#include <regex>
 #include <stdexcept>
 #include <utility>
 
 namespace compensatord::store {
-
-std::string redact_dsn(std::string_view dsn) {
-  // URL user info (postgresql://user:secret@host) and password=... in a query string or a
-  // key/value connection string (possibly quoted).
-  static const std::regex url_password(R"(^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@?#]*):[^@/?#]*@)");
-  static const std::regex password_setting(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*))", std::regex::icase);
-  std::string redacted = std::regex_replace(std::string(dsn), url_password, "$1:***@");
-  return std::regex_replace(redacted, password_setting, "$1***");
-}
-
-namespace {
-
-// The password as libpq understands the DSN (URL-decoded, unquoted), or "" when it has none.
-std::string parsed_password(const std::string& dsn) {
-  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(dsn.c_str(), nullptr),
-                                                                       &PQconninfoFree);
-  if (!options) return {};
-  for (auto* option = options.get(); option->keyword != nullptr; ++option) {
-    if (std::string_view(option->keyword) == "password" && option->val != nullptr) return option->val;
-  }
-  return {};
-}
-
-// libpq's own messages may quote pieces of a malformed DSN: never let the password through.
-std::string without_password(std::string message, const std::string& dsn) {
-  message = redact_dsn(message);
-  const std::string password = parsed_password(dsn);
-  if (password.empty()) return message;
-  constexpr std::string_view kMask = "***";
-  for (auto at = message.find(password); at != std::string::npos; at = message.find(password, at + kMask.size())) {
-    message.replace(at, password.size(), kMask);
-  }
-  return message;
-}
-
-}  // namespace
 
 std::unique_ptr<pqxx::connection> connect(const std::string& dsn, std::string_view operation,
                                           const ConnectionLimits& limits) {
@@ -56,8 +19,9 @@ std::unique_ptr<pqxx::connection> connect(const std::string& dsn, std::string_vi
   try {
     connection = std::make_unique<pqxx::connection>(with_connect_timeout(dsn, limits.connect_timeout));
   } catch (const std::exception& e) {
-    throw StoreError(fmt::format("{}: cannot connect to PostgreSQL at {}: {}", operation, redact_dsn(dsn),
-                                 without_password(e.what(), dsn)));
+    // libpq's own messages may quote pieces of a malformed DSN, password included.
+    throw StoreError(fmt::format("{}: cannot connect to PostgreSQL at {}: {}", operation, redact_secrets(dsn),
+                                 redact_secrets(e.what(), dsn)));
   }
   try {
     // Session settings, so they hold for every statement on this connection, in one round trip.
@@ -65,8 +29,8 @@ std::unique_ptr<pqxx::connection> connect(const std::string& dsn, std::string_vi
         .exec(fmt::format("SET statement_timeout = {}; SET lock_timeout = {}", limits.statement_timeout.count(),
                           limits.lock_timeout.count()));
   } catch (const std::exception& e) {
-    throw StoreError(fmt::format("{}: cannot set the timeouts of a connection to {}: {}", operation, redact_dsn(dsn),
-                                 without_password(e.what(), dsn)));
+    throw StoreError(fmt::format("{}: cannot set the timeouts of a connection to {}: {}", operation,
+                                 redact_secrets(dsn), redact_secrets(e.what(), dsn)));
   }
   return connection;
 }

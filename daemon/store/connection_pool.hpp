@@ -17,9 +17,6 @@
 
 namespace compensatord::store {
 
-// The DSN without its password, for messages and logs.
-std::string redact_dsn(std::string_view dsn);
-
 // Opens a connection under `limits`; throws StoreError naming `operation` and the redacted DSN on
 // failure.
 std::unique_ptr<pqxx::connection> connect(const std::string& dsn, std::string_view operation,

@@ -1,5 +1,6 @@
 #include "store/migrations.hpp"
 
+#include "model/redact.hpp"
 #include "store/connection_pool.hpp"
 #include "store/store_error.hpp"
 
@@ -70,7 +71,8 @@ std::vector<int> migrate(const std::string& dsn, std::chrono::milliseconds conne
   } catch (const StoreError&) {
     throw;
   } catch (const std::exception& e) {
-    throw StoreError(fmt::format("schema migration on {} failed: {}", redact_dsn(dsn), e.what()));
+    throw StoreError(
+        fmt::format("schema migration on {} failed: {}", redact_secrets(dsn), redact_secrets(e.what(), dsn)));
   }
 }
 

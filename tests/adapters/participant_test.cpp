@@ -138,6 +138,39 @@ TEST(Participant, RequestSummaryHasNoQueryHeadersOrBody) {
   EXPECT_EQ(result.request_summary, "POST http://stock.legacy:8080/api/stock/rollback/ORD%201");
 }
 
+TEST(Participant, ThePasswordOfTheBaseUrlStaysOutOfTheSummaryAndTheErrors) {
+  const std::string secret = "Pw-d1st1nct-9f3k";
+  std::string yaml = kStock;
+  yaml.replace(yaml.find("http://stock.legacy"), std::string("http://stock.legacy").size(),
+               "http://ops:" + secret + "@stock.legacy");
+  auto transport = std::make_shared<FakeTransport>();
+  Participant stock("stock", spec_from(yaml), transport);
+  auto branch = make_branch({{"sku", "A-1"}, {"qty", 2}});
+
+  auto done = stock.run(Decision::Cancel, make_txn("ORD-1"), branch);
+  EXPECT_EQ(done.outcome, Outcome::Done);
+  EXPECT_EQ(done.request_summary, "POST http://ops:***@stock.legacy:8080/api/stock/rollback/ORD-1");
+  ASSERT_EQ(transport->requests().size(), 1u);
+  EXPECT_EQ(transport->requests()[0].url.find("http://ops:" + secret + "@stock.legacy:8080/"), 0u)
+      << "the request itself still carries the credentials";
+
+  // Transports may name the URL in their errors.
+  transport->reply = [](const HttpRequest& request) { return HttpResponse{0, "", "cannot reach " + request.url}; };
+  auto unreachable = stock.run(Decision::Cancel, make_txn("ORD-1"), branch);
+  EXPECT_EQ(unreachable.outcome, Outcome::Retry);
+  EXPECT_NE(unreachable.error.find("cannot reach http://ops:***@stock.legacy"), std::string::npos) << unreachable.error;
+  transport->reply = [](const HttpRequest& request) -> HttpResponse {
+    throw std::runtime_error("bad URI " + request.url);
+  };
+  auto thrown = stock.run(Decision::Cancel, make_txn("ORD-1"), branch);
+  EXPECT_EQ(thrown.outcome, Outcome::Retry);
+  EXPECT_NE(thrown.error.find("bad URI http://ops:***@"), std::string::npos) << thrown.error;
+  for (const auto& result : {done, unreachable, thrown}) {
+    EXPECT_EQ(result.request_summary.find(secret), std::string::npos) << result.request_summary;
+    EXPECT_EQ(result.error.find(secret), std::string::npos) << result.error;
+  }
+}
+
 TEST(Participant, OutcomesFollowTheRules) {
   struct Case {
     HttpResponse response;

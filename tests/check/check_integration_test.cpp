@@ -124,6 +124,23 @@ TEST_F(SqlCheckTest, ABrokenConnectionIsReplacedOnTheNextCheck) {
   EXPECT_EQ(after.verdict, CheckVerdict::Committed) << after.error;
 }
 
+// A password no message may carry: libpq quotes a malformed URI whole in its error.
+const std::string kSecret = "Pw-d1st1nct-9f3k";
+
+TEST_F(SqlCheckTest, AConnectionErrorNeverShowsThePassword) {
+  for (const auto& dsn : {"postgresql://svc:" + kSecret + "@[::1/orders",
+                          "postgresql://svc:" + kSecret + "@127.0.0.1:1/orders?sslmode=bogus",
+                          "host=127.0.0.1 port=1 user=svc password=" + kSecret,
+                          "host=127.0.0.1 port=1 password='" + kSecret + " dbname=orders"}) {
+    auto check = check_from(fmt::format("sql:\n  dsn: \"{}\"\n  query: SELECT 1 WHERE $1 <> ''\n", dsn));
+    auto result = check->run(txn_of("ORD-1"));
+    EXPECT_EQ(result.verdict, CheckVerdict::Unknown) << dsn;
+    EXPECT_NE(result.error.find("SQL check failed"), std::string::npos) << result.error;
+    EXPECT_EQ(result.error.find(kSecret), std::string::npos) << result.error;
+    EXPECT_EQ(result.request_summary.find(kSecret), std::string::npos) << result.request_summary;
+  }
+}
+
 class HttpCheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -186,6 +203,22 @@ TEST_F(HttpCheckTest, AnXidThatWouldBeADotSegmentCannotBeAsked) {
     EXPECT_EQ(result.request_summary, "GET " + services->url() + " (not sent)");
   }
   EXPECT_FALSE(check->run(txn_of("ORD-1")).unaskable);
+}
+
+TEST_F(HttpCheckTest, ThePasswordOfTheUrlStaysOutOfTheSummaryAndTheError) {
+  const auto with_password = [&](const std::string& url) {
+    return "http://ops:" + kSecret + "@" + url.substr(std::string("http://").size());
+  };
+  auto answered = http_check(with_password(services->url()))->run(txn_of("ORD-1"));
+  EXPECT_EQ(answered.verdict, CheckVerdict::Committed) << answered.error;
+  EXPECT_EQ(answered.request_summary.find(kSecret), std::string::npos) << answered.request_summary;
+  EXPECT_NE(answered.request_summary.find("http://ops:***@127.0.0.1"), std::string::npos) << answered.request_summary;
+
+  auto refused =
+      http_check(with_password(fmt::format("http://127.0.0.1:{}", testing::free_port())))->run(txn_of("ORD-1"));
+  EXPECT_EQ(refused.verdict, CheckVerdict::Unknown);
+  EXPECT_EQ(refused.error.find(kSecret), std::string::npos) << refused.error;
+  EXPECT_EQ(refused.request_summary.find(kSecret), std::string::npos) << refused.request_summary;
 }
 
 TEST_F(HttpCheckTest, ErrorsAndUnmatchedAnswersAreUnknown) {

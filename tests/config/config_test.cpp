@@ -156,6 +156,7 @@ TEST(ConfigTest, ExampleConfigLoads) {
   EXPECT_EQ(legacy.dsn, "postgresql://reader:legacy-secret@legacydb:5432/shop");
   EXPECT_EQ(legacy.kind, "order");
   EXPECT_EQ(legacy.interval, 10s);
+  EXPECT_EQ(legacy.statement_timeout, 30s);  // the default
   ASSERT_EQ(legacy.branches.size(), 2u);
   EXPECT_EQ(legacy.branches[0].participant, "stock");
   EXPECT_EQ(legacy.branches[0].fields.at("qty"), "qty");
@@ -340,6 +341,15 @@ const BadValue kBadValues[] = {
      "sources.legacy_logs[0].dsn", 3, "required"},
     {"LegacyIntervalZero", kLegacyHead + "      query: SELECT 1 AS xid\n      interval: 0s\n" + kLegacyBranches,
      "sources.legacy_logs[0].interval", 7, "must be positive"},
+    {"LegacyStatementTimeoutZero",
+     kLegacyHead + "      query: SELECT 1 AS xid\n      statement_timeout: 0s\n" + kLegacyBranches,
+     "sources.legacy_logs[0].statement_timeout", 7, "must be positive and at most 1d"},
+    {"LegacyStatementTimeoutTooLong",
+     kLegacyHead + "      query: SELECT 1 AS xid\n      statement_timeout: 25h\n" + kLegacyBranches,
+     "sources.legacy_logs[0].statement_timeout", 7, "must be positive and at most 1d"},
+    {"LegacyStatementTimeoutNotADuration",
+     kLegacyHead + "      query: SELECT 1 AS xid\n      statement_timeout: 30\n" + kLegacyBranches,
+     "sources.legacy_logs[0].statement_timeout", 7, "expected a duration"},
     {"LegacyBranchesMissing", kLegacyHead + "      query: SELECT 1 AS xid\n", "sources.legacy_logs[0].branches", 3,
      "at least one branch"},
     {"LegacyBranchFieldsMissing",
@@ -373,6 +383,13 @@ TEST(ConfigTest, LegacyLogSourceNeedsExistingKindAndParticipants) {
   ASSERT_EQ(result.config->legacy_logs.size(), 1u);
   EXPECT_EQ(result.config->legacy_logs[0].interval, 10s);
   EXPECT_EQ(result.config->legacy_logs[0].branches[0].fields.at("sku"), "sku");
+}
+
+TEST(ConfigTest, LegacyLogStatementTimeoutIsRead) {
+  auto result = load_config_text(config_with(kLegacyHead + "      query: SELECT order_no AS xid, sku FROM log\n" +
+                                             "      statement_timeout: 250ms\n" + kLegacyBranches));
+  ASSERT_TRUE(result.errors.empty()) << result.errors.to_string();
+  EXPECT_EQ(result.config->legacy_logs.at(0).statement_timeout, 250ms);
 }
 
 TEST(ConfigTest, AbsentRequiredSectionsAreNamed) {

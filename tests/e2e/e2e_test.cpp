@@ -272,6 +272,66 @@ TEST_F(EndToEnd, TransactionApiShowsTheDecisionAndRefusesHostileXids) {
   EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
 }
 
+// Passwords in a participant's base_url, a check's DSN and a legacy source's DSN never reach the
+// daemon's log, the attempts table or the API, though calls and failures name those places.
+TEST_F(EndToEnd, PasswordsNeverReachTheLogTheAttemptsOrTheApi) {
+  const std::string secret = "Pw-e2e-d1st1nct-7q";
+  start_services();
+  const std::string config = write_config("daemon.yaml", 50, 4, daemon_port, "secrets");
+  YAML::Node yaml = YAML::LoadFile(config);
+  yaml["participants"]["stock"]["base_url"] = "http://ops:" + secret + "@" + services_url.substr(7);
+  // libpq quotes a malformed URI whole in its error: the check of kind `broken` cannot connect.
+  YAML::Node broken = YAML::Clone(yaml["kinds"]["order"]);
+  broken["check"]["sql"]["dsn"] = "postgresql://svc:" + secret + "@[::1/orders";
+  yaml["kinds"]["broken"] = broken;
+  yaml["sources"]["legacy_logs"].push_back(
+      YAML::Load("{name: old_log, dsn: 'postgresql://reader:" + secret +
+                 "@[::1/shop', query: 'SELECT 1 AS xid, 1 AS sku', kind: order, interval: 200ms, "
+                 "branches: [{participant: stock, fields: {sku: sku}}]}"));
+  std::ofstream(config) << YAML::Dump(yaml);
+  migrate(config);
+  place_abandoned_orders(1);
+  {
+    auto connection = db.connect();
+    pqxx::work tx(connection);
+    tx.exec1(
+        "SELECT compensatord.begin_transaction('BROKEN-0', 'broken', '[{\"participant\": \"stock\", \"fields\": "
+        "{\"sku\": \"SKU-1\", \"qty\": 1}}]'::jsonb, interval '0 seconds')");
+    tx.commit();
+  }
+  ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
+  wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
+  demo::HttpClient api(fmt::format("http://127.0.0.1:{}", daemon_port));
+  const auto settled = [&] {
+    return query_count(
+               "SELECT count(*) FROM compensatord.transactions WHERE xid = 'ABANDONED-0' AND "
+               "status = 'CANCELLED'") == 1 &&
+           query_count("SELECT count(*) FROM compensatord.attempts WHERE xid = 'BROKEN-0' AND error <> ''") >= 2 &&
+           daemon.log().find("legacy log old_log: poll failed") != std::string::npos;
+  };
+  for (int i = 0; i < 200 && !settled(); ++i) std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(settled()) << daemon.log();
+
+  auto connection = db.connect();
+  pqxx::nontransaction tx(connection);
+  const auto trail = tx.exec1(
+                           "SELECT coalesce(string_agg(request_summary || ' ' || coalesce(error, ''), E'\\n'), '') "
+                           "FROM compensatord.attempts")[0]
+                         .as<std::string>();
+  EXPECT_NE(trail.find("http://ops:***@127.0.0.1"), std::string::npos) << trail;
+  EXPECT_NE(trail.find("SQL check failed"), std::string::npos) << trail;
+  EXPECT_EQ(trail.find(secret), std::string::npos) << trail;
+  for (const std::string xid : {"ABANDONED-0", "BROKEN-0"}) {
+    const auto reply = api.get("/v1/transactions/" + xid);
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(reply.body.find(secret), std::string::npos) << reply.body;
+  }
+  EXPECT_NE(api.get("/v1/transactions/BROKEN-0").body.find("SQL check failed"), std::string::npos);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
+  EXPECT_EQ(daemon.log().find(secret), std::string::npos) << daemon.log();
+}
+
 // The API has threads of its own and a bounded queue: a flood of reads that each go to the
 // database gets answers or 503s, and the reconciler's calls go on as if nothing happened: every
 // branch called once, none of them timing out.

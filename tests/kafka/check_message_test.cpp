@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <limits>
 #include <string>
 
 namespace compensatord::kafka {
@@ -81,6 +82,58 @@ TEST(CheckMessage, DueAtUsesTheLargerOfMinDelayAndMessageDelay) {
   EXPECT_EQ(accepted(parse(with("delay_ms", 300000))).due_at, kSent + 5min);
   EXPECT_EQ(accepted(parse(with("delay", "10s"))).due_at, kSent + 1min);
   EXPECT_EQ(accepted(parse(with("delay_ms", 0))).due_at, kSent + 1min);
+}
+
+// The producer's timestamp is trusted within max_clock_skew of the time the message is read.
+constexpr auto kSkew = std::chrono::milliseconds(30s);
+const TimePoint kReadAt = kSent + 123ms + std::chrono::microseconds(456);
+
+std::int64_t millis_of(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+TEST(MessageTime, ATimestampWithinTheSkewIsTrusted) {
+  EXPECT_EQ(message_time(millis_of(kSent), kReadAt, kSkew), kSent);
+  EXPECT_EQ(message_time(millis_of(kReadAt - 29s), kReadAt, kSkew), TimePoint(kReadAt - 29s - 456us));
+  EXPECT_EQ(message_time(millis_of(kReadAt + 29s), kReadAt, kSkew), TimePoint(kReadAt + 29s - 456us));
+}
+
+TEST(MessageTime, AZeroOrOldTimestampCountsFromTheReadTimeLessTheSkew) {
+  EXPECT_EQ(message_time(0, kReadAt, kSkew), kReadAt - kSkew);
+  EXPECT_EQ(message_time(-1, kReadAt, kSkew), kReadAt - kSkew);
+  EXPECT_EQ(message_time(millis_of(kReadAt - 1h), kReadAt, kSkew), kReadAt - kSkew);
+  EXPECT_EQ(message_time(millis_of(kReadAt - kSkew - 1s), kReadAt, kSkew), kReadAt - kSkew);
+  EXPECT_EQ(message_time(std::numeric_limits<std::int64_t>::min(), kReadAt, kSkew), kReadAt - kSkew);
+}
+
+TEST(MessageTime, AFutureTimestampCountsFromTheReadTimePlusTheSkew) {
+  EXPECT_EQ(message_time(millis_of(kReadAt + 1s + kSkew), kReadAt, kSkew), kReadAt + kSkew);
+  EXPECT_EQ(message_time(millis_of(kReadAt + 24h * 365 * 100), kReadAt, kSkew), kReadAt + kSkew);
+  // Milliseconds this large overflow the clock's nanoseconds if converted unchecked.
+  EXPECT_EQ(message_time(std::numeric_limits<std::int64_t>::max(), kReadAt, kSkew), kReadAt + kSkew);
+  EXPECT_EQ(message_time(std::numeric_limits<std::int64_t>::max() / 1000, kReadAt, kSkew), kReadAt + kSkew);
+}
+
+TEST(MessageTime, NoTimestampOrNoSkewIsTheReadTime) {
+  EXPECT_EQ(message_time(std::nullopt, kReadAt, kSkew), kReadAt);
+  EXPECT_EQ(message_time(0, kReadAt, 0ms), kReadAt);
+  EXPECT_EQ(message_time(std::numeric_limits<std::int64_t>::max(), kReadAt, 0ms), kReadAt);
+  EXPECT_EQ(message_time(millis_of(kReadAt - 1ms), kReadAt, 0ms), kReadAt);
+}
+
+TEST(CheckMessage, AZeroTimestampStillWaitsMinDelayLessTheSkewAfterReading) {
+  const auto produced = message_time(0, kReadAt, kSkew);
+  const auto txn =
+      accepted(parse_check_message(CheckMessage{"checks", std::nullopt, valid_document().dump(), produced}, rules()));
+  EXPECT_EQ(txn.due_at, kReadAt - kSkew + 1min);
+  EXPECT_GT(txn.due_at, kReadAt);
+}
+
+TEST(CheckMessage, AMaximalTimestampIsDueOneSkewAfterTheDelay) {
+  const auto produced = message_time(std::numeric_limits<std::int64_t>::max(), kReadAt, kSkew);
+  const auto txn =
+      accepted(parse_check_message(CheckMessage{"checks", std::nullopt, with("delay", "30d"), produced}, rules()));
+  EXPECT_EQ(txn.due_at, kReadAt + kSkew + kMaxDelay);
 }
 
 TEST(CheckMessage, BranchWithoutFieldsHasAnEmptyObject) {

@@ -40,6 +40,7 @@ TEST(KafkaConfig, MinimalHasDefaults) {
   EXPECT_EQ(c.dead_letter_topic, "order-checks-dlq");
   EXPECT_EQ(c.group_id, "compensatord");
   EXPECT_EQ(c.min_delay, 1min);
+  EXPECT_EQ(c.max_clock_skew, 30s);
   EXPECT_EQ(c.max_message_bytes, 1024u * 1024u);
   EXPECT_EQ(c.poll_timeout, 1s);
   EXPECT_EQ(c.commit_batch_size, 100);
@@ -55,6 +56,7 @@ TEST(KafkaConfig, EveryKeySet) {
       "    group_id: repair\n"
       "    dead_letter_topic: dlq\n"
       "    min_delay: 5m\n"
+      "    max_clock_skew: 2m\n"
       "    max_message_bytes: 65536\n"
       "    poll_timeout: 250ms\n"
       "    commit_batch_size: 10\n"
@@ -64,6 +66,7 @@ TEST(KafkaConfig, EveryKeySet) {
   EXPECT_EQ(c.topics, (std::vector<std::string>{"a", "b.c"}));
   EXPECT_EQ(c.group_id, "repair");
   EXPECT_EQ(c.min_delay, 5min);
+  EXPECT_EQ(c.max_clock_skew, 2min);
   EXPECT_EQ(c.max_message_bytes, 65536u);
   EXPECT_EQ(c.poll_timeout, 250ms);
   EXPECT_EQ(c.commit_batch_size, 10);
@@ -91,6 +94,11 @@ TEST(KafkaConfig, BadValuesNameTheirKeyAndLine) {
   expect_error(kMinimal + "    min_delay: 5\n", "sources.kafka.min_delay", 6);
   expect_error(kMinimal + "    min_delay: 31d\n", "sources.kafka.min_delay", 6);
   expect_error(kMinimal + "    poll_timeout: 0ms\n", "sources.kafka.poll_timeout", 6);
+  expect_error(kMinimal + "    max_clock_skew: 30\n", "sources.kafka.max_clock_skew", 6);
+  expect_error(kMinimal + "    max_clock_skew: -1s\n", "sources.kafka.max_clock_skew", 6);
+  expect_error(kMinimal + "    max_clock_skew: 2h\n", "sources.kafka.max_clock_skew", 6);
+  expect_error(kMinimal + "    max_clock_skew: 99999999999999999999d\n", "sources.kafka.max_clock_skew", 6);
+  expect_error(kMinimal + "    max_clock_skew: [1s]\n", "sources.kafka.max_clock_skew", 6);
   expect_error(kMinimal + "    max_message_bytes: 10\n", "sources.kafka.max_message_bytes", 6);
   expect_error(kMinimal + "    commit_batch_size: 0\n", "sources.kafka.commit_batch_size", 6);
   expect_error(kMinimal + "    group_id: ''\n", "sources.kafka.group_id", 6);
@@ -98,6 +106,14 @@ TEST(KafkaConfig, BadValuesNameTheirKeyAndLine) {
   expect_error(kMinimal + "    librdkafka: {enable.auto.commit: 'true'}\n",
                "sources.kafka.librdkafka.enable.auto.commit", 6);
   expect_error(kMinimal + "    librdkafka: {group.id: other}\n", "sources.kafka.librdkafka.group.id", 6);
+}
+
+TEST(KafkaConfig, MaxClockSkewErrorNamesTheKeyAndItsRange) {
+  auto parsed = parse(kMinimal + "    max_clock_skew: 2h\n");
+  const auto text = parsed.errors.to_string();
+  EXPECT_NE(text.find("sources.kafka.max_clock_skew (line 6): must be at most 1h"), std::string::npos) << text;
+  EXPECT_EQ(parse(kMinimal + "    max_clock_skew: 1h\n").config.max_clock_skew, std::chrono::hours(1));
+  EXPECT_EQ(parse(kMinimal + "    max_clock_skew: 0s\n").config.max_clock_skew, 0ms);
 }
 
 TEST(KafkaConfig, TopicRules) {

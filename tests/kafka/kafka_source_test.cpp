@@ -2,6 +2,7 @@
 // once in effect, bad ones are dead-lettered without blocking, and offsets wait for the database.
 
 #include "kafka/kafka_source.hpp"
+#include "kafka/consumer_faults.hpp"
 #include "kafka/kafka_test_support.hpp"
 #include "store/migrations.hpp"
 #include "store/pg_store.hpp"
@@ -93,7 +94,9 @@ class KafkaSourceTest : public ::testing::Test {
     ASSERT_EQ(produce(broker_.bootstrap(), Outgoing{"checks", std::move(key), value, {}, 0}), "");
   }
 
-  std::optional<std::int64_t> committed() const { return committed_offset(broker_.bootstrap(), kGroup, "checks"); }
+  std::optional<std::int64_t> committed(std::int32_t partition = 0) const {
+    return committed_offset(broker_.bootstrap(), kGroup, "checks", partition);
+  }
 
   // Every insert of a transaction fails until allow_inserts().
   void refuse_inserts() const {
@@ -365,6 +368,59 @@ TEST_F(KafkaSourceTest, TwoConsumersSplitThePartitionsAndOneTakesOverWithoutLoss
   send_orders(40, 60);
   ASSERT_TRUE(wait_until([&] { return stored() == 60; }, 40s));
   for (int i = 0; i < 60; ++i) EXPECT_TRUE(store_.find("ORD-" + std::to_string(i))) << i;
+}
+
+TEST_F(KafkaSourceTest, AFailedSeekEndsTheSessionAndTheUnstoredMessageIsReadAgain) {
+  refuse_inserts();
+  send(check_message("ORD-40"), "ORD-40");
+  testing::consumer_faults::fail_seeks(1);
+  auto& source = start();
+  // The batch was not stored, and the seek back to it failed: reading on would skip ORD-40.
+  ASSERT_TRUE(wait_until([&] { return testing::consumer_faults::failed_seeks() == 1; }));
+  allow_inserts();
+  send(check_message("ORD-41"), "ORD-41");
+  ASSERT_TRUE(wait_until([&] { return committed() == 2; }, 40s));
+  EXPECT_TRUE(store_.find("ORD-40")) << "the message before the failed seek was skipped";
+  EXPECT_TRUE(store_.find("ORD-41"));
+  EXPECT_EQ(source.counters().ingested, 2u);
+}
+
+TEST_F(KafkaSourceTest, ARebalanceMidBatchLosesNothingAndLeavesRevokedMessagesToTheirNewOwner) {
+  constexpr int kPartitions = 4;
+  constexpr int kPerPartition = 10;
+  std::vector<Outgoing> orders;
+  for (int i = 0; i < kPartitions * kPerPartition; ++i) {
+    const std::string xid = "ORD-" + std::to_string(i);
+    orders.push_back(Outgoing{"checks", xid, check_message(xid), {}, i % kPartitions});
+  }
+  ASSERT_EQ(produce_all(broker_.bootstrap(), orders), "");
+
+  // A reads the first message of its first batch and stops there, while B joins the group.
+  testing::consumer_faults::hold_first_message();
+  auto a = run_source();
+  ASSERT_TRUE(wait_until([] { return testing::consumer_faults::holding(); }));
+  auto b = run_source();
+  ASSERT_TRUE(wait_until([&] { return b->source->connected(); }));
+  std::this_thread::sleep_for(3s);  // a few heartbeats: the group is rebalancing
+  testing::consumer_faults::release();
+
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (int p = 0; p < kPartitions; ++p) {
+          if (committed(p) != kPerPartition) return false;
+        }
+        return true;
+      },
+      40s));
+  EXPECT_EQ(stored(), kPartitions * kPerPartition);
+  for (const auto& order : orders) EXPECT_TRUE(store_.find(*order.key)) << *order.key;
+  const auto in_a = a->source->counters();
+  const auto in_b = b->source->counters();
+  EXPECT_EQ(in_a.ingested + in_b.ingested, static_cast<std::uint64_t>(kPartitions * kPerPartition));
+  EXPECT_GT(in_b.ingested, 0u);
+  // The message A held was read before the rebalance: kept in A's batch, it is stored a second
+  // time by whoever reads its partition from the committed offset after the rebalance.
+  EXPECT_EQ(in_a.duplicates + in_b.duplicates, 0u);
 }
 
 }  // namespace

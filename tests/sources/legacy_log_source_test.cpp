@@ -5,6 +5,7 @@
 #include "store/pg_store.hpp"
 #include "support/test_database.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +16,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#include <unistd.h>
 
 namespace compensatord::sources {
 namespace {
@@ -353,6 +356,152 @@ TEST_F(LegacyLogSourceTest, ARowWhoseXidIsRecordedWithOtherBranchesIsRefusedAndC
   EXPECT_EQ(refused_sources, std::vector<std::string>{"legacy:old_order_log"});
   EXPECT_EQ(store_.find("ORD-1")->branches.at(0).fields, (nlohmann::json{{"sku", "A-1"}, {"qty", 2}}));
   EXPECT_NE(log.text().find("refused xid=\"ORD-1\" from \"legacy:old_order_log\""), std::string::npos) << log.text();
+}
+
+// A database of the test cluster in `encoding` (the legacy systems' SQL_ASCII or LATIN1), dropped
+// at the end. Connections to it speak the database's encoding unless told otherwise.
+class EncodedDatabase {
+ public:
+  explicit EncodedDatabase(const std::string& encoding)
+      : name_(fmt::format("legacy_{}_{}", ::getpid(), encoding == "SQL_ASCII" ? "ascii" : "latin1")) {
+    pqxx::connection admin(testing::cluster_dsn());
+    pqxx::nontransaction work(admin);
+    work.exec0(fmt::format("DROP DATABASE IF EXISTS {}", name_));
+    work.exec0(fmt::format("CREATE DATABASE {} ENCODING '{}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0", name_,
+                           encoding));
+    dsn_ = testing::with_database(testing::cluster_dsn(), name_);
+  }
+  ~EncodedDatabase() {
+    try {
+      pqxx::connection admin(testing::cluster_dsn());
+      pqxx::nontransaction(admin).exec0(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", name_));
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "cannot drop " << name_ << ": " << e.what();
+    }
+  }
+  EncodedDatabase(const EncodedDatabase&) = delete;
+  EncodedDatabase& operator=(const EncodedDatabase&) = delete;
+
+  [[nodiscard]] const std::string& dsn() const { return dsn_; }
+  void exec(const std::string& sql) const {
+    pqxx::connection connection(dsn_);
+    pqxx::work tx(connection);
+    tx.exec0(sql);
+    tx.commit();
+  }
+
+ private:
+  std::string name_;
+  std::string dsn_;
+};
+
+TEST_F(LegacyLogSourceTest, PoisonRowsBetweenGoodRowsAreSkippedCountedAndLoggedByTheirKey) {
+  // An SQL_ASCII database stores any bytes and sends them as they are, whatever client_encoding says.
+  EncodedDatabase ascii("SQL_ASCII");
+  ascii.exec(
+      "CREATE TABLE order_log (id serial PRIMARY KEY, order_no text, sku text, qty integer, coupon_id text);"
+      "INSERT INTO order_log (order_no, sku, qty) VALUES "
+      "('GOOD-1', 'A-1', 1), "
+      "(E'BAD-XID-\\xff\\xfe', 'A-1', 1), "              // an xid that is not UTF-8
+      "('BAD-SKU', E'A-\\xc3', 1), "                     // a branch field that is not UTF-8 (cut sequence)
+      "('x' || repeat(E'\\xc3\\xa9', 150), 'A-1', 1), "  // 301 bytes: more than 256
+      "('GOOD-2', 'A-2', 2)");
+  LegacyLogSource source(order_log_config(ascii.dsn()), kKindTimeout, store_);
+
+  LogCapture log;
+  PollResult result;
+  ASSERT_NO_THROW(result = source.poll_once());
+  EXPECT_EQ(result.rows_seen, 5);
+  EXPECT_EQ(result.inserted, 2);
+  EXPECT_EQ(result.rejected, 3);
+  EXPECT_TRUE(store_.find("GOOD-1"));
+  EXPECT_TRUE(store_.find("GOOD-2"));
+  EXPECT_FALSE(store_.find("BAD-SKU"));
+  EXPECT_EQ(count_transactions(), 2);
+
+  const auto logged = log.text();
+  EXPECT_NE(logged.find("skipped the row with xid \"BAD-XID-\\xff\\xfe\": xid is not valid UTF-8"), std::string::npos)
+      << logged;
+  EXPECT_NE(logged.find("skipped the row with xid \"BAD-SKU\": column sku is not valid UTF-8"), std::string::npos)
+      << logged;
+  // The long key is cut to at most 64 bytes between two characters: 'x' and 31 times 'é', then "...".
+  std::string cut = "x";
+  for (int i = 0; i < 31; ++i) cut += "\xc3\xa9";
+  EXPECT_NE(logged.find("skipped the row with xid \"" + cut + "\"...: xid is 301 bytes, more than 256"),
+            std::string::npos)
+      << logged;
+  EXPECT_EQ(logged.find('\xff'), std::string::npos) << "raw bytes of a bad key reached the log";
+
+  // The next poll skips them again, and stores nothing twice.
+  const PollResult again = source.poll_once();
+  EXPECT_EQ(again.rejected, 3);
+  EXPECT_EQ(again.already_known, 2);
+}
+
+TEST_F(LegacyLogSourceTest, TextOfALatin1DatabaseArrivesAsUtf8) {
+  EncodedDatabase latin1("LATIN1");
+  latin1.exec("CREATE TABLE order_log (id serial PRIMARY KEY, order_no text, sku text, qty integer, coupon_id text)");
+  {
+    pqxx::connection connection(latin1.dsn());
+    connection.set_client_encoding("UTF8");  // the server converts these to LATIN1
+    pqxx::work tx(connection);
+    tx.exec0("INSERT INTO order_log (order_no, sku, qty) VALUES ('ORD-\xc3\xa9', 'cr\xc3\xa8me', 1)");
+    tx.commit();
+  }
+  LegacyLogSource source(order_log_config(latin1.dsn()), kKindTimeout, store_);
+  const PollResult result = source.poll_once();
+  EXPECT_EQ(result.inserted, 1);
+  EXPECT_EQ(result.rejected, 0);
+  const auto txn = store_.find("ORD-\xc3\xa9");
+  ASSERT_TRUE(txn);
+  EXPECT_EQ(txn->branches.at(0).fields.at("sku"), "cr\xc3\xa8me");
+}
+
+TEST_F(LegacyLogSourceTest, AQueryRunningPastTheStatementTimeoutFailsThePoll) {
+  log_order("('ORD-1', 'A-1', 2, NULL)");
+  auto config = order_log_config(legacy_.dsn());
+  config.query = "SELECT order_no AS xid, sku, qty, coupon_id FROM order_log, pg_sleep(5)";
+  config.statement_timeout = 200ms;
+  LegacyLogSource source(config, kKindTimeout, store_);
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    source.poll_once();
+    ADD_FAILURE() << "the poll should have been cancelled";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("statement timeout"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  EXPECT_FALSE(store_.find("ORD-1"));
+
+  config.query = "SELECT order_no AS xid, sku, qty, coupon_id FROM order_log";
+  LegacyLogSource quick(config, kKindTimeout, store_);
+  EXPECT_EQ(quick.poll_once().inserted, 1);
+}
+
+TEST_F(LegacyLogSourceTest, AConnectionErrorNeverShowsThePassword) {
+  const std::string secret = "Pw-d1st1nct-9f3k";
+  for (const auto& dsn : {"postgresql://reader:" + secret + "@[::1/shop",
+                          "postgresql://reader:" + secret + "@127.0.0.1:1/shop?connect_timeout=2",
+                          "host=127.0.0.1 port=1 user=reader password=" + secret + " connect_timeout=2",
+                          "host=127.0.0.1 port=1 password='" + secret + " dbname=shop"}) {
+    LegacyLogSource source(order_log_config(dsn), kKindTimeout, store_);
+    try {
+      source.poll_once();
+      ADD_FAILURE() << "connecting should fail: " << dsn;
+    } catch (const std::exception& e) {
+      EXPECT_EQ(std::string(e.what()).find(secret), std::string::npos) << e.what();
+    }
+  }
+
+  LogCapture log;
+  LegacyLogSource source(order_log_config("postgresql://reader:" + secret + "@[::1/shop"), kKindTimeout, store_);
+  {
+    std::jthread runner([&source](std::stop_token stop) { source.run(stop); });
+    std::this_thread::sleep_for(200ms);
+  }
+  const auto logged = log.text();
+  EXPECT_NE(logged.find("poll failed"), std::string::npos) << logged;
+  EXPECT_EQ(logged.find(secret), std::string::npos) << logged;
 }
 
 }  // namespace

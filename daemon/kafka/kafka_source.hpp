@@ -1,7 +1,7 @@
 #pragma once
 // KafkaSource: reads delayed check messages in a consumer group and stores each one as a
 // transaction, a poll batch at a time in one database transaction (Store::ingest_batch),
-// committing offsets only after the database commit (design.md, "Durable before acknowledged"). Bad messages go to the
+// committing offsets only after the database commit (docs/design.md, "Durable before acknowledged"). Bad messages go to the
 // dead-letter topic and the partition moves on. librdkafka stays in the .cpp.
 
 #include "kafka/check_message.hpp"

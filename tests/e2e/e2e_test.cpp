@@ -154,8 +154,10 @@ TEST_F(EndToEnd, AKilledReplicaLosesNothingAndItsLeasesAreTakenOver) {
   migrate(config_a);
   place_abandoned_orders(80);
   ChildProcess doomed({COMPENSATORD_BIN, "run", "--config", config_a}, work.file("a.log"), env());
-  for (int i = 0; i < 200 && query_count("SELECT count(*) FROM compensatord.transactions WHERE status = "
-                                         "'CANCELLED'") < 5;
+  // Killed once it is well into the work (a sanitizer build may take seconds to start): 80 orders
+  // at 100 ms a call with 4 workers leave most of them leased or waiting when 5 are cancelled.
+  for (int i = 0; i < 3000 && query_count("SELECT count(*) FROM compensatord.transactions WHERE status = "
+                                          "'CANCELLED'") < 5;
        ++i) {
     std::this_thread::sleep_for(20ms);
   }

@@ -85,26 +85,26 @@ bool valid_name(const Reader& at, std::string_view what, const std::string& name
   return true;
 }
 
-void read_duration(const Reader& parent, std::string_view key, milliseconds& out) {
+// A positive duration at `key`, at most `max` (written `max_shown` in the error).
+void read_bounded_duration(const Reader& parent, std::string_view key, milliseconds max, std::string_view max_shown,
+                           milliseconds& out) {
   auto value = parent.duration(key);
   if (!value) return;
-  if (*value <= 0ms || *value > kMaxDuration) {
-    parent.child(key).error(fmt::format("must be positive and at most 3650d, got {}", *value));
+  if (*value <= 0ms || *value > max) {
+    parent.child(key).error(fmt::format("must be positive and at most {}, got {}", max_shown, *value));
     return;
   }
   out = *value;
 }
 
+void read_duration(const Reader& parent, std::string_view key, milliseconds& out) {
+  read_bounded_duration(parent, key, kMaxDuration, "3650d", out);
+}
+
 // A PostgreSQL session timeout (statement_timeout, lock_timeout): the server takes at most
-// INT_MAX milliseconds, and a wait of a day is already a stuck worker.
+// INT_MAX milliseconds, and a wait of a day is already a stuck worker (or a stuck legacy poll).
 void read_session_timeout(const Reader& parent, std::string_view key, milliseconds& out) {
-  auto value = parent.duration(key);
-  if (!value) return;
-  if (*value <= 0ms || *value > kMaxSessionTimeout) {
-    parent.child(key).error(fmt::format("must be positive and at most 1d, got {}", *value));
-    return;
-  }
-  out = *value;
+  read_bounded_duration(parent, key, kMaxSessionTimeout, "1d", out);
 }
 
 template <typename Int>
@@ -363,19 +363,6 @@ struct KnownNames {
   std::set<std::string> participants;
 };
 
-// PostgreSQL's statement_timeout is an int of milliseconds (24.8 days at most); a legacy poll that
-// runs for a day is stuck.
-void read_statement_timeout(const Reader& source, milliseconds& out) {
-  constexpr milliseconds kMaxStatementTimeout = std::chrono::hours(24);
-  auto value = source.duration("statement_timeout");
-  if (!value) return;
-  if (*value <= 0ms || *value > kMaxStatementTimeout) {
-    source.child("statement_timeout").error(fmt::format("must be positive and at most 1d, got {}", *value));
-    return;
-  }
-  out = *value;
-}
-
 std::optional<LegacyLogSource> read_legacy_log(const Reader& source, const KnownNames& known) {
   if (!is_section(source)) {
     if (!source.present()) source.error("expected a map with name, dsn, query, kind and branches");
@@ -404,7 +391,7 @@ std::optional<LegacyLogSource> read_legacy_log(const Reader& source, const Known
     legacy.kind = *kind;
   }
   read_duration(source, "interval", legacy.interval);
-  read_statement_timeout(source, legacy.statement_timeout);
+  read_session_timeout(source, "statement_timeout", legacy.statement_timeout);
   legacy.branches = read_branch_mappings(source, known.participants);
   return legacy;
 }

@@ -47,10 +47,9 @@ std::string tagged(std::string_view reason, std::string_view value) {
 
 // A bounded, escaped rendering of untrusted text for error messages.
 std::string shown(std::string_view text, std::size_t limit = kShownBytes) {
-  std::size_t end = std::min(text.size(), limit);
-  while (end < text.size() && end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  std::string out = json(std::string(text.substr(0, end))).dump(-1, ' ', true, json::error_handler_t::replace);
-  return end < text.size() ? out + "..." : out;
+  const std::string_view head = utf8_prefix(text, limit);
+  std::string out = json(std::string(head)).dump(-1, ' ', true, json::error_handler_t::replace);
+  return head.size() < text.size() ? out + "..." : out;
 }
 
 // Depth of [ and { outside strings, counted before parsing so hostile nesting costs nothing.

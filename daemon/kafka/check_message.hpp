@@ -24,9 +24,9 @@ struct MessageRules {
   std::size_t max_message_bytes = 1024 * 1024;
 };
 
-// Limits of the format; docs/kafka-message.schema.json states the same numbers. The branch
-// limit is compensatord::kMaxBranches (model/transaction.hpp), the same for every source.
-inline constexpr std::size_t kMaxXidBytes = 256;
+// Limits of the format; docs/kafka-message.schema.json states the same numbers. The xid and branch
+// limits are compensatord::kMaxXidBytes and kMaxBranches (model/transaction.hpp), the same for
+// every source.
 inline constexpr std::size_t kMaxFieldsPerBranch = 32;
 inline constexpr std::size_t kMaxFieldNameBytes = 64;
 inline constexpr std::size_t kMaxNesting = 8;  // deeper JSON is hostile, not a check message

@@ -1,5 +1,7 @@
 #include "model/redact.hpp"
 
+#include "model/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -100,26 +102,6 @@ std::string masked(std::string_view text, const std::vector<Span>& spans) {
   return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decoded(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 // A quoted key/value setting as libpq reads it: without its quotes and \-escapes.
 std::string unquoted(std::string_view value) {
   if (value.empty() || value.front() != '\'') return std::string(value);
@@ -141,7 +123,7 @@ std::vector<std::string> passwords_of(std::string_view connection) {
   std::vector<std::string> passwords;
   for (const auto& span : secret_spans(connection)) {
     const auto written = connection.substr(span.at, span.size);
-    for (auto password : {std::string(written), unquoted(written), percent_decoded(written)}) {
+    for (auto password : {std::string(written), unquoted(written), percent_decoded(written).value_or("")}) {
       if (!password.empty()) passwords.push_back(std::move(password));
     }
   }

@@ -2,6 +2,7 @@
 
 #include "model/redact.hpp"
 #include "model/text.hpp"
+#include "model/transaction.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -21,7 +22,6 @@
 namespace compensatord::sources {
 namespace {
 
-constexpr std::size_t kMaxXidLength = 256;
 // How much of a skipped row's xid its warning shows.
 constexpr std::size_t kShownXidBytes = 64;
 // A branch field feeds an adapter template; a legacy column holding megabytes is a bad row.
@@ -119,8 +119,8 @@ std::string read_xid(const pqxx::row& row, Column column) {
   const pqxx::field field = row[column];
   if (field.is_null()) throw BadRow("xid is NULL");
   if (field.size() == 0) throw BadRow("xid is empty");
-  if (field.size() > kMaxXidLength) {
-    throw BadRow(fmt::format("xid is {} bytes, more than {}", field.size(), kMaxXidLength));
+  if (field.size() > kMaxXidBytes) {
+    throw BadRow(fmt::format("xid is {} bytes, more than {}", field.size(), kMaxXidBytes));
   }
   // An SQL_ASCII database sends whatever bytes it holds (see Connection).
   if (!valid_utf8(text_of(field))) throw BadRow("xid is not valid UTF-8");

@@ -1,5 +1,6 @@
 #include "store/pg_store.hpp"
 
+#include "model/text.hpp"
 #include "store/connection_pool.hpp"
 #include "store/json_rows.hpp"
 #include "store/migrations.hpp"
@@ -196,9 +197,7 @@ constexpr std::size_t kMessageLength = 500;
 // Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
 std::string cut(std::string_view text, std::size_t limit) {
   if (text.size() <= limit) return std::string(text);
-  std::size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return fmt::format("{}... ({} bytes)", text.substr(0, end), text.size());
+  return fmt::format("{}... ({} bytes)", utf8_prefix(text, limit), text.size());
 }
 
 // An xid or owner as it appears in an error message: hostile values stay readable and short.

@@ -47,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto parsed = kafka::parse_check_message(message, rules());
   if (const auto* txn = std::get_if<store::NewTransaction>(&parsed)) {
-    FUZZ_REQUIRE(!txn->xid.empty() && txn->xid.size() <= kafka::kMaxXidBytes);
+    FUZZ_REQUIRE(!txn->xid.empty() && txn->xid.size() <= kMaxXidBytes);
     FUZZ_REQUIRE(valid_utf8(txn->xid));
     FUZZ_REQUIRE(rules().kinds.contains(txn->kind));
     FUZZ_REQUIRE(!txn->branches.empty() && txn->branches.size() <= kMaxBranches);

@@ -425,7 +425,9 @@ TEST_F(KafkaSourceTest, ARebalanceMidBatchLosesNothingAndLeavesRevokedMessagesTo
   // time by whoever read its partition from the committed offset after the rebalance. A repeat is
   // still legitimate (and harmless) after an offset commit the rebalance refused: the stored
   // messages are read again, which only the errors counter tells.
-  if (in_a.errors + in_b.errors == 0) EXPECT_EQ(in_a.duplicates + in_b.duplicates, 0u);
+  if (in_a.errors + in_b.errors == 0) {
+    EXPECT_EQ(in_a.duplicates + in_b.duplicates, 0u);
+  }
 }
 
 }  // namespace

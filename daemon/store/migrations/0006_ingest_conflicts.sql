@@ -24,10 +24,10 @@ CREATE FUNCTION compensatord.conflicting_source(p_xid text, p_branches jsonb) RE
   SELECT t.source
     FROM compensatord.transactions AS t
    WHERE t.xid = p_xid
-     AND (SELECT coalesce(jsonb_agg(b.branch ORDER BY b.branch), '[]')
-            FROM (SELECT jsonb_build_object('participant', r.participant, 'fields', r.fields) AS branch
-                    FROM compensatord.branches AS r
-                   WHERE r.xid = p_xid) AS b) <> compensatord.branch_set(p_branches)
+     AND compensatord.branch_set((SELECT coalesce(jsonb_agg(jsonb_build_object('participant', r.participant,
+                                                                               'fields', r.fields)), '[]')
+                                    FROM compensatord.branches AS r
+                                   WHERE r.xid = p_xid)) <> compensatord.branch_set(p_branches)
 $$;
 
 -- 0004's begin_transaction, with the conflict check: an xid already recorded with the same branches

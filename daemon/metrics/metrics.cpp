@@ -33,7 +33,7 @@ constexpr std::array kStatuses{Status::Pending,   Status::Committed, Status::Con
 constexpr std::array<std::string_view, 2> kIngestSources{"kafka", "legacy_log"};
 
 // The `stage` label of compensatord_reconcile_stage_seconds, in the order of StageTimes.
-constexpr std::array<const char*, 4> kStages{"check", "decide", "calls", "write_back"};
+constexpr std::array<const char*, 5> kStages{"check", "decide", "start_calls", "calls", "write_back"};
 
 // A reconcile is a check plus a few HTTP calls: milliseconds when healthy, up to the adapter
 // timeouts when a participant is slow.
@@ -246,8 +246,8 @@ void Metrics::reconciled(const reconciler::ReconcileObservation& observation) {
   families_->reconcile_time_seconds.Observe(observation.elapsed.count());
   if (observation.result == reconciler::ReconcileResult::Requeued) families_->retries_total.Increment();
   const auto& stages = observation.stages;
-  const std::array<std::optional<std::chrono::duration<double>>, kStages.size()> times{stages.check, stages.decide,
-                                                                                       stages.calls, stages.write_back};
+  const std::array<std::optional<std::chrono::duration<double>>, kStages.size()> times{
+      stages.check, stages.decide, stages.start_calls, stages.calls, stages.write_back};
   for (std::size_t i = 0; i < kStages.size(); ++i) {
     if (times[i])
       families_->reconcile_stage_seconds.Add({{"stage", kStages[i]}}, reconcile_buckets()).Observe(times[i]->count());

@@ -102,7 +102,11 @@ struct Transaction {
   bool lease_taken_over = false;
 };
 
-// One try of a check or an action, appended to the audit trail.
+// The outcome of a participant call recorded before it is sent and not (yet) answered.
+inline constexpr std::string_view kCallStarted = "started";
+
+// One try of a check or an action in the audit trail. A participant call is recorded when it
+// starts (outcome kCallStarted) and that row is completed with the answer.
 struct Attempt {
   std::string xid;
   std::optional<int> branch_no;  // nullopt for a check
@@ -114,6 +118,7 @@ struct Attempt {
   std::optional<int> http_status;
   std::chrono::milliseconds latency{0};
   std::string error;
+  std::optional<std::int64_t> id;  // the trail's row: set when it completes a started call
 };
 
 }  // namespace compensatord

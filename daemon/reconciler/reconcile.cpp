@@ -50,14 +50,15 @@ bool awaits_actions(Status s) { return s == Status::Committed || s == Status::Co
 Attempt check_attempt(const Transaction& txn, const std::string& replica, TimePoint started,
                       const check::CheckResult& r) {
   return Attempt{
-      txn.xid,       std::nullopt, "check", replica, started, r.request_summary, std::string(to_string(r.verdict)),
-      r.http_status, r.latency,    r.error};
+      txn.xid,       std::nullopt, "check", replica,     started, r.request_summary, std::string(to_string(r.verdict)),
+      r.http_status, r.latency,    r.error, std::nullopt};
 }
 
 }  // namespace
 
 struct TransactionReconciler::ActionRun {
   int branch_no = 0;
+  std::int64_t attempt_id = 0;  // the started call's row in the trail
   TimePoint started_at;
   adapters::ActionResult result;
 };
@@ -152,8 +153,34 @@ void TransactionReconciler::run_actions(const Transaction& txn, const LeaseCheck
     return;
   }
   const Decision decision = *txn.decision;
-  auto runs = timed(report.stages.calls, [&] { return call_branches(txn, decision, *targets); });
+  // In the trail before anything is sent: a call is evidence even if this replica dies mid-call.
+  const store::StartedCalls started = timed(report.stages.start_calls, [&] {
+    return store_.start_calls({txn.xid, wb.lease, started_calls(txn, decision, *targets)});
+  });
+  if (started.lease_lost) {
+    report.result = ReconcileResult::LeaseLost;
+    report.error = "the lease was lost before the participants' calls";
+    return;
+  }
+  auto runs = timed(report.stages.calls, [&] { return call_branches(txn, decision, *targets, started.attempt_ids); });
   record_actions(txn, decision, std::move(runs), wb, report);
+}
+
+std::vector<Attempt> TransactionReconciler::started_calls(const Transaction& txn, Decision decision,
+                                                          const std::vector<BranchTarget>& targets) const {
+  std::vector<Attempt> calls;
+  const TimePoint now = Clock::now();
+  for (const auto& target : targets) {
+    Attempt call;
+    call.xid = txn.xid;
+    call.branch_no = target.branch->no;
+    call.action = action_name(decision);
+    call.replica = replica_;
+    call.started_at = now;
+    call.outcome = kCallStarted;
+    calls.push_back(std::move(call));
+  }
+  return calls;
 }
 
 // The participant of every branch still waiting, or nothing (and the transaction parked) when
@@ -177,7 +204,8 @@ std::optional<std::vector<TransactionReconciler::BranchTarget>> TransactionRecon
 // Starts every branch's call at once (no thread per call: the transport answers on its own
 // threads) and waits for all answers.
 std::vector<TransactionReconciler::ActionRun> TransactionReconciler::call_branches(
-    const Transaction& txn, Decision decision, const std::vector<BranchTarget>& targets) {
+    const Transaction& txn, Decision decision, const std::vector<BranchTarget>& targets,
+    const std::vector<std::int64_t>& attempt_ids) {
   // Shared with the answer handlers, which may run after an (unexpected) give-up below.
   struct Calls {
     std::mutex mutex;
@@ -194,7 +222,7 @@ std::vector<TransactionReconciler::ActionRun> TransactionReconciler::call_branch
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const Branch& branch = *targets[i].branch;
     longest = std::max(longest, targets[i].participant->timeout());
-    calls->runs[i] = ActionRun{branch.no, Clock::now(), {}};
+    calls->runs[i] = ActionRun{branch.no, attempt_ids.at(i), Clock::now(), {}};
     targets[i].participant->start(decision, txn, branch, [calls, i](adapters::ActionResult result) {
       std::lock_guard lock(calls->mutex);
       calls->runs[i].result = std::move(result);
@@ -224,7 +252,7 @@ void TransactionReconciler::record_actions(const Transaction& txn, Decision deci
     const adapters::ActionResult& r = run.result;
     const std::string outcome(r.skipped ? "skipped" : to_string(r.outcome));
     wb.attempts.push_back(Attempt{txn.xid, run.branch_no, std::string(action_name(decision)), replica_, run.started_at,
-                                  r.request_summary, outcome, r.http_status, r.latency, r.error});
+                                  r.request_summary, outcome, r.http_status, r.latency, r.error, run.attempt_id});
     store::BranchUpdate update{run.branch_no, BranchStatus::Waiting, r.outcome, r.error, r.http_status};
     const std::string& participant = txn.branches[static_cast<std::size_t>(run.branch_no)].participant;
     if (acknowledged(r.outcome)) {

@@ -26,12 +26,13 @@ using LeaseCheck = std::function<bool(std::chrono::milliseconds needed)>;
 
 std::string_view to_string(ReconcileResult r);
 
-// Where one reconcile's time went: the check, the decision's write, the participants' calls and
-// the write-back (the last two include waiting for a batch or a free slot). Stages not reached
-// stay empty.
+// Where one reconcile's time went: the check, the decision's write, recording the calls as
+// started, the participants' calls and the write-back (the writes include waiting for a batch, the
+// calls waiting for a free slot). Stages not reached stay empty.
 struct StageTimes {
   std::optional<std::chrono::duration<double>> check;
   std::optional<std::chrono::duration<double>> decide;
+  std::optional<std::chrono::duration<double>> start_calls;
   std::optional<std::chrono::duration<double>> calls;
   std::optional<std::chrono::duration<double>> write_back;
 };
@@ -68,8 +69,11 @@ class TransactionReconciler {
   void run_actions(const Transaction& txn, const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report);
   std::optional<std::vector<BranchTarget>> resolve_participants(const Transaction& txn, store::WriteBack& wb,
                                                                 ReconcileReport& report);
+  std::vector<Attempt> started_calls(const Transaction& txn, Decision decision,
+                                     const std::vector<BranchTarget>& targets) const;
   std::vector<ActionRun> call_branches(const Transaction& txn, Decision decision,
-                                       const std::vector<BranchTarget>& targets);
+                                       const std::vector<BranchTarget>& targets,
+                                       const std::vector<std::int64_t>& attempt_ids);
   void record_actions(const Transaction& txn, Decision decision, std::vector<ActionRun> runs, store::WriteBack& wb,
                       ReconcileReport& report);
   static void defer(store::WriteBack& wb, ReconcileReport& report, std::string why);

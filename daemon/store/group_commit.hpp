@@ -7,7 +7,7 @@
 // and its own result; the compare-and-set of a decision is still per row, so the order service's
 // commit races each transaction exactly as before (docs/integration-contract.md).
 //
-// Everything other than decide_all and write_back_all passes straight through.
+// Everything other than decide_all, start_calls_all and write_back_all passes straight through.
 
 #include "store/store.hpp"
 
@@ -69,6 +69,9 @@ class GroupCommitStore final : public Store {
   std::vector<DecideResult> decide_all(const std::vector<DecideRequest>& requests) override {
     return decisions_.submit(requests);
   }
+  std::vector<StartedCalls> start_calls_all(const std::vector<CallsStart>& requests) override {
+    return started_calls_.submit(requests);
+  }
   std::vector<bool> write_back_all(const std::vector<WriteBack>& results) override {
     return write_backs_.submit(results);
   }
@@ -85,6 +88,7 @@ class GroupCommitStore final : public Store {
  private:
   Store& inner_;
   Batcher<DecideRequest, DecideResult> decisions_;
+  Batcher<CallsStart, StartedCalls> started_calls_;
   Batcher<WriteBack, bool> write_backs_;
 };
 

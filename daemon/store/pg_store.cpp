@@ -138,7 +138,23 @@ UPDATE compensatord.transactions AS t
    AND t.status = 'PENDING' AND t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now()
 RETURNING t.xid, t.status)";
 
-// $1 rows, $2 branch updates, $3 attempts (0005_write_back_function.sql). Returns the xids written.
+// $1: [{xid, owner, token, branch_no, action, replica, started_us}], one per call. Records the calls
+// of the transactions whose lease holds as started attempts (0008_started_calls.sql) and returns
+// them; a transaction whose lease is lost gets none.
+constexpr const char* kStartCallsSql = R"(
+WITH calls AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb)
+           AS c(xid text, owner text, token bigint, branch_no integer, action text, replica text, started_us bigint)),
+held AS (
+  SELECT t.xid, t.lease_owner, t.lease_token FROM compensatord.transactions AS t
+   WHERE t.xid = ANY (ARRAY(SELECT DISTINCT xid FROM calls)) AND t.lease_expires_at > now())
+INSERT INTO compensatord.attempts (xid, branch_no, action, replica, started_at, outcome)
+SELECT c.xid, c.branch_no, c.action, c.replica, 'epoch'::timestamptz + c.started_us * interval '1 microsecond',
+       'started'
+  FROM calls AS c JOIN held AS h ON h.xid = c.xid AND h.lease_owner = c.owner AND h.lease_token = c.token
+RETURNING id, xid, branch_no)";
+
+// $1 rows, $2 branch updates, $3 attempts (0008_started_calls.sql). Returns the xids written.
 constexpr const char* kWriteBackSql = "SELECT compensatord.write_back($1::jsonb, $2::jsonb, $3::jsonb)";
 
 // Read in a statement of its own, after the decide: it sees a commit the order service made
@@ -169,9 +185,9 @@ UPDATE compensatord.transactions AS t
    AND t.lease_owner = $1 AND t.lease_token = r.token)";
 
 constexpr const char* kAttemptsSql = R"(
-SELECT xid, branch_no, action, replica, (extract(epoch FROM started_at) * 1000000)::bigint AS started_us,
+SELECT id, xid, branch_no, action, replica, (extract(epoch FROM started_at) * 1000000)::bigint AS started_us,
        request_summary, outcome, http_status, latency_ms, error
-  FROM compensatord.attempts WHERE xid = $1 ORDER BY id)";
+  FROM compensatord.attempts WHERE xid = $1 ORDER BY started_at, id)";
 
 constexpr const char* kCountByStatusSql = "SELECT status, count(*) FROM compensatord.transactions GROUP BY status";
 
@@ -287,6 +303,7 @@ Attempt attempt_from(const pqxx::row& row) {
   a.http_status = row["http_status"].as<std::optional<int>>();
   a.latency = std::chrono::milliseconds(row["latency_ms"].as<long long>());
   a.error = row["error"].as<std::string>();
+  a.id = row["id"].as<std::int64_t>();
   return a;
 }
 
@@ -386,8 +403,9 @@ void add_attempts(JsonRows& document, std::string_view operation, const WriteBac
     if (!a.xid.empty() && a.xid != result.xid) {
       throw StoreError(fmt::format("{}: an attempt names another transaction {}", operation, shown(a.xid)));
     }
-    document.row()
-        .text("xid", result.xid)
+    document.row();
+    if (a.id) document.number("id", static_cast<long long>(*a.id));
+    document.text("xid", result.xid)
         .number("branch_no", a.branch_no)
         .text("action", a.action)
         .text("replica", a.replica)
@@ -423,6 +441,26 @@ std::string leases_document(std::string_view operation, const std::vector<Leased
                                    shown(leased.lease.owner)));
     }
     document.row().text("xid", leased.xid).number("token", static_cast<long long>(leased.lease.token));
+  }
+  return std::move(document).finish();
+}
+
+std::string start_calls_document(std::string_view operation, const std::vector<CallsStart>& requests) {
+  JsonRows document;
+  for (const auto& r : requests) {
+    require_nonempty(operation, "xid", r.xid);
+    require_nonempty(operation, "owner", r.lease.owner);
+    for (const auto& call : r.calls) {
+      if (!call.branch_no) throw StoreError(fmt::format("{}: a call of {} names no branch", operation, shown(r.xid)));
+      document.row()
+          .text("xid", r.xid)
+          .text("owner", r.lease.owner)
+          .number("token", static_cast<long long>(r.lease.token))
+          .number("branch_no", call.branch_no)
+          .text("action", call.action)
+          .text("replica", call.replica)
+          .number("started_us", to_micros(call.started_at));
+    }
   }
   return std::move(document).finish();
 }
@@ -611,6 +649,34 @@ std::vector<DecideResult> PgStore::decide_all(const std::vector<DecideRequest>& 
         result.lease_lost = true;
       }
       results.push_back(result);
+    }
+    return results;
+  });
+}
+
+std::vector<StartedCalls> PgStore::start_calls_all(const std::vector<CallsStart>& requests) {
+  const auto operation = requests.size() == 1 ? fmt::format("start_calls {}", shown(requests.front().xid))
+                                              : fmt::format("start_calls of {} transactions", requests.size());
+  if (requests.empty()) return {};
+  const auto document = start_calls_document(operation, requests);
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::nontransaction work(connection);
+    std::map<std::pair<std::string, int>, std::int64_t> started;
+    for (const auto& row : work.exec_params(kStartCallsSql, document)) {
+      started.emplace(std::pair{row["xid"].as<std::string>(), row["branch_no"].as<int>()},
+                      row["id"].as<std::int64_t>());
+    }
+    std::vector<StartedCalls> results;
+    for (const auto& request : requests) {
+      StartedCalls result;
+      for (const auto& call : request.calls) {
+        auto id = started.find({request.xid, *call.branch_no});
+        if (id == started.end()) break;
+        result.attempt_ids.push_back(id->second);
+      }
+      result.lease_lost = result.attempt_ids.size() != request.calls.size();
+      if (result.lease_lost) result.attempt_ids.clear();
+      results.push_back(std::move(result));
     }
     return results;
   });

@@ -62,6 +62,7 @@ class PgStore final : public Store {
   std::vector<IngestResult> ingest_batch(const std::vector<NewTransaction>& txns) override;
   std::vector<Transaction> claim_due(const ClaimRequest& request) override;
   std::vector<DecideResult> decide_all(const std::vector<DecideRequest>& requests) override;
+  std::vector<StartedCalls> start_calls_all(const std::vector<CallsStart>& requests) override;
   std::vector<bool> write_back_all(const std::vector<WriteBack>& results) override;
   std::vector<std::string> renew(const std::vector<LeasedXid>& leases, std::chrono::milliseconds lease) override;
   void release(const std::vector<LeasedXid>& leases) override;

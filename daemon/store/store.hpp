@@ -66,6 +66,19 @@ struct DecideResult {
   Status status = Status::Pending;   // status after the attempt
 };
 
+// The participant calls one reconcile is about to make, recorded in the audit trail before any is
+// sent: a call is evidence even if this replica dies before its answer is written back.
+struct CallsStart {
+  std::string xid;
+  Lease lease;
+  std::vector<Attempt> calls;  // one per branch to call: branch_no, action, replica, started_at
+};
+
+struct StartedCalls {
+  bool lease_lost = false;               // nothing recorded: no call may be sent
+  std::vector<std::int64_t> attempt_ids;  // the trail's rows, in the order of the calls
+};
+
 struct BranchUpdate {
   int no = 0;
   BranchStatus status = BranchStatus::Waiting;
@@ -89,7 +102,8 @@ struct WriteBack {
   std::optional<int> last_http_status;
   std::string parked_reason;           // set when status is PARKED
   std::vector<BranchUpdate> branches;  // only the branches that were tried
-  std::vector<Attempt> attempts;       // appended to the audit trail
+  // Appended to the audit trail; one with an id completes that started call (see start_calls_all).
+  std::vector<Attempt> attempts;
 };
 
 // Counts per status, for metrics and the demo's progress.
@@ -128,6 +142,12 @@ class Store {
   DecideResult decide(const std::string& xid, const Lease& lease, Decision decision) {
     return decide_all({DecideRequest{xid, lease, decision}}).front();
   }
+
+  // Records each request's calls as started attempts if its lease still holds (by the database's
+  // clock), in one database transaction; results in the order of `requests`. A request whose lease
+  // is lost records nothing and must send nothing.
+  virtual std::vector<StartedCalls> start_calls_all(const std::vector<CallsStart>& requests) = 0;
+  StartedCalls start_calls(const CallsStart& request) { return start_calls_all({request}).front(); }
 
   // Applies reconciles' results and releases their leases, in one database transaction; one
   // flag per result, in order: false when that lease was lost, and then only its attempts are

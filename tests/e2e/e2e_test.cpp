@@ -188,6 +188,12 @@ TEST_F(EndToEnd, AKilledReplicaLosesNothingAndItsLeasesAreTakenOver) {
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'"), 80);
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.transactions WHERE lease_owner IS NOT NULL"), 0);
   EXPECT_EQ(totals()["stock"]["locked"], 0);
+  // Every rollback the stock service received is in the trail: answered, or recorded as started
+  // by the replica that died before the answer came.
+  EXPECT_GE(query_count("SELECT count(*) FROM compensatord.attempts WHERE action = 'cancel'"), rollbacks_received());
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.attempts WHERE outcome = 'started' AND replica <> 'doomed'"),
+            0)
+      << "only the killed replica leaves calls without an answer";
 }
 
 TEST_F(EndToEnd, DelayedChecksFromKafkaRollBackAbandonedOrdersAndLeaveCreatedOnesConfirmed) {

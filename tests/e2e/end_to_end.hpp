@@ -121,6 +121,14 @@ class EndToEnd : public ::testing::Test {
     return nlohmann::json::parse(client.get("/admin/totals").body);
   }
 
+  // Rollback calls the stock service received, over all orders.
+  long long rollbacks_received() {
+    long long calls = 0;
+    const nlohmann::json orders = totals()["stock"]["orders"];
+    for (const auto& [order, record] : orders.items()) calls += record["rollbacks"].get<int>();
+    return calls;
+  }
+
   WorkDir work;
   TestDatabase db;
   std::string services_url;

@@ -40,14 +40,6 @@ class Leases : public EndToEnd {
     ASSERT_EQ(admin.post("/admin/knobs", nlohmann::json{{"stock", {{"latency_ms", ms}}}}.dump()).status, 200);
   }
 
-  // Rollback calls the stock service received, over all orders.
-  long long rollbacks_received() {
-    long long calls = 0;
-    const nlohmann::json orders = totals()["stock"]["orders"];
-    for (const auto& [order, record] : orders.items()) calls += record["rollbacks"].get<int>();
-    return calls;
-  }
-
   long long orders_rolled_back_more_than_once() {
     long long twice = 0;
     const nlohmann::json orders = totals()["stock"]["orders"];

@@ -39,6 +39,9 @@ class DyingStore final : public store::Store {
   std::vector<store::DecideResult> decide_all(const std::vector<store::DecideRequest>& requests) override {
     return inner_.decide_all(requests);
   }
+  std::vector<store::StartedCalls> start_calls_all(const std::vector<store::CallsStart>& requests) override {
+    return inner_.start_calls_all(requests);
+  }
   std::vector<bool> write_back_all(const std::vector<store::WriteBack>& results) override {
     return inner_.write_back_all(results);
   }

@@ -42,11 +42,33 @@ class MemoryStore final : public store::Store {
     txn.status = d == Decision::Confirm ? Status::Confirming : Status::Cancelling;
     return {.decided_by_us = true, .decision = d, .status = txn.status};
   }
-  // Like PgStore: a lost lease records the attempts and nothing else.
+  // Like PgStore: started calls go to the trail (ids are positions in it, from 1), unless the lease is lost.
+  std::vector<store::StartedCalls> start_calls_all(const std::vector<store::CallsStart>& requests) override {
+    std::vector<store::StartedCalls> results;
+    for (const auto& r : requests) {
+      store::StartedCalls started{.lease_lost = lose_lease, .attempt_ids = {}};
+      for (const auto& call : r.calls) {
+        if (lose_lease) break;
+        trail.push_back(call);
+        started.attempt_ids.push_back(static_cast<std::int64_t>(trail.size()));
+      }
+      results.push_back(started);
+    }
+    return results;
+  }
+  // Like PgStore: a lost lease records the attempts (completing started calls) and nothing else.
   std::vector<bool> write_back_all(const std::vector<store::WriteBack>& results) override {
     std::vector<bool> written;
     for (const auto& wb : results) {
-      trail.insert(trail.end(), wb.attempts.begin(), wb.attempts.end());
+      for (const auto& attempt : wb.attempts) {
+        if (!attempt.id) {
+          trail.push_back(attempt);
+          continue;
+        }
+        auto& started = trail.at(static_cast<std::size_t>(*attempt.id - 1));
+        EXPECT_EQ(started.outcome, kCallStarted) << "a call completed twice";
+        started = attempt;
+      }
       written.push_back(!lose_lease);
       if (lose_lease) continue;
       writes.push_back(wb);
@@ -85,8 +107,12 @@ class ScriptedTransport final : public adapters::HttpTransport {
   std::mutex mutex;
   std::map<std::string, std::deque<adapters::HttpResponse>> answers;  // path fragment -> queued answers
   std::vector<adapters::HttpRequest> requests;
+  std::function<void()> before_answer;  // runs as each request is sent
 
-  void send(adapters::HttpRequest request, adapters::ResponseHandler done) override { done(answer_for(request)); }
+  void send(adapters::HttpRequest request, adapters::ResponseHandler done) override {
+    if (before_answer) before_answer();
+    done(answer_for(request));
+  }
 
   adapters::HttpResponse answer_for(const adapters::HttpRequest& request) {
     std::lock_guard lock(mutex);
@@ -200,8 +226,8 @@ TEST_F(ReconcileTest, AbsentOrderIsCancelledOnEveryBranch) {
   EXPECT_TRUE(report.decided_now);
   EXPECT_EQ(store.txn.status, Status::Cancelled);
   ASSERT_EQ(store.trail.size(), 3u);
-  EXPECT_EQ(store.trail[0].action, "check");
-  EXPECT_EQ(store.trail[0].outcome, "absent");
+  EXPECT_EQ(store.trail[2].action, "check") << "written back with the decision's result, after the calls started";
+  EXPECT_EQ(store.trail[2].outcome, "absent");
   EXPECT_EQ(transport->count("/rollback/ORD-1"), 1);
   EXPECT_EQ(transport->count("/unlock/ORD-1"), 1);
 }
@@ -214,7 +240,9 @@ TEST_F(ReconcileTest, CommittedOrderIsConfirmedAndAParticipantWithoutConfirmIsAN
   EXPECT_EQ(store.txn.status, Status::Confirmed);
   EXPECT_EQ(transport->count("/confirm/ORD-1"), 1);
   EXPECT_EQ(transport->count("coupon.test"), 0);
-  EXPECT_EQ(store.trail.back().outcome, "skipped");
+  ASSERT_EQ(store.trail.size(), 3u);
+  EXPECT_EQ(store.trail[1].branch_no, 1);
+  EXPECT_EQ(store.trail[1].outcome, "skipped");
 }
 
 TEST_F(ReconcileTest, OrderServiceThatCommitsFirstWinsOverTheCancel) {
@@ -245,7 +273,8 @@ TEST_F(ReconcileTest, EveryStageReachedReportsItsTime) {
   answer("/unlock/ORD-1", 200, "{}");
   const auto report = reconcile();
   ASSERT_EQ(report.result, ReconcileResult::Finished);
-  for (const auto& stage : {report.stages.check, report.stages.decide, report.stages.calls, report.stages.write_back}) {
+  for (const auto& stage : {report.stages.check, report.stages.decide, report.stages.start_calls, report.stages.calls,
+                            report.stages.write_back}) {
     ASSERT_TRUE(stage);
     EXPECT_GE(stage->count(), 0.0);
   }
@@ -364,6 +393,38 @@ TEST_F(ReconcileTest, LostLeaseRecordsTheCheckButChangesNothing) {
   EXPECT_EQ(transport->requests.size(), 0u);
   ASSERT_EQ(store.trail.size(), 1u) << "the check happened: it is evidence";
   EXPECT_EQ(store.trail[0].action, "check");
+}
+
+TEST_F(ReconcileTest, EveryCallIsInTheTrailBeforeItIsSentAndItsAnswerCompletesThatRow) {
+  answer("/rollback/ORD-1", 200, R"({"code":0})");
+  answer("/unlock/ORD-1", 503, "busy");
+  std::vector<std::string> outcomes_when_sent;
+  transport->before_answer = [&] {
+    for (const auto& attempt : store.trail) outcomes_when_sent.push_back(attempt.outcome);
+  };
+  EXPECT_EQ(reconcile().result, ReconcileResult::Requeued);
+  EXPECT_EQ(outcomes_when_sent, std::vector<std::string>(4, std::string(kCallStarted)))
+      << "two sends, each seeing both calls started";
+  ASSERT_EQ(store.trail.size(), 3u) << "the answers complete the started rows, none is appended";
+  EXPECT_EQ(store.trail[0].outcome, "done");
+  EXPECT_EQ(store.trail[0].id, 1);
+  EXPECT_EQ(store.trail[1].outcome, "retry");
+  EXPECT_EQ(store.trail[1].http_status, 503);
+  EXPECT_EQ(store.trail[2].action, "check");
+}
+
+TEST_F(ReconcileTest, ALeaseLostJustBeforeTheCallsSendsAndRecordsNothing) {
+  store.txn.status = Status::Cancelling;
+  store.txn.decision = Decision::Cancel;
+  store.lose_lease = true;
+  const auto report = reconcile();
+  EXPECT_EQ(report.result, ReconcileResult::LeaseLost);
+  EXPECT_TRUE(report.stages.start_calls);
+  EXPECT_FALSE(report.stages.calls);
+  EXPECT_EQ(transport->requests.size(), 0u);
+  EXPECT_TRUE(store.trail.empty());
+  EXPECT_TRUE(store.writes.empty());
+  EXPECT_EQ(store.txn.status, Status::Cancelling);
 }
 
 TEST_F(ReconcileTest, NoCheckStartsWhenTheLeaseWouldNotOutlastIt) {

@@ -32,6 +32,11 @@ class EchoStore final : public Store {
     for (const auto& r : requests) results.push_back({.decided_by_us = true, .decision = r.decision});
     return results;
   }
+  std::vector<StartedCalls> start_calls_all(const std::vector<CallsStart>& requests) override {
+    std::vector<StartedCalls> results;
+    for (const auto& r : requests) results.push_back({.lease_lost = r.xid.rfind("lost", 0) == 0, .attempt_ids = {}});
+    return results;
+  }
   std::vector<bool> write_back_all(const std::vector<WriteBack>& results) override {
     {
       std::unique_lock lock(mutex);

@@ -224,7 +224,7 @@ TEST_F(PgStoreTest, HostileStringsRoundTrip) {
   auto result = write_back_for(xid, "replica 'a' 🚀", Status::Pending, Status::Pending, 1);
   result.last_error = huge_error + "'\"🚀";
   result.attempts = {{xid, std::nullopt, "check", "replica 'a' 🚀", Clock::now(), "GET http://order/orders/ORD-'\"",
-                      "unknown", std::nullopt, 3ms, result.last_error}};
+                      "unknown", std::nullopt, 3ms, result.last_error, std::nullopt}};
   ASSERT_TRUE(store_.write_back(result));
   EXPECT_EQ(store_.find(xid)->last_error, result.last_error);
   const auto trail = store_.attempts(xid);
@@ -318,9 +318,10 @@ TEST_F(PgStoreTest, WriteBackAppliesResultsRequeuesAndReleasesTheLease) {
   result.branches = {{0, BranchStatus::Done, Outcome::Done, "", 200},
                      {1, BranchStatus::Waiting, Outcome::Retry, "503 Service Unavailable", 503}};
   const auto started = Clock::now();
-  result.attempts = {
-      {"ORD-1", 0, "cancel", "replica-a", started, "POST http://stock/rollback/ORD-1", "done", 200, 12ms, ""},
-      {"ORD-1", 1, "cancel", "replica-a", started, "POST http://coupon/unlock/ORD-1", "retry", 503, 40ms, "busy"}};
+  result.attempts = {{"ORD-1", 0, "cancel", "replica-a", started, "POST http://stock/rollback/ORD-1", "done", 200, 12ms,
+                      "", std::nullopt},
+                     {"ORD-1", 1, "cancel", "replica-a", started, "POST http://coupon/unlock/ORD-1", "retry", 503, 40ms,
+                      "busy", std::nullopt}};
   ASSERT_TRUE(store_.write_back(result));
 
   const auto t = store_.find("ORD-1");
@@ -367,7 +368,8 @@ TEST_F(PgStoreTest, WriteBackWithALostLeaseWritesOnlyItsAttempts) {
   auto stale = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Pending, 7);
   stale.last_error = "stale";
   stale.branches = {{0, BranchStatus::Fatal, Outcome::Fatal, "stale", 400}};
-  stale.attempts = {{"ORD-1", std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 1ms, ""}};
+  stale.attempts = {
+      {"ORD-1", std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 1ms, "", std::nullopt}};
   EXPECT_FALSE(store_.write_back(stale));
   const auto t = store_.find("ORD-1");
   EXPECT_EQ(t->attempt_count, 0);
@@ -456,7 +458,7 @@ TEST_F(PgStoreTest, ManyDecisionsAndWriteBacksGoInOneCallEachWithResultsInOrder)
     wb.expected_status = d.xid == "ORD-1" ? Status::Cancelling : Status::Committed;
     wb.status = d.xid == "ORD-1" ? Status::Cancelled : Status::Confirmed;
     wb.branches = {{0, BranchStatus::Done, Outcome::Done, "", 200}, {1, BranchStatus::Done, Outcome::Done, "", 200}};
-    wb.attempts = {{d.xid, 0, "cancel", "replica-a", Clock::now(), "", "done", 200, 1ms, ""}};
+    wb.attempts = {{d.xid, 0, "cancel", "replica-a", Clock::now(), "", "done", 200, 1ms, "", std::nullopt}};
     results.push_back(wb);
   }
   EXPECT_EQ(store_.write_back_all(results), (std::vector<bool>{true, false, true}));
@@ -495,7 +497,8 @@ TEST_F(PgStoreTest, WriteBackOfAnUndecidedCheckKeepsACommitTheOrderServiceMadeMe
     unknown.requeue_after = 1h;
     unknown.last_error = "check: order database timed out";
     unknown.parked_reason = "check never answered";
-    unknown.attempts = {{xid, std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 5ms, ""}};
+    unknown.attempts = {
+        {xid, std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 5ms, "", std::nullopt}};
     ASSERT_TRUE(store_.write_back(unknown));
     const auto t = store_.find(xid);
     EXPECT_EQ(t->status, Status::Committed);
@@ -526,7 +529,8 @@ TEST_F(PgStoreTest, ReleaseClearsOnlyTheOwnersLeasesAndMakesThemDueNow) {
 TEST_F(PgStoreTest, AttemptsAreAppendOnly) {
   ingest_and_claim("ORD-1", "replica-a");
   auto result = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Pending, 1);
-  result.attempts = {{"ORD-1", std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 1ms, ""}};
+  result.attempts = {
+      {"ORD-1", std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 1ms, "", std::nullopt}};
   ASSERT_TRUE(store_.write_back(result));
   EXPECT_THROW(exec("UPDATE compensatord.attempts SET outcome = 'committed'"), pqxx::sql_error);
   EXPECT_EQ(store_.attempts("ORD-1")[0].outcome, "unknown");
@@ -580,7 +584,7 @@ ANALYZE compensatord.branches)");
     done.expected_status = Status::Cancelling;
     done.status = Status::Cancelled;
     done.branches = {{0, BranchStatus::Done, Outcome::Done, "", 200}, {1, BranchStatus::Done, Outcome::Done, "", 200}};
-    done.attempts = {{done.xid, 0, "cancel", "replica-a", Clock::now(), "", "done", 200, 1ms, ""}};
+    done.attempts = {{done.xid, 0, "cancel", "replica-a", Clock::now(), "", "done", 200, 1ms, "", std::nullopt}};
     EXPECT_EQ(store.write_back_all({done}), std::vector<bool>{true});
     store.release({leases[1], leases[2]});
   }

@@ -1,0 +1,185 @@
+// Participant calls in the audit trail before they are sent: start_calls records them under the
+// lease, the write-back completes each row once with its answer, and nothing else rewrites them.
+#include "store_fixture.hpp"
+
+#include <thread>
+
+namespace compensatord::store::testing {
+namespace {
+
+using StartedCallsTest = StoreTest;
+
+Attempt call_of(const std::string& xid, int branch_no, const std::string& replica) {
+  Attempt call;
+  call.xid = xid;
+  call.branch_no = branch_no;
+  call.action = "cancel";
+  call.replica = replica;
+  call.started_at = Clock::now();
+  call.outcome = kCallStarted;
+  return call;
+}
+
+// The answer to a started call, as the reconciler writes it back.
+Attempt answer_to(Attempt call, std::int64_t id, const std::string& outcome, int http_status) {
+  call.id = id;
+  call.outcome = outcome;
+  call.http_status = http_status;
+  call.latency = std::chrono::milliseconds(7);
+  call.request_summary = "POST http://stock/rollback/" + call.xid;
+  return call;
+}
+
+class StartedCalls : public StartedCallsTest {
+ protected:
+  // ORD-1 claimed by replica-a and decided cancel: ready for its calls.
+  void SetUp() override {
+    StartedCallsTest::SetUp();
+    ingest_and_claim("ORD-1", "replica-a");
+    ASSERT_TRUE(store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Cancel).decided_by_us);
+  }
+
+  std::vector<Attempt> both_calls(const std::string& replica) {
+    return {call_of("ORD-1", 0, replica), call_of("ORD-1", 1, replica)};
+  }
+
+  long long trail_rows() {
+    return row("SELECT count(*) FROM compensatord.attempts WHERE xid = $1", "ORD-1")[0].as<long long>();
+  }
+};
+
+TEST_F(StartedCalls, UnderAHeldLeaseEveryCallIsInTheTrailBeforeItIsSent) {
+  const auto started = store_.start_calls({"ORD-1", lease_as("replica-a", "ORD-1"), both_calls("replica-a")});
+  ASSERT_FALSE(started.lease_lost);
+  ASSERT_EQ(started.attempt_ids.size(), 2u);
+  EXPECT_NE(started.attempt_ids[0], started.attempt_ids[1]);
+
+  const auto trail = store_.attempts("ORD-1");
+  ASSERT_EQ(trail.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(trail[i].id, started.attempt_ids[i]);
+    EXPECT_EQ(trail[i].branch_no, static_cast<int>(i));
+    EXPECT_EQ(trail[i].outcome, kCallStarted);
+    EXPECT_EQ(trail[i].replica, "replica-a");
+    EXPECT_EQ(trail[i].http_status, std::nullopt);
+  }
+  EXPECT_EQ(store_.find("ORD-1")->lease_owner, "replica-a") << "recording the calls keeps the lease";
+}
+
+TEST_F(StartedCalls, WithAStaleTokenOrAnotherOwnerNothingIsRecordedAndTheLeaseIsReportedLost) {
+  const Lease stale{"replica-a", lease_as("replica-a", "ORD-1").token - 1};
+  EXPECT_TRUE(store_.start_calls({"ORD-1", stale, both_calls("replica-a")}).lease_lost);
+  EXPECT_TRUE(store_.start_calls({"ORD-1", {"replica-b", held("ORD-1").token}, both_calls("replica-b")}).lease_lost);
+  EXPECT_EQ(trail_rows(), 0);
+}
+
+TEST_F(StartedCalls, AfterTheLeaseExpiredNothingIsRecorded) {
+  ingest_and_claim("ORD-2", "replica-a", 1ms);
+  std::this_thread::sleep_for(5ms);  // only ever longer than the lease
+  const auto started =
+      store_.start_calls({"ORD-2", lease_as("replica-a", "ORD-2"), {call_of("ORD-2", 0, "replica-a")}});
+  EXPECT_TRUE(started.lease_lost);
+  EXPECT_TRUE(started.attempt_ids.empty());
+  EXPECT_TRUE(store_.attempts("ORD-2").empty());
+}
+
+TEST_F(StartedCalls, ABatchAnswersEachTransactionOnItsOwnLease) {
+  ingest_and_claim("ORD-2", "replica-a");
+  const auto results =
+      store_.start_calls_all({{"ORD-1", {"replica-a", 0}, both_calls("replica-a")},
+                              {"ORD-2", lease_as("replica-a", "ORD-2"), {call_of("ORD-2", 1, "replica-a")}}});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].lease_lost);
+  EXPECT_FALSE(results[1].lease_lost);
+  ASSERT_EQ(results[1].attempt_ids.size(), 1u);
+  EXPECT_EQ(trail_rows(), 0);
+  ASSERT_EQ(store_.attempts("ORD-2").size(), 1u);
+  EXPECT_EQ(store_.attempts("ORD-2")[0].branch_no, 1);
+}
+
+TEST_F(StartedCalls, ACallWithoutABranchOrAnUnknownBranchIsRefusedAndNothingIsRecorded) {
+  Attempt check = call_of("ORD-1", 0, "replica-a");
+  check.branch_no = std::nullopt;
+  EXPECT_THROW(store_.start_calls({"ORD-1", lease_as("replica-a", "ORD-1"), {check}}), StoreError);
+  EXPECT_THROW(store_.start_calls({"ORD-1", lease_as("replica-a", "ORD-1"), {call_of("ORD-1", 99, "replica-a")}}),
+               StoreError);
+  EXPECT_EQ(trail_rows(), 0);
+  EXPECT_FALSE(store_.start_calls({"ORD-1", lease_as("replica-a", "ORD-1"), both_calls("replica-a")}).lease_lost)
+      << "the store goes on after a refused request";
+}
+
+TEST_F(StartedCalls, TheWriteBackCompletesEachStartedRowInPlace) {
+  const auto calls = both_calls("replica-a");
+  const auto started = store_.start_calls({"ORD-1", lease_as("replica-a", "ORD-1"), calls});
+  ASSERT_EQ(started.attempt_ids.size(), 2u);
+
+  auto result = write_back_for("ORD-1", "replica-a", Status::Cancelling, Status::Cancelled, 1);
+  result.branches = {{0, BranchStatus::Done, Outcome::Done, "", 200}, {1, BranchStatus::Done, Outcome::Done, "", 200}};
+  result.attempts = {answer_to(calls[0], started.attempt_ids[0], "done", 200),
+                     answer_to(calls[1], started.attempt_ids[1], "done", 204)};
+  ASSERT_TRUE(store_.write_back(result));
+
+  const auto trail = store_.attempts("ORD-1");
+  ASSERT_EQ(trail.size(), 2u) << "completed, not appended";
+  EXPECT_EQ(trail[0].id, started.attempt_ids[0]);
+  EXPECT_EQ(trail[0].outcome, "done");
+  EXPECT_EQ(trail[1].http_status, 204);
+  EXPECT_EQ(trail[1].latency, std::chrono::milliseconds(7));
+  EXPECT_EQ(trail[1].request_summary, "POST http://stock/rollback/ORD-1");
+  EXPECT_EQ(store_.find("ORD-1")->status, Status::Cancelled);
+}
+
+TEST_F(StartedCalls, ACallThatHappenedIsCompletedEvenAfterTheLeaseWasLost) {
+  ingest_and_claim("ORD-2", "replica-a");
+  const Lease lease_a = lease_as("replica-a", "ORD-2");
+  const auto call = call_of("ORD-2", 0, "replica-a");
+  const auto started = store_.start_calls({"ORD-2", lease_a, {call}});
+  ASSERT_EQ(started.attempt_ids.size(), 1u);
+  // replica-a stalls past its lease mid-call; replica-b takes the row over.
+  exec("UPDATE compensatord.transactions SET lease_expires_at = now() - interval '1 second', "
+       "next_attempt_at = now() - interval '1 second' WHERE xid = 'ORD-2'");
+  ASSERT_EQ(store_.claim_due({"replica-b", 10, 60s}).size(), 1u);
+
+  auto late = write_back_for("ORD-2", "replica-a", Status::Pending, Status::Parked, 1);
+  late.lease = lease_a;
+  late.attempts = {answer_to(call, started.attempt_ids[0], "retry", 503)};
+  EXPECT_FALSE(store_.write_back(late)) << "the row is replica-b's now";
+  const auto trail = store_.attempts("ORD-2");
+  ASSERT_EQ(trail.size(), 1u);
+  EXPECT_EQ(trail[0].outcome, "retry") << "the answer is evidence, whoever holds the row";
+  EXPECT_EQ(store_.find("ORD-2")->lease_owner, "replica-b");
+  EXPECT_NE(store_.find("ORD-2")->status, Status::Parked);
+}
+
+TEST_F(StartedCalls, ACompletionIsWrittenOnceAndOnlyToAStartedCallOfItsTransaction) {
+  const auto calls = both_calls("replica-a");
+  const auto started = store_.start_calls({"ORD-1", lease_as("replica-a", "ORD-1"), calls});
+  ASSERT_EQ(started.attempt_ids.size(), 2u);
+  const auto complete = [&](Attempt answer) {
+    auto result = write_back_for("ORD-1", "replica-a", Status::Cancelling, Status::Cancelling, 1);
+    result.attempts = {std::move(answer)};
+    return store_.write_back(result);
+  };
+  ASSERT_TRUE(complete(answer_to(calls[0], started.attempt_ids[0], "done", 200)));
+  ASSERT_EQ(store_.claim_due({"replica-a", 10, 60s}).size(), 1u);  // the write-back released it; it is due
+
+  EXPECT_THROW(complete(answer_to(calls[0], started.attempt_ids[0], "fatal", 400)), StoreError)
+      << "a completed call cannot be completed again";
+  Attempt wrong_branch = answer_to(calls[1], started.attempt_ids[1], "done", 200);
+  wrong_branch.branch_no = 0;
+  EXPECT_THROW(complete(wrong_branch), StoreError) << "the id must be that branch's started call";
+  EXPECT_THROW(complete(answer_to(calls[1], started.attempt_ids[1] + 1000, "done", 200)), StoreError);
+
+  const auto trail = store_.attempts("ORD-1");
+  ASSERT_EQ(trail.size(), 2u);
+  EXPECT_EQ(trail[0].outcome, "done");
+  EXPECT_EQ(trail[1].outcome, kCallStarted) << "a refused write-back changes nothing";
+  EXPECT_THROW(exec("UPDATE compensatord.attempts SET outcome = 'fatal', xid = 'ORD-1' WHERE outcome = 'done'"),
+               pqxx::sql_error);
+  EXPECT_THROW(exec("UPDATE compensatord.attempts SET outcome = 'done', replica = 'mallory' WHERE outcome = 'started'"),
+               pqxx::sql_error)
+      << "a completion cannot rewrite who made the call";
+}
+
+}  // namespace
+}  // namespace compensatord::store::testing

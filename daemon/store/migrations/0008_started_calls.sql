@@ -9,18 +9,23 @@
 -- The trail stays evidence: a row is written once and completed at most once, from 'started' to
 -- its outcome, with the answer's columns only. Nothing else is ever rewritten.
 
+-- The trigger fires only for an update that is not such a completion (a WHEN condition costs no
+-- function call, and every call's completion passes through here).
 CREATE OR REPLACE FUNCTION compensatord.attempts_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF OLD.outcome = 'started' AND NEW.outcome <> 'started'
-     AND (NEW.id, NEW.xid, NEW.branch_no, NEW.action, NEW.replica, NEW.started_at)
-         IS NOT DISTINCT FROM (OLD.id, OLD.xid, OLD.branch_no, OLD.action, OLD.replica, OLD.started_at) THEN
-    RETURN NEW;
-  END IF;
   RAISE EXCEPTION 'compensatord.attempts is append-only: attempt % cannot be updated', OLD.id
     USING ERRCODE = 'insufficient_privilege',
           HINT = 'only a started call (outcome ''started'') is completed, once, with its answer';
 END
 $$;
+
+DROP TRIGGER attempts_append_only ON compensatord.attempts;
+CREATE TRIGGER attempts_append_only BEFORE UPDATE ON compensatord.attempts
+  FOR EACH ROW
+  WHEN (NOT (OLD.outcome = 'started' AND NEW.outcome <> 'started'
+             AND (NEW.id, NEW.xid, NEW.branch_no, NEW.action, NEW.replica, NEW.started_at)
+                 IS NOT DISTINCT FROM (OLD.id, OLD.xid, OLD.branch_no, OLD.action, OLD.replica, OLD.started_at)))
+  EXECUTE FUNCTION compensatord.attempts_are_append_only();
 
 -- The write-back of 0005, plus: an attempt with an `id` completes that started call instead of
 -- appending a row. p_attempts: [{id?, xid, branch_no, action, replica, started_us, request_summary,

@@ -202,8 +202,12 @@ int run(const std::string& path, bool until_idle) {
   std::unique_ptr<http::ApiServer> api;
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   try {
+    if (config->http.tokens.empty()) {
+      spdlog::warn("compensatord: http.tokens is empty: the /v1 API refuses every request (401)");
+    }
     api = std::make_unique<http::ApiServer>(
-        config->http.listen, *store, health_checks(*store, loop, config->reconciler.stall_timeout, kafka_source.get()));
+        config->http.listen, config->http.tokens, *store, *store,
+        health_checks(*store, loop, config->reconciler.stall_timeout, kafka_source.get()));
     metrics_server = std::make_unique<metrics::MetricsServer>(config->metrics.listen, metrics);
   } catch (const std::exception& e) {
     spdlog::critical("compensatord: {}", e.what());

@@ -3,6 +3,7 @@
 // docs/configuration.md; load_config() is the only way to build one.
 
 #include "config/yaml_reader.hpp"
+#include "http/api_token.hpp"
 #include "kafka/kafka_config.hpp"
 
 #include <chrono>
@@ -75,6 +76,7 @@ struct ReconcilerConfig {
 
 struct HttpConfig {
   std::string listen = "127.0.0.1:8080";  // health, readiness and the /v1 API
+  std::vector<http::ApiToken> tokens;     // none: every /v1 request is refused (401)
 };
 
 struct MetricsConfig {
@@ -111,7 +113,7 @@ struct LoadResult {
   ConfigErrors errors;
 };
 
-// Reads, expands ${ENV} and validates a config file. Touches nothing outside the file.
+// Reads, expands ${ENV} and validates a config file. Reads nothing else but the API's token files.
 LoadResult load_config_file(const std::string& path);
 LoadResult load_config_text(const std::string& yaml_text);
 

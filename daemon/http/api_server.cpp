@@ -1,5 +1,6 @@
 #include "http/api_server.hpp"
 
+#include "http/auth.hpp"
 #include "http/request_workers.hpp"
 #include "http/transaction_json.hpp"
 #include "http/transaction_path.hpp"
@@ -20,6 +21,9 @@ using web::http::status_codes;
 // Requests are small and quick; two threads keep the API answering while one waits on the database.
 constexpr int kWorkerThreads = 2;
 constexpr std::size_t kMaxQueuedRequests = 256;
+// An admin request's body is a reason at most; anything larger is refused unread.
+constexpr std::size_t kMaxBodyBytes = 16 * 1024;
+constexpr std::size_t kMaxReasonBytes = 4096;
 
 // Replies are sent without waiting for them to go out: nothing here holds a thread for the
 // network. Their outcome is still observed, in a continuation that does not block (the task is
@@ -38,8 +42,56 @@ void reply_json(const http_request& request, status_code status, const nlohmann:
   observe(request.reply(status, body.dump(), "application/json"));
 }
 
-void reply_error(const http_request& request, status_code status, const std::string& message) {
-  reply_json(request, status, {{"error", message}});
+// Errors carry a stable `code` for scripts and a message for people.
+void reply_error(const http_request& request, status_code status, std::string_view code, const std::string& message) {
+  reply_json(request, status, {{"code", code}, {"error", message}});
+}
+
+std::string authorization_of(const http_request& request) {
+  const auto& headers = request.headers();
+  const auto found = headers.find(U("Authorization"));
+  return found == headers.end() ? std::string() : utility::conversions::to_utf8string(found->second);
+}
+
+// The reason of an admin request: {"reason": "..."} or an empty body. Throws std::invalid_argument
+// with what is wrong.
+std::string reason_of(const http_request& request) {
+  const auto length = request.headers().content_length();
+  if (length > kMaxBodyBytes) {
+    throw std::invalid_argument(fmt::format("the body must be at most {} bytes", kMaxBodyBytes));
+  }
+  // On the API's own worker: waiting here holds none of cpprestsdk's shared threads.
+  http_request handle = request;
+  const std::string body = handle.extract_utf8string(true).get();
+  if (body.size() > kMaxBodyBytes) {
+    throw std::invalid_argument(fmt::format("the body must be at most {} bytes", kMaxBodyBytes));
+  }
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return {};
+  const auto json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) throw std::invalid_argument("the body must be a JSON object");
+  for (const auto& [key, value] : json.items()) {
+    if (key != "reason") throw std::invalid_argument(fmt::format("unknown field '{}'", key.substr(0, 64)));
+    if (!value.is_string()) throw std::invalid_argument("reason must be a string");
+  }
+  std::string reason = json.value("reason", "");
+  if (reason.size() > kMaxReasonBytes) {
+    throw std::invalid_argument(fmt::format("reason must be at most {} bytes", kMaxReasonBytes));
+  }
+  return reason;
+}
+
+std::string_view retry_code(store::RetryOutcome outcome) {
+  switch (outcome) {
+    case store::RetryOutcome::Retried:
+      return "retried";
+    case store::RetryOutcome::Unknown:
+      return "not_found";
+    case store::RetryOutcome::Finished:
+      return "finished";
+    case store::RetryOutcome::InFlight:
+      return "in_flight";
+  }
+  return "unknown";
 }
 
 // Kubernetes-style probe answer: the status says it all; ?verbose adds one line per check.
@@ -65,11 +117,14 @@ void reply_checks(const http_request& request, const std::string& endpoint, cons
 
 class ApiServer::Impl {
  public:
-  Impl(const std::string& listen, store::Store& store, HealthChecks checks)
+  Impl(const std::string& listen, std::vector<ApiToken> tokens, store::Store& store, store::AdminStore& admin,
+       HealthChecks checks)
       : store_(store),
+        admin_(admin),
+        authenticator_(std::move(tokens)),
         checks_(std::move(checks)),
         listener_(utility::conversions::to_string_t(fmt::format("http://{}/", listen))) {
-    listener_.support(web::http::methods::GET, [this](const http_request& r) { hand_over(r); });
+    listener_.support([this](const http_request& r) { hand_over(r); });
     try {
       listener_.open().wait();
     } catch (const std::exception& e) {
@@ -88,7 +143,7 @@ class ApiServer::Impl {
   // On a cpprestsdk pool thread: queue the request for the API's own workers and return.
   void hand_over(const http_request& request) {
     if (!workers_.post([this, request] { handle(request); })) {
-      reply_error(request, status_codes::ServiceUnavailable, "too many requests in progress");
+      reply_error(request, status_codes::ServiceUnavailable, "busy", "too many requests in progress");
     }
   }
 
@@ -97,31 +152,91 @@ class ApiServer::Impl {
       route(request);
     } catch (const std::exception& e) {
       spdlog::error("http: {} failed: {}", request.relative_uri().path(), e.what());
-      reply_error(request, status_codes::InternalError, "internal error");
+      reply_error(request, status_codes::InternalError, "internal", "internal error");
     }
   }
 
   void route(const http_request& request) {
     const std::string path = request.relative_uri().path();
-    if (path == "/healthz") return reply_checks(request, "healthz", checks_.liveness);
-    if (path == "/readyz") return reply_checks(request, "readyz", checks_.readiness);
+    const bool get = request.method() == web::http::methods::GET;
+    if (get && path == "/healthz") return reply_checks(request, "healthz", checks_.liveness);
+    if (get && path == "/readyz") return reply_checks(request, "readyz", checks_.readiness);
     const std::string prefix = "/v1/transactions/";
-    if (path.rfind(prefix, 0) == 0) return transaction(request, path.substr(prefix.size()));
-    reply_error(request, status_codes::NotFound, "no such endpoint");
+    if (path.rfind(prefix, 0) != 0)
+      return reply_error(request, status_codes::NotFound, "not_found", "no such endpoint");
+    // The xid's own slashes are percent-encoded: a plain one starts the action.
+    const std::string rest = path.substr(prefix.size());
+    const auto slash = rest.find('/');
+    const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    if (action.empty() && get) return with_caller(request, ApiScope::Read, [&](const Caller&) { show(request, rest); });
+    if (action == "retry" && request.method() == web::http::methods::POST) {
+      return with_caller(request, ApiScope::Admin,
+                         [&](const Caller& caller) { retry(request, rest.substr(0, slash), caller); });
+    }
+    if (action.empty() || action == "retry") {
+      return reply_error(request, status_codes::MethodNotAllowed, "method_not_allowed",
+                         fmt::format("{} is not allowed here", request.method().substr(0, 16)));
+    }
+    reply_error(request, status_codes::NotFound, "not_found", "no such endpoint");
   }
 
-  void transaction(const http_request& request, const std::string& encoded_xid) {
+  template <typename Handler>
+  void with_caller(const http_request& request, ApiScope needed, Handler&& handler) {
+    auto authorized = authenticator_.authorize(authorization_of(request), needed);
+    if (auto* refusal = std::get_if<Refusal>(&authorized)) {
+      return reply_error(request, refusal->status, refusal->code, refusal->message);
+    }
+    handler(std::get<Caller>(authorized));
+  }
+
+  // The xid of the path, or nothing when a 400 has been answered.
+  static std::optional<std::string> xid_of(const http_request& request, const std::string& encoded_xid) {
     auto named = xid_from_segment(encoded_xid);
     if (auto* problem = std::get_if<PathProblem>(&named)) {
-      return reply_error(request, status_codes::BadRequest, problem->message);
+      reply_error(request, status_codes::BadRequest, "bad_xid", problem->message);
+      return std::nullopt;
     }
-    const auto& xid = std::get<std::string>(named);
-    auto txn = store_.find(xid);
-    if (!txn) return reply_error(request, status_codes::NotFound, "unknown xid");
+    return std::move(std::get<std::string>(named));
+  }
+
+  void show(const http_request& request, const std::string& encoded_xid) {
+    const auto xid = xid_of(request, encoded_xid);
+    if (!xid) return;
+    auto txn = store_.find(*xid);
+    if (!txn) return reply_error(request, status_codes::NotFound, "not_found", "unknown xid");
     reply_json(request, status_codes::OK, to_json(*txn));
   }
 
+  void retry(const http_request& request, const std::string& encoded_xid, const Caller& caller) {
+    const auto xid = xid_of(request, encoded_xid);
+    if (!xid) return;
+    std::string reason;
+    try {
+      reason = reason_of(request);
+    } catch (const std::invalid_argument& e) {
+      return reply_error(request, status_codes::BadRequest, "bad_request", e.what());
+    }
+    const auto result = admin_.retry({*xid, caller.name, reason});
+    const auto code = retry_code(result.outcome);
+    spdlog::info("http: retry xid={:?} by {}: {}", *xid, caller.name, code);
+    switch (result.outcome) {
+      case store::RetryOutcome::Retried:
+        return reply_json(request, status_codes::OK,
+                          {{"xid", *xid}, {"outcome", code}, {"status", to_string(*result.status)}});
+      case store::RetryOutcome::Unknown:
+        return reply_error(request, status_codes::NotFound, code, "unknown xid");
+      case store::RetryOutcome::Finished:
+        return reply_error(request, status_codes::Conflict, code,
+                           fmt::format("the transaction is {}: nothing to retry", to_string(*result.status)));
+      case store::RetryOutcome::InFlight:
+        return reply_error(request, status_codes::Conflict, code,
+                           "a replica is working on the transaction now (its lease holds); try again later");
+    }
+  }
+
   store::Store& store_;
+  store::AdminStore& admin_;
+  Authenticator authenticator_;
   HealthChecks checks_;
   // Before the listener: destroyed after it is closed, so no request is handed over to a
   // worker that is gone.
@@ -129,8 +244,9 @@ class ApiServer::Impl {
   web::http::experimental::listener::http_listener listener_;
 };
 
-ApiServer::ApiServer(const std::string& listen, store::Store& store, HealthChecks checks)
-    : impl_(std::make_unique<Impl>(listen, store, std::move(checks))) {}
+ApiServer::ApiServer(const std::string& listen, std::vector<ApiToken> tokens, store::Store& store,
+                     store::AdminStore& admin, HealthChecks checks)
+    : impl_(std::make_unique<Impl>(listen, std::move(tokens), store, admin, std::move(checks))) {}
 ApiServer::~ApiServer() = default;
 
 }  // namespace compensatord::http

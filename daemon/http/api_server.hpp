@@ -2,6 +2,8 @@
 // The daemon's own HTTP endpoints: /healthz, /readyz and the /v1 API. cpprestsdk stays in
 // the .cpp (slow headers, maintenance mode).
 
+#include "http/api_token.hpp"
+#include "store/admin_store.hpp"
 #include "store/store.hpp"
 
 #include <functional>
@@ -27,8 +29,10 @@ class ApiServer {
  public:
   // Starts listening on `listen` ("host:port"); throws std::runtime_error naming the address
   // when it cannot. /healthz and /readyz answer 200 when every check passes, else 503; with
-  // ?verbose the body lists each check ("[+]name ok" or "[-]name failed: reason").
-  ApiServer(const std::string& listen, store::Store& store, HealthChecks checks);
+  // ?verbose the body lists each check ("[+]name ok" or "[-]name failed: reason"). Every /v1
+  // request needs one of `tokens` (none configured: every one is refused).
+  ApiServer(const std::string& listen, std::vector<ApiToken> tokens, store::Store& store, store::AdminStore& admin,
+            HealthChecks checks);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;

@@ -90,6 +90,7 @@ struct Transaction {
   std::string decided_by;
   std::vector<Branch> branches;
   TimePoint created_at;
+  TimePoint age_from;  // the age limit counts from here: creation, or an operator's last retry
   TimePoint due_at;
   TimePoint next_attempt_at;
   int attempt_count = 0;

@@ -306,7 +306,7 @@ void TransactionReconciler::requeue_or_park(const Transaction& txn, const config
     park(wb, report, fmt::format("gave up after {} attempts: {}", wb.attempt_count, report.error));
     return;
   }
-  if (Clock::now() - txn.created_at >= policy.max_age) {
+  if (Clock::now() - txn.age_from >= policy.max_age) {
     park(wb, report, fmt::format("gave up after max_age: {}", report.error));
     return;
   }

@@ -27,6 +27,7 @@ using std::chrono::microseconds;
 constexpr const char* kTransactionColumns = R"(
   t.xid, t.kind, t.source, t.status, t.decision, coalesce(t.decided_by, '') AS decided_by,
   (extract(epoch FROM t.created_at) * 1000000)::bigint AS created_us,
+  (extract(epoch FROM coalesce(t.retried_at, t.created_at)) * 1000000)::bigint AS age_from_us,
   (extract(epoch FROM t.due_at) * 1000000)::bigint AS due_us,
   (extract(epoch FROM t.next_attempt_at) * 1000000)::bigint AS next_attempt_us,
   t.attempt_count, t.last_error, t.last_http_status, t.parked_reason, coalesce(t.lease_owner, '') AS lease_owner)";
@@ -268,6 +269,7 @@ Transaction transaction_from(const pqxx::row& row) {
   t.decision = parsed_optional(parse_decision, row["decision"]);
   t.decided_by = row["decided_by"].as<std::string>();
   t.created_at = from_micros(row["created_us"]);
+  t.age_from = from_micros(row["age_from_us"]);
   t.due_at = from_micros(row["due_us"]);
   t.next_attempt_at = from_micros(row["next_attempt_us"]);
   t.attempt_count = row["attempt_count"].as<int>();
@@ -783,6 +785,30 @@ std::vector<StatusCount> PgStore::count_by_status() {
           row[1].as<long long>();
     }
     return counts;
+  });
+}
+
+RetryResult PgStore::retry(const AdminRequest& request) {
+  const auto operation = fmt::format("retry {}", shown(request.xid));
+  require_text(operation, "xid", request.xid);
+  require_nonempty(operation, "actor", request.actor);
+  require_text(operation, "reason", request.reason);
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    const auto row = work.exec_params1("SELECT outcome, status FROM compensatord.admin_retry($1, $2, $3)", request.xid,
+                                       request.actor, request.reason);
+    work.commit();
+    const auto outcome = row["outcome"].as<std::string>();
+    RetryResult result;
+    result.status = parsed_optional(parse_status, row["status"]);
+    if (outcome == "retried") {
+      result.outcome = RetryOutcome::Retried;
+    } else if (outcome == "finished") {
+      result.outcome = RetryOutcome::Finished;
+    } else if (outcome == "in_flight") {
+      result.outcome = RetryOutcome::InFlight;
+    }
+    return result;
   });
 }
 

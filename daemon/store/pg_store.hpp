@@ -22,6 +22,7 @@
 // - every connection runs under PgStoreOptions::limits: a statement that waits on a lock longer
 //   than the lock timeout, or runs longer than the statement timeout, fails with a StoreError.
 
+#include "store/admin_store.hpp"
 #include "store/conninfo.hpp"
 #include "store/store.hpp"
 #include "store/store_error.hpp"
@@ -47,7 +48,7 @@ struct PgStoreOptions {
   std::function<void(std::string_view source)> on_ingest_conflict = [](std::string_view) {};
 };
 
-class PgStore final : public Store {
+class PgStore final : public Store, public AdminStore {
  public:
   // Connects lazily: the first call that needs a connection opens it.
   explicit PgStore(std::string dsn, PgStoreOptions options = {});
@@ -70,6 +71,7 @@ class PgStore final : public Store {
   std::vector<Attempt> attempts(const std::string& xid) override;
   std::vector<StatusCount> count_by_status() override;
   long long count_due() override;
+  RetryResult retry(const AdminRequest& request) override;
 
   // How long the oldest due, unclaimed transaction has waited since its next_attempt_at; zero
   // when nothing is due. Reads one entry of the partial index transactions_due.

@@ -189,6 +189,26 @@ TEST(ConfigTest, KindRetryMergesOverTopLevelRetry) {
   EXPECT_EQ(result.config->retry.max_attempts, 7);
 }
 
+TEST(ConfigTest, ApiTokensComeFromTheEnvironmentOrAFileWithoutItsLineBreak) {
+  ScopedEnv secret("TEST_API_TOKEN", "read-token-0123456789");
+  const std::string file = ::testing::TempDir() + "/compensatord-admin-token";
+  std::ofstream(file) << "admin-token-0123456789\n";
+  auto result =
+      load_config_text(config_with("http:\n  tokens:\n"
+                                   "    - {name: dashboards, scope: read, token: \"${TEST_API_TOKEN}\"}\n"
+                                   "    - {name: ops, scope: admin, token_file: " +
+                                   file + "}\n"));
+  ASSERT_TRUE(result.config) << result.errors.to_string();
+  const auto& tokens = result.config->http.tokens;
+  ASSERT_EQ(tokens.size(), 2u);
+  EXPECT_EQ(tokens[0].name, "dashboards");
+  EXPECT_EQ(tokens[0].scope, http::ApiScope::Read);
+  EXPECT_EQ(tokens[0].secret, "read-token-0123456789");
+  EXPECT_EQ(tokens[1].scope, http::ApiScope::Admin);
+  EXPECT_EQ(tokens[1].secret, "admin-token-0123456789");
+  EXPECT_TRUE(load_config_text(config_with("")).config->http.tokens.empty()) << "none by default: the API is closed";
+}
+
 TEST(ConfigTest, ExplicitReplicaIdIsKept) {
   ScopedEnv pod("TEST_POD_NAME", "compensatord-7f9c");
   auto result = load_config_text(config_with("replica_id: ${TEST_POD_NAME}\n"));
@@ -321,6 +341,29 @@ const BadValue kBadValues[] = {
      "database.dsn", 2, "environment variable COMPENSATORD_TEST_UNSET is not set"},
     {"UnclosedEnvironmentVariable", "database:\n  dsn: \"postgresql://u:${PASSWORD@db/x\"\n", "database.dsn", 2,
      "unclosed"},
+    {"ApiTokenTooShort", "http:\n  tokens:\n    - {name: ops, scope: admin, token: short}\n", "http.tokens[0].token", 3,
+     "at least 16 characters"},
+    {"ApiTokenWithSpace", "http:\n  tokens:\n    - {name: ops, scope: admin, token: \"0123456789 abcdef\"}\n",
+     "http.tokens[0].token", 3, "without spaces"},
+    {"ApiTokenScopeUnknown", "http:\n  tokens:\n    - {name: ops, scope: root, token: 0123456789abcdef}\n",
+     "http.tokens[0].scope", 3, "expected read or admin"},
+    {"ApiTokenAndFile",
+     "http:\n  tokens:\n    - {name: ops, scope: read, token: 0123456789abcdef, token_file: /etc/t}\n",
+     "http.tokens[0]", 3, "exactly one of token"},
+    {"ApiTokenFileMissing",
+     "http:\n  tokens:\n    - {name: ops, scope: read, token_file: /nonexistent/compensatord-token}\n",
+     "http.tokens[0].token_file", 3, "cannot read '/nonexistent/compensatord-token'"},
+    {"ApiTokenNameInvalid", "http:\n  tokens:\n    - {name: \"o p s\", scope: read, token: 0123456789abcdef}\n",
+     "http.tokens[0].name", 3, "letters, digits"},
+    {"ApiTokenNameTwice",
+     "http:\n  tokens:\n    - {name: ops, scope: read, token: 0123456789abcdef}\n"
+     "    - {name: ops, scope: admin, token: fedcba9876543210}\n",
+     "http.tokens[1].name", 4, "given twice"},
+    {"ApiTokenValueTwice",
+     "http:\n  tokens:\n    - {name: ops, scope: read, token: 0123456789abcdef}\n"
+     "    - {name: dev, scope: admin, token: 0123456789abcdef}\n",
+     "http.tokens[1]", 4, "the same token as 'ops'"},
+    {"ApiTokensNotAList", "http:\n  tokens: {name: ops}\n", "http.tokens", 2, "expected a list"},
     {"LegacyLogsNotAList", "sources:\n  legacy_logs: {name: old}\n", "sources.legacy_logs", 2, "expected a list"},
     {"LegacyUnknownKind",
      "sources:\n  legacy_logs:\n    - name: old\n      dsn: x\n      kind: refund\n      query: SELECT 1 AS xid\n" +

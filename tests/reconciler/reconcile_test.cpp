@@ -195,6 +195,7 @@ class ReconcileTest : public ::testing::Test {
     store.txn.kind = "order";
     store.txn.status = Status::Pending;
     store.txn.created_at = Clock::now();
+    store.txn.age_from = store.txn.created_at;
     store.txn.branches.push_back(branch(0, "stock", {{"sku", "A-1"}, {"qty", 2}}));
     store.txn.branches.push_back(branch(1, "coupon", {{"coupon_id", "C-9"}}));
   }
@@ -348,10 +349,18 @@ TEST_F(ReconcileTest, ParksAfterMaxAttemptsKeepingTheLastError) {
 
 TEST_F(ReconcileTest, ParksAfterMaxAge) {
   store.txn.created_at = Clock::now() - std::chrono::hours(100);
+  store.txn.age_from = store.txn.created_at;
   check->verdict = CheckVerdict::Unknown;
   auto report = reconcile();
   EXPECT_EQ(report.result, ReconcileResult::Parked);
   EXPECT_NE(report.error.find("max_age"), std::string::npos);
+}
+
+TEST_F(ReconcileTest, AnOperatorsRetryRestartsTheAgeLimit) {
+  store.txn.created_at = Clock::now() - std::chrono::hours(100);
+  store.txn.age_from = Clock::now();  // retried just now
+  check->verdict = CheckVerdict::Unknown;
+  EXPECT_EQ(reconcile().result, ReconcileResult::Requeued);
 }
 
 TEST_F(ReconcileTest, UnknownParticipantOrKindParks) {

@@ -8,7 +8,9 @@ namespace demo {
 
 struct HttpClient::Impl {
   web::http::client::http_client client;
-  Impl(const std::string& base_url, std::chrono::milliseconds timeout) : client(base_url, config_for(timeout)) {}
+  Headers headers;
+  Impl(const std::string& base_url, std::chrono::milliseconds timeout, Headers extra)
+      : client(base_url, config_for(timeout)), headers(std::move(extra)) {}
 
   static web::http::client::http_client_config config_for(std::chrono::milliseconds timeout) {
     web::http::client::http_client_config config;
@@ -17,6 +19,7 @@ struct HttpClient::Impl {
   }
 
   HttpReply send(web::http::http_request request) {
+    for (const auto& [name, value] : headers) request.headers().add(name, value);
     HttpReply reply;
     try {
       auto response = client.request(request).get();
@@ -31,8 +34,8 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(const std::string& base_url, std::chrono::milliseconds timeout)
-    : impl_(std::make_unique<Impl>(base_url, timeout)) {}
+HttpClient::HttpClient(const std::string& base_url, std::chrono::milliseconds timeout, Headers headers)
+    : impl_(std::make_unique<Impl>(base_url, timeout, std::move(headers))) {}
 
 HttpClient::~HttpClient() = default;
 

@@ -3,6 +3,7 @@
 // systems and their callers, so it must see every answer as sent: odd bodies, empty bodies, 5xx.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -16,8 +17,12 @@ struct HttpReply {
 
 class HttpClient {
  public:
+  using Headers = std::map<std::string, std::string>;
+
   // base_url like "http://127.0.0.1:18080"; paths passed to the calls are appended as given.
-  explicit HttpClient(const std::string& base_url, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // `headers` go with every request (e.g. Authorization).
+  explicit HttpClient(const std::string& base_url, std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                      Headers headers = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

@@ -267,7 +267,7 @@ TEST_F(EndToEnd, TransactionApiShowsTheDecisionAndRefusesHostileXids) {
   place_abandoned_orders(1);
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
   wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
-  demo::HttpClient api(fmt::format("http://127.0.0.1:{}", daemon_port));
+  demo::HttpClient api = api_client(kReadToken);
   nlohmann::json txn;
   for (int i = 0; i < 100; ++i) {
     auto reply = api.get("/v1/transactions/ABANDONED-0");
@@ -288,6 +288,74 @@ TEST_F(EndToEnd, TransactionApiShowsTheDecisionAndRefusesHostileXids) {
   EXPECT_EQ(api.get("/v1/transactions/%C3%A9t%C3%A9").status, 404) << "UTF-8 is a fine xid";
   EXPECT_EQ(api.get("/nowhere").status, 404);
   EXPECT_EQ(api.get("/healthz").status, 200);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
+}
+
+// The operator's path from the "parked" alert back to a finished transaction, through the API:
+// a participant that kept failing parks a transaction; once it is fixed, an admin token retries it
+// and it finishes. A read token may look but not act, no token gets nothing, and the retry is
+// audited.
+TEST_F(EndToEnd, AnOperatorRetriesAParkedTransactionThroughTheApiOnceTheParticipantIsFixed) {
+  start_services();
+  const std::string config = write_config("daemon.yaml", 50, 4, daemon_port, "ops-e2e");
+  YAML::Node yaml = YAML::LoadFile(config);
+  yaml["retry"]["max_attempts"] = 2;
+  std::ofstream(config) << YAML::Dump(yaml);
+  migrate(config);
+  place_abandoned_orders(1);
+  demo::HttpClient services(services_url);
+  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"fail_rate": 1.0}})").status, 200);
+  ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
+  wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
+  const auto status_is = [&](const std::string& status) {
+    return query_count("SELECT count(*) FROM compensatord.transactions WHERE xid = 'ABANDONED-0' AND status = '" +
+                       status + "'") == 1;
+  };
+  for (int i = 0; i < 600 && !status_is("PARKED"); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(status_is("PARKED")) << daemon.log();
+
+  demo::HttpClient anonymous(fmt::format("http://127.0.0.1:{}", daemon_port));
+  demo::HttpClient reader = api_client(kReadToken);
+  demo::HttpClient admin = api_client(kAdminToken);
+  const std::string retry = "/v1/transactions/ABANDONED-0/retry";
+  const auto no_token = anonymous.get("/v1/transactions/ABANDONED-0");
+  EXPECT_EQ(no_token.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(no_token.body)["code"], "unauthenticated");
+  EXPECT_EQ(api_client("e2e-wrong-token-0123456789").get("/v1/transactions/ABANDONED-0").status, 401);
+  EXPECT_EQ(anonymous.post(retry, "{}").status, 401);
+  const auto shown = reader.get("/v1/transactions/ABANDONED-0");
+  ASSERT_EQ(shown.status, 200) << shown.body;
+  EXPECT_NE(nlohmann::json::parse(shown.body)["parked_reason"].get<std::string>().find("gave up after 2 attempts"),
+            std::string::npos)
+      << shown.body;
+  const auto forbidden = reader.post(retry, "{}");
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(nlohmann::json::parse(forbidden.body)["code"], "forbidden");
+  for (const std::string& bad :
+       {std::string("not json"), std::string(R"({"reason": 7})"), std::string(R"({"reason": "x", "force": true})"),
+        std::string("[]"), R"({"reason": ")" + std::string(20000, 'r') + R"("})"}) {
+    const auto refused = admin.post(retry, bad);
+    EXPECT_EQ(refused.status, 400) << bad.substr(0, 40) << ": " << refused.body;
+  }
+  EXPECT_EQ(admin.get(retry).status, 405);
+  EXPECT_EQ(admin.post("/v1/transactions/NOPE/retry", "").status, 404);
+  EXPECT_TRUE(status_is("PARKED")) << "refused requests change nothing";
+
+  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"fail_rate": 0}})").status, 200);
+  const auto retried = admin.post(retry, R"j({"reason": "stock is back (INC-7)"})j");
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(nlohmann::json::parse(retried.body)["status"], "CANCELLING");
+  for (int i = 0; i < 600 && !status_is("CANCELLED"); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(status_is("CANCELLED")) << daemon.log();
+  EXPECT_EQ(totals()["stock"]["locked"], 0);
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.admin_actions WHERE xid = 'ABANDONED-0' AND action = "
+                        "'retry' AND actor = 'ops' AND reason = 'stock is back (INC-7)' AND before ->> 'status' = "
+                        "'PARKED'"),
+            1);
+  const auto again = admin.post(retry, "");
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(nlohmann::json::parse(again.body)["code"], "finished");
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
 }
@@ -321,7 +389,7 @@ TEST_F(EndToEnd, PasswordsNeverReachTheLogTheAttemptsOrTheApi) {
   }
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
   wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
-  demo::HttpClient api(fmt::format("http://127.0.0.1:{}", daemon_port));
+  demo::HttpClient api = api_client(kReadToken);
   const auto settled = [&] {
     return query_count(
                "SELECT count(*) FROM compensatord.transactions WHERE xid = 'ABANDONED-0' AND "
@@ -371,7 +439,7 @@ TEST_F(EndToEnd, AFloodOfApiRequestsDoesNotHoldBackTheReconciler) {
   std::vector<std::jthread> flooders;
   for (int f = 0; f < kFlooders; ++f) {
     flooders.emplace_back([&, f] {
-      demo::HttpClient api(fmt::format("http://127.0.0.1:{}", daemon_port), 10s);
+      demo::HttpClient api = api_client(kReadToken, 10s);
       std::map<int, long long> mine;
       for (int i = f; flooding; i += kFlooders) {
         ++mine[api.get(fmt::format("/v1/transactions/ABANDONED-{}", i % kOrders)).status];

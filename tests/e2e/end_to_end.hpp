@@ -24,6 +24,10 @@ namespace compensatord::testing {
 using namespace std::chrono_literals;
 
 // One end-to-end world: a fresh database, legacy-services, and helpers to start compensatord.
+// The /v1 API tokens every write_config carries.
+inline constexpr const char* kReadToken = "e2e-read-token-0123456789";
+inline constexpr const char* kAdminToken = "e2e-admin-token-0123456789";
+
 class EndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -72,10 +76,20 @@ class EndToEnd : public ::testing::Test {
     // Short timeouts, so that short leases pass the lease bound (check + 2 x call + 1 s).
     config["kinds"]["order"]["check"]["sql"]["timeout"] = "500ms";
     for (const char* participant : {"stock", "coupon"}) config["participants"][participant]["timeout"] = "1s";
+    config["http"]["tokens"] =
+        YAML::Load(fmt::format("[{{name: dashboards, scope: read, token: {}}}, "
+                               "{{name: ops, scope: admin, token: {}}}]",
+                               kReadToken, kAdminToken));
     // No broker runs unless a test starts one: that test adds sources.kafka back with its bootstrap.
     config.remove("sources");
     std::ofstream(work.file(name)) << YAML::Dump(config);
     return work.file(name);
+  }
+
+  // The daemon's /v1 API as a caller with the read or the admin token of write_config.
+  demo::HttpClient api_client(const std::string& token, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    return demo::HttpClient(fmt::format("http://127.0.0.1:{}", daemon_port), timeout,
+                            {{"Authorization", "Bearer " + token}});
   }
 
   std::vector<std::string> env() const {

@@ -41,7 +41,7 @@ check_config() {
   local config=$1 name placeholders=()
   # shellcheck disable=SC2016 # a literal ${NAME}, not an expansion
   for name in $(grep -o '\${[A-Za-z_][A-Za-z0-9_]*}' "$config" | sort -u | tr -d '${}'); do
-    placeholders+=("$name=placeholder")
+    placeholders+=("$name=placeholder-for-$name")  # distinct, and as long as an API token must be
   done
   env "${placeholders[@]}" "$compensatord" check-config "$config"
 }
@@ -85,6 +85,7 @@ grep -q 'kind: HorizontalPodAutoscaler' "$work"/ci-*/rendered.yaml || fail "no c
 expect_render_failure "$broken/wrong-type-values.yaml" 'replicaCount: Invalid type. Expected: integer'
 expect_render_failure "$broken/unknown-key-values.yaml" 'Additional property replicas is not allowed'
 expect_render_failure "$broken/literal-password-values.yaml" 'literal password'
+expect_render_failure "$broken/literal-api-token-values.yaml" 'config.http.tokens.0.token: Does not match pattern'
 
 echo "chart-test: kubernetes-invalid-values.yaml must fail schema validation"
 quiet_helm template compensatord "$chart" -f "$broken/kubernetes-invalid-values.yaml" >"$work/k8s-invalid.yaml"

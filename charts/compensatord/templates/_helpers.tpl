@@ -61,7 +61,9 @@ fails the render: it would land in a ConfigMap, readable by anyone who can read 
 {{- $_ := set $reconciler "shutdown_grace" (printf "%ds" (int .Values.shutdownGraceSeconds)) -}}
 {{- $_ = set $config "reconciler" $reconciler -}}
 {{- $_ = set $config "replica_id" "${POD_NAME}" -}}
-{{- $_ = set $config "http" (dict "listen" (printf "0.0.0.0:%d" (int .Values.ports.http))) -}}
+{{- $http := default dict $config.http -}}
+{{- $_ = set $http "listen" (printf "0.0.0.0:%d" (int .Values.ports.http)) -}}
+{{- $_ = set $config "http" $http -}}
 {{- $_ = set $config "metrics" (dict "listen" (printf "0.0.0.0:%d" (int .Values.ports.metrics))) -}}
 {{- $rendered := toYaml $config -}}
 {{- if or (regexMatch "[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\\s]+:[^$/@\\s][^/@\\s]*@" $rendered) (regexMatch "(?i)password\\s*=\\s*[^$\\s]" $rendered) -}}

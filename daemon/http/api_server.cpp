@@ -4,6 +4,7 @@
 #include "http/request_workers.hpp"
 #include "http/transaction_json.hpp"
 #include "http/transaction_path.hpp"
+#include "model/text.hpp"
 
 // fmt before cpprest: cpprest's U() macro breaks fmt's templates.
 #include <fmt/format.h>
@@ -53,11 +54,10 @@ std::string authorization_of(const http_request& request) {
   return found == headers.end() ? std::string() : utility::conversions::to_utf8string(found->second);
 }
 
-// The reason of an admin request: {"reason": "..."} or an empty body. Throws std::invalid_argument
-// with what is wrong.
-std::string reason_of(const http_request& request) {
-  const auto length = request.headers().content_length();
-  if (length > kMaxBodyBytes) {
+// The body of an admin request: a JSON object of string fields among `allowed`, or an empty body
+// (an empty object). Throws std::invalid_argument saying what is wrong.
+nlohmann::json admin_body(const http_request& request, std::initializer_list<std::string_view> allowed) {
+  if (request.headers().content_length() > kMaxBodyBytes) {
     throw std::invalid_argument(fmt::format("the body must be at most {} bytes", kMaxBodyBytes));
   }
   // On the API's own worker: waiting here holds none of cpprestsdk's shared threads.
@@ -66,18 +66,19 @@ std::string reason_of(const http_request& request) {
   if (body.size() > kMaxBodyBytes) {
     throw std::invalid_argument(fmt::format("the body must be at most {} bytes", kMaxBodyBytes));
   }
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return {};
-  const auto json = nlohmann::json::parse(body, nullptr, false);
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return nlohmann::json::object();
+  auto json = nlohmann::json::parse(body, nullptr, false);
   if (json.is_discarded() || !json.is_object()) throw std::invalid_argument("the body must be a JSON object");
   for (const auto& [key, value] : json.items()) {
-    if (key != "reason") throw std::invalid_argument(fmt::format("unknown field '{}'", key.substr(0, 64)));
-    if (!value.is_string()) throw std::invalid_argument("reason must be a string");
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      throw std::invalid_argument(fmt::format("unknown field '{}'", utf8_prefix(key, 64)));
+    }
+    if (!value.is_string()) throw std::invalid_argument(fmt::format("{} must be a string", key));
   }
-  std::string reason = json.value("reason", "");
-  if (reason.size() > kMaxReasonBytes) {
+  if (json.value("reason", "").size() > kMaxReasonBytes) {
     throw std::invalid_argument(fmt::format("reason must be at most {} bytes", kMaxReasonBytes));
   }
-  return reason;
+  return json;
 }
 
 std::string_view retry_code(store::RetryOutcome outcome) {
@@ -169,13 +170,18 @@ class ApiServer::Impl {
     const auto slash = rest.find('/');
     const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
     if (action.empty() && get) return with_caller(request, ApiScope::Read, [&](const Caller&) { show(request, rest); });
-    if (action == "retry" && request.method() == web::http::methods::POST) {
+    const bool post = request.method() == web::http::methods::POST;
+    if (action == "retry" && post) {
       return with_caller(request, ApiScope::Admin,
                          [&](const Caller& caller) { retry(request, rest.substr(0, slash), caller); });
     }
-    if (action.empty() || action == "retry") {
+    if (action == "decide" && post) {
+      return with_caller(request, ApiScope::Admin,
+                         [&](const Caller& caller) { decide(request, rest.substr(0, slash), caller); });
+    }
+    if (action.empty() || action == "retry" || action == "decide") {
       return reply_error(request, status_codes::MethodNotAllowed, "method_not_allowed",
-                         fmt::format("{} is not allowed here", request.method().substr(0, 16)));
+                         action.empty() ? "only GET is allowed here" : "only POST is allowed here");
     }
     reply_error(request, status_codes::NotFound, "not_found", "no such endpoint");
   }
@@ -210,13 +216,13 @@ class ApiServer::Impl {
   void retry(const http_request& request, const std::string& encoded_xid, const Caller& caller) {
     const auto xid = xid_of(request, encoded_xid);
     if (!xid) return;
-    std::string reason;
+    nlohmann::json body;
     try {
-      reason = reason_of(request);
+      body = admin_body(request, {"reason"});
     } catch (const std::invalid_argument& e) {
       return reply_error(request, status_codes::BadRequest, "bad_request", e.what());
     }
-    const auto result = admin_.retry({*xid, caller.name, reason});
+    const auto result = admin_.retry({*xid, caller.name, body.value("reason", "")});
     const auto code = retry_code(result.outcome);
     spdlog::info("http: retry xid={:?} by {}: {}", *xid, caller.name, code);
     switch (result.outcome) {
@@ -230,6 +236,48 @@ class ApiServer::Impl {
                            fmt::format("the transaction is {}: nothing to retry", to_string(*result.status)));
       case store::RetryOutcome::InFlight:
         return reply_error(request, status_codes::Conflict, code,
+                           "a replica is working on the transaction now (its lease holds); try again later");
+    }
+  }
+  void decide(const http_request& request, const std::string& encoded_xid, const Caller& caller) {
+    const auto xid = xid_of(request, encoded_xid);
+    if (!xid) return;
+    nlohmann::json body;
+    std::optional<Decision> decision;
+    try {
+      body = admin_body(request, {"decision", "reason"});
+      decision = parse_decision(body.value("decision", ""));
+      if (!decision) throw std::invalid_argument("decision must be confirm or cancel");
+      if (body.value("reason", "").empty()) throw std::invalid_argument("reason is required: say why, for the audit");
+    } catch (const std::invalid_argument& e) {
+      return reply_error(request, status_codes::BadRequest, "bad_request", e.what());
+    }
+    const auto result = admin_.decide_by_hand({*xid, caller.name, body.value("reason", "")}, *decision);
+    spdlog::info("http: decide {} xid={:?} by {}: {}", to_string(*decision), *xid, caller.name,
+                 static_cast<int>(result.outcome));
+    const auto in_force = [&] {
+      return nlohmann::json{
+          {"status", result.status ? nlohmann::json(to_string(*result.status)) : nlohmann::json()},
+          {"decision", result.decision ? nlohmann::json(to_string(*result.decision)) : nlohmann::json()}};
+    };
+    switch (result.outcome) {
+      case store::DecideByHandOutcome::Decided:
+        return reply_json(request, status_codes::OK,
+                          {{"xid", *xid},
+                           {"outcome", "decided"},
+                           {"status", in_force()["status"]},
+                           {"decision", in_force()["decision"]}});
+      case store::DecideByHandOutcome::Unknown:
+        return reply_error(request, status_codes::NotFound, "not_found", "unknown xid");
+      case store::DecideByHandOutcome::AlreadyDecided:
+        return reply_json(request, status_codes::Conflict,
+                          {{"code", "already_decided"},
+                           {"error", fmt::format("the transaction is already decided {}: a decision is final",
+                                                 to_string(*result.decision))},
+                           {"status", in_force()["status"]},
+                           {"decision", in_force()["decision"]}});
+      case store::DecideByHandOutcome::InFlight:
+        return reply_error(request, status_codes::Conflict, "in_flight",
                            "a replica is working on the transaction now (its lease holds); try again later");
     }
   }

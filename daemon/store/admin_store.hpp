@@ -28,11 +28,26 @@ struct RetryResult {
   std::optional<Status> status;  // the status afterwards; none for an unknown xid
 };
 
+enum class DecideByHandOutcome {
+  Decided,         // the decision is taken; the transaction is due to call its participants
+  Unknown,         // no such xid
+  AlreadyDecided,  // a decision stands (a replica's or the order service's commit): unchanged
+  InFlight,        // a replica holds an unexpired lease: it may be deciding now
+};
+
+struct DecideByHandResult {
+  DecideByHandOutcome outcome = DecideByHandOutcome::Unknown;
+  std::optional<Status> status;      // afterwards
+  std::optional<Decision> decision;  // the decision in force afterwards
+};
+
 class AdminStore {
  public:
   virtual ~AdminStore() = default;
-  // Puts a parked or backing-off transaction back in motion (0009_admin_retry.sql).
+  // Puts a parked or backing-off transaction back in motion (0009_admin_actions.sql).
   virtual RetryResult retry(const AdminRequest& request) = 0;
+  // Decides a transaction that has no decision yet, by the reconciler's compare-and-set.
+  virtual DecideByHandResult decide_by_hand(const AdminRequest& request, Decision decision) = 0;
 };
 
 }  // namespace compensatord::store

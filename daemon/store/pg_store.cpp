@@ -812,6 +812,32 @@ RetryResult PgStore::retry(const AdminRequest& request) {
   });
 }
 
+DecideByHandResult PgStore::decide_by_hand(const AdminRequest& request, Decision decision) {
+  const auto operation = fmt::format("decide {} by hand", shown(request.xid));
+  require_text(operation, "xid", request.xid);
+  require_nonempty(operation, "actor", request.actor);
+  require_text(operation, "reason", request.reason);
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    const auto row =
+        work.exec_params1("SELECT outcome, status, decision FROM compensatord.admin_decide($1, $2, $3, $4)",
+                          request.xid, std::string(to_string(decision)), request.actor, request.reason);
+    work.commit();
+    const auto outcome = row["outcome"].as<std::string>();
+    DecideByHandResult result;
+    result.status = parsed_optional(parse_status, row["status"]);
+    result.decision = parsed_optional(parse_decision, row["decision"]);
+    if (outcome == "decided") {
+      result.outcome = DecideByHandOutcome::Decided;
+    } else if (outcome == "already_decided") {
+      result.outcome = DecideByHandOutcome::AlreadyDecided;
+    } else if (outcome == "in_flight") {
+      result.outcome = DecideByHandOutcome::InFlight;
+    }
+    return result;
+  });
+}
+
 long long PgStore::count_due() {
   return run(*pool_, "count_due", [&](pqxx::connection& connection) {
     pqxx::read_transaction work(connection);

@@ -72,6 +72,7 @@ class PgStore final : public Store, public AdminStore {
   std::vector<StatusCount> count_by_status() override;
   long long count_due() override;
   RetryResult retry(const AdminRequest& request) override;
+  DecideByHandResult decide_by_hand(const AdminRequest& request, Decision decision) override;
 
   // How long the oldest due, unclaimed transaction has waited since its next_attempt_at; zero
   // when nothing is due. Reads one entry of the partial index transactions_due.

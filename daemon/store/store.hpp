@@ -75,7 +75,7 @@ struct CallsStart {
 };
 
 struct StartedCalls {
-  bool lease_lost = false;               // nothing recorded: no call may be sent
+  bool lease_lost = false;                // nothing recorded: no call may be sent
   std::vector<std::int64_t> attempt_ids;  // the trail's rows, in the order of the calls
 };
 

@@ -356,6 +356,14 @@ TEST_F(EndToEnd, AnOperatorRetriesAParkedTransactionThroughTheApiOnceTheParticip
   const auto again = admin.post(retry, "");
   EXPECT_EQ(again.status, 409);
   EXPECT_EQ(nlohmann::json::parse(again.body)["code"], "finished");
+
+  const std::string decide = "/v1/transactions/ABANDONED-0/decide";
+  EXPECT_EQ(reader.post(decide, R"({"decision": "confirm", "reason": "r"})").status, 403);
+  EXPECT_EQ(admin.post(decide, R"({"decision": "maybe", "reason": "r"})").status, 400);
+  EXPECT_EQ(admin.post(decide, R"({"decision": "confirm"})").status, 400) << "a decision by hand needs a reason";
+  const auto contradicted = admin.post(decide, R"({"decision": "confirm", "reason": "customer paid after all"})");
+  EXPECT_EQ(contradicted.status, 409) << contradicted.body;
+  EXPECT_EQ(nlohmann::json::parse(contradicted.body)["decision"], "cancel") << "a decision is final";
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
 }

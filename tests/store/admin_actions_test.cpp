@@ -1,5 +1,6 @@
-// An operator's retry (compensatord.admin_retry): parked or backing-off work is due again with its
-// decision kept, what is being worked on or finished is left alone, and every retry is audited.
+// An operator's actions (0009_admin_actions.sql). A retry: parked or backing-off work is due again
+// with its decision kept. A decision by hand: only where none was taken, by the same compare-and-set
+// as the reconciler's. Work in flight or finished is left alone, and every action is audited.
 #include "store_fixture.hpp"
 
 namespace compensatord::store::testing {
@@ -115,6 +116,46 @@ TEST_F(AdminRetry, BadRequestsAreRefusedNamingTheField) {
   EXPECT_THROW(store_.retry({"ORD-1", "ops", std::string(5000, 'r')}), StoreError);
   EXPECT_EQ(audit_rows("ORD-1"), 0);
   EXPECT_EQ(store_.find("ORD-1")->status, Status::Parked);
+}
+
+TEST_F(AdminRetry, ADecisionByHandIsTakenOnlyWhereNoneWasAndThenCallsTheParticipants) {
+  ingest_and_claim("ORD-1", "replica-a");
+  auto result = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Parked, 50);
+  result.parked_reason = "gave up after 50 attempts: order db unreachable";
+  ASSERT_TRUE(store_.write_back(result));
+
+  const auto decided = store_.decide_by_hand({"ORD-1", "ops", "the order was never paid (INC-9)"}, Decision::Cancel);
+  EXPECT_EQ(decided.outcome, DecideByHandOutcome::Decided);
+  EXPECT_EQ(decided.status, Status::Cancelling);
+  const auto t = store_.find("ORD-1");
+  EXPECT_EQ(t->decision, Decision::Cancel);
+  EXPECT_EQ(t->decided_by, "ops");
+  EXPECT_EQ(t->attempt_count, 0);
+  ASSERT_EQ(store_.claim_due({"replica-b", 10, 60s}).size(), 1u) << "due at once, to cancel every branch";
+  EXPECT_EQ(row("SELECT count(*) FROM compensatord.admin_actions WHERE xid = $1 AND action = 'decide' AND "
+                "before ->> 'decision' IS NULL AND after ->> 'decision' = 'cancel'",
+                "ORD-1")[0]
+                .as<int>(),
+            1);
+}
+
+TEST_F(AdminRetry, ADecisionByHandNeverContradictsOneTakenAndNeverRacesAReplica) {
+  ingest_and_claim("ORD-1", "replica-a");
+  EXPECT_EQ(store_.decide_by_hand({"ORD-1", "ops", "why"}, Decision::Cancel).outcome, DecideByHandOutcome::InFlight);
+  ASSERT_TRUE(store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Confirm).decided_by_us);
+  const auto refused = store_.decide_by_hand({"ORD-1", "ops", "why"}, Decision::Cancel);
+  EXPECT_EQ(refused.outcome, DecideByHandOutcome::AlreadyDecided);
+  EXPECT_EQ(refused.decision, Decision::Confirm);
+  EXPECT_EQ(store_.find("ORD-1")->decision, Decision::Confirm);
+
+  // The order service committed through the pending log: a forced cancel is refused.
+  ASSERT_EQ(store_.ingest(transaction("ORD-2", Clock::now() + 1h)), IngestResult::Inserted);
+  exec("SELECT compensatord.commit_transaction('ORD-2')");
+  const auto committed = store_.decide_by_hand({"ORD-2", "ops", "why"}, Decision::Cancel);
+  EXPECT_EQ(committed.outcome, DecideByHandOutcome::AlreadyDecided);
+  EXPECT_EQ(committed.status, Status::Committed);
+  EXPECT_EQ(store_.decide_by_hand({"ORD-404", "ops", "why"}, Decision::Cancel).outcome, DecideByHandOutcome::Unknown);
+  EXPECT_EQ(audit_rows("ORD-1") + audit_rows("ORD-2"), 0);
 }
 
 }  // namespace

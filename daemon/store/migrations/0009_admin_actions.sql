@@ -1,6 +1,6 @@
--- An operator puts parked or backing-off work back in motion through the API (`POST
--- /v1/transactions/{xid}/retry`), never with a hand-written UPDATE: the retry is one function that
--- keeps the decision, fences off any replica still holding a lapsed lease, and leaves an audit row.
+-- Operators act on transactions through the API (`POST /v1/transactions/{xid}/retry` and
+-- `/decide`), never with a hand-written UPDATE: each action is one function that takes the row's
+-- lock, fences off any replica still holding a lapsed lease, and leaves an audit row.
 --
 -- retried_at: when an operator last retried the transaction. The age limit (retry.max_age) counts
 -- from it instead of created_at, so a retried transaction gets its full retry budget again.
@@ -80,4 +80,46 @@ BEGIN
   INSERT INTO compensatord.admin_actions (xid, action, actor, reason, before, after)
   VALUES (p_xid, 'retry', p_actor, p_reason, v_before, compensatord.admin_view(p_xid));
   RETURN QUERY SELECT 'retried'::text, v_status;
+END $$;
+
+-- An operator's decision for a transaction that has none yet (PENDING, or parked before any check
+-- answered), by the same compare-and-set as the reconciler's: the row is locked, and a decision
+-- already taken (by a replica, or the order service's commit_transaction) stands and is returned.
+-- The transaction is then due at once to call its participants. Returns one row: outcome 'decided',
+-- 'unknown', 'already_decided' (decision: the one in force) or 'in_flight' (a replica's lease holds:
+-- it may be deciding right now), and the status and decision afterwards.
+CREATE FUNCTION compensatord.admin_decide(p_xid text, p_decision text, p_actor text, p_reason text)
+  RETURNS TABLE (outcome text, status text, decision text) LANGUAGE plpgsql AS $$
+DECLARE
+  v_row compensatord.transactions%ROWTYPE;
+  v_before jsonb;
+  v_status text := CASE p_decision WHEN 'confirm' THEN 'CONFIRMING' WHEN 'cancel' THEN 'CANCELLING' END;
+BEGIN
+  IF v_status IS NULL THEN
+    RAISE EXCEPTION 'decision must be confirm or cancel' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT * INTO v_row FROM compensatord.transactions AS t WHERE t.xid = p_xid FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'unknown'::text, NULL::text, NULL::text;
+    RETURN;
+  END IF;
+  IF v_row.decision IS NOT NULL THEN
+    RETURN QUERY SELECT 'already_decided'::text, v_row.status, v_row.decision;
+    RETURN;
+  END IF;
+  IF v_row.lease_owner IS NOT NULL AND v_row.lease_expires_at > now() THEN
+    RETURN QUERY SELECT 'in_flight'::text, v_row.status, v_row.decision;
+    RETURN;
+  END IF;
+  v_before := compensatord.admin_view(p_xid);
+  UPDATE compensatord.branches AS b SET status = 'waiting', updated_at = now()
+   WHERE b.xid = p_xid AND b.status = 'fatal';
+  UPDATE compensatord.transactions AS t
+     SET status = v_status, decision = p_decision, decided_by = p_actor, decided_at = now(), parked_reason = '',
+         attempt_count = 0, next_attempt_at = now(), retried_at = now(),
+         lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+   WHERE t.xid = p_xid;
+  INSERT INTO compensatord.admin_actions (xid, action, actor, reason, before, after)
+  VALUES (p_xid, 'decide', p_actor, p_reason, v_before, compensatord.admin_view(p_xid));
+  RETURN QUERY SELECT 'decided'::text, v_status, p_decision;
 END $$;

@@ -124,6 +124,8 @@ int main(int argc, char** argv) {
       demo::run_traffic(options, counters);
     }
     fmt::print("run {}\n{}", options.run_id, demo::format_traffic(counters));
+    // Out now, not at exit: scripts/chaos.sh reads this line to note when the last order was placed.
+    std::fflush(stdout);
     if (wait && !converge_after.empty() && !wait_for_file(converge_after, std::chrono::seconds(timeout_s))) {
       fmt::print("convergence: {} did not appear within {}s\n", converge_after, timeout_s);
     }

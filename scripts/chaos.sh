@@ -218,6 +218,9 @@ for fault in "${schedule[@]}"; do
       event "SIGKILL replica chaos-$i"
       sleep_ms "$(random_between 100 1500)"
       start_replica "$i"
+      # compensatord exits when it cannot reach its database at start (a supervisor restarts it):
+      # the next fault, maybe the PostgreSQL restart, waits until this replica is up.
+      wait_for_http "http://127.0.0.1:${daemon_ports[i]}/healthz" "$work/replica-$i.log" "${replica_pids[i]}"
       done_kills=$((done_kills + 1))
       ;;
     freeze)

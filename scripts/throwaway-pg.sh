@@ -4,6 +4,10 @@
 #
 #   throwaway-pg.sh start DIR   # (re)creates the cluster; writes DIR/dsn and prints the DSN
 #   throwaway-pg.sh stop DIR    # stops it and removes DIR and the cluster directory; idempotent
+#   throwaway-pg.sh restart DIR # pg_ctl restart -m immediate: the server dies without a shutdown
+#                               # and recovers from its WAL, as after a crash (scripts/chaos.sh)
+#   throwaway-pg.sh pause DIR   # stops the server at once (-m immediate), keeping data and port
+#   throwaway-pg.sh resume DIR  # starts a paused server again, on its port with its options
 #
 # DIR (usually under the build folder) holds only the DSN (DIR/dsn) and a pointer (DIR/cluster)
 # to the cluster directory: data, unix socket and logs live in a directory of their own, made by
@@ -28,7 +32,7 @@ die() {
 }
 
 usage() {
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start|stop|restart|pause|resume DIR" >&2
   exit 2
 }
 
@@ -123,8 +127,37 @@ server_options() {
 
 start_server() {
   local cluster=$1 bindir=$2 port=$3
+  # resume starts the server again with exactly these options, whatever its caller's environment.
+  server_options "$cluster" "$port" >"$cluster/options"
   as_server_user "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/postgres.log" -w -t 30 \
-    -o "$(server_options "$cluster" "$port")" start >/dev/null
+    -o "$(cat "$cluster/options")" start >/dev/null
+}
+
+# The cluster directory of a running (or paused) DIR.
+cluster_of() {
+  local dir=$1
+  [[ -f "$dir/$marker_name" && -s "$dir/cluster" ]] || die "$dir holds no throwaway-pg cluster (start it first)"
+  cat "$dir/cluster"
+}
+
+restart_cluster() {
+  local cluster
+  cluster=$(cluster_of "$1")
+  as_server_user "$(pg_bindir)/pg_ctl" -D "$cluster/data" -l "$cluster/postgres.log" -m immediate -w -t 60 \
+    restart >/dev/null
+}
+
+pause_cluster() {
+  local cluster
+  cluster=$(cluster_of "$1")
+  as_server_user "$(pg_bindir)/pg_ctl" -D "$cluster/data" -m immediate -w stop >/dev/null
+}
+
+resume_cluster() {
+  local cluster
+  cluster=$(cluster_of "$1")
+  as_server_user "$(pg_bindir)/pg_ctl" -D "$cluster/data" -l "$cluster/postgres.log" -w -t 60 \
+    -o "$(cat "$cluster/options")" start >/dev/null
 }
 
 start_cluster() {
@@ -160,6 +193,9 @@ main() {
   case "$command" in
     start) start_cluster "$dir" ;;
     stop) stop_cluster "$dir" ;;
+    restart) restart_cluster "$dir" ;;
+    pause) pause_cluster "$dir" ;;
+    resume) resume_cluster "$dir" ;;
     *) usage ;;
   esac
 }

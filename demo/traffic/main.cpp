@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -61,6 +62,16 @@ class ProgressDisplay {
   std::thread thread_;
 };
 
+// Whether `path` appeared within `timeout`, looking every 200 ms.
+bool wait_for_file(const std::string& path, std::chrono::seconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!std::filesystem::exists(path)) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return true;
+}
+
 std::string default_run_id() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   return fmt::format("demo-{}", std::chrono::duration_cast<std::chrono::seconds>(now).count());
@@ -76,6 +87,7 @@ int main(int argc, char** argv) {
   long long txn_timeout_ms = options.txn_timeout.count();
   bool wait = false;
   int timeout_s = 120;
+  std::string converge_after;
   app.add_option("--dsn", options.dsn, "PostgreSQL DSN of compensatord's database")->required();
   app.add_option("--order-dsn", options.order_dsn, "DSN of the order database (default: --dsn)");
   app.add_option("--checks", checks,
@@ -97,6 +109,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", options.seed)->capture_default_str();
   app.add_flag("--wait-for-convergence", wait, "poll compensatord.transactions until nothing is unfinished");
   app.add_option("--timeout", timeout_s, "seconds to wait for convergence")->capture_default_str();
+  app.add_option("--converge-after", converge_after,
+                 "start the convergence wait only once this file exists (scripts/chaos.sh creates it after its "
+                 "last fault), waiting for it at most --timeout seconds");
   CLI11_PARSE(app, argc, argv);
   options.txn_timeout = std::chrono::milliseconds(txn_timeout_ms);
   options.checks = demo::parse_checks_mode(checks);
@@ -109,6 +124,11 @@ int main(int argc, char** argv) {
       demo::run_traffic(options, counters);
     }
     fmt::print("run {}\n{}", options.run_id, demo::format_traffic(counters));
+    // Out now, not at exit: scripts/chaos.sh reads this line to note when the last order was placed.
+    std::fflush(stdout);
+    if (wait && !converge_after.empty() && !wait_for_file(converge_after, std::chrono::seconds(timeout_s))) {
+      fmt::print("convergence: {} did not appear within {}s\n", converge_after, timeout_s);
+    }
     if (wait) {
       const auto unfinished = demo::wait_for_convergence(
           options.dsn, options.run_id, counters.checks_published.load(), std::chrono::seconds(timeout_s),
@@ -117,7 +137,8 @@ int main(int argc, char** argv) {
     }
     const auto report = demo::build_report(options.run_id, demo::fetch_totals(options.services_url),
                                            demo::fetch_orders(order_dsn, options.run_id),
-                                           demo::fetch_transactions(options.dsn, options.run_id));
+                                           demo::fetch_transactions(options.dsn, options.run_id),
+                                           demo::fetch_trail(options.dsn, options.run_id), &counters.confirm_calls);
     fmt::print("{}", demo::format_report(report));
     std::fflush(stdout);
     return report.consistent() ? 0 : 1;

@@ -12,6 +12,8 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 namespace demo {
 
@@ -47,6 +49,77 @@ bool confirmed_at(const nlohmann::json& locks, const std::string& order_no) {
   return it != locks.end() && it->value("state", std::string()) == "confirmed";
 }
 
+const nlohmann::json& object_at(const nlohmann::json& parent, const char* key, const std::string& where) {
+  if (!parent.is_object() || !parent.contains(key) || !parent[key].is_object()) {
+    throw std::invalid_argument(fmt::format("legacy totals: {}.{} missing or not an object", where, key));
+  }
+  return parent[key];
+}
+
+long long number_at(const nlohmann::json& parent, const char* key, const std::string& where) {
+  if (!parent.contains(key) || !parent[key].is_number_integer()) {
+    throw std::invalid_argument(fmt::format("legacy totals: {}.{} missing or not an integer", where, key));
+  }
+  return parent[key].get<long long>();
+}
+
+// A branch applied twice (or not at all) shows as a pool that moved by other amounts than the
+// locks its orders hold: the services' own accounting, which every order of every run shares.
+void check_accounting(const nlohmann::json& totals, std::vector<std::string>& out) {
+  std::map<std::string, std::pair<long long, long long>> by_sku;  // locked, sold
+  long long coupons_locked = 0;
+  long long coupons_used = 0;
+  for (const auto& [order_no, lock] : lock_orders(totals, "stock").items()) {
+    const auto state = lock.value("state", std::string());
+    auto& [locked, sold] = by_sku[lock.value("item", std::string())];
+    if (state == "locked") locked += lock.value("qty", 0LL);
+    if (state == "confirmed") sold += lock.value("qty", 0LL);
+  }
+  for (const auto& [order_no, lock] : lock_orders(totals, "coupon").items()) {
+    const auto state = lock.value("state", std::string());
+    coupons_locked += state == "locked" ? 1 : 0;
+    coupons_used += state == "confirmed" ? 1 : 0;
+  }
+  for (const auto& [sku, pool] : object_at(totals["stock"], "skus", "stock").items()) {
+    const auto where = "stock.skus." + sku;
+    const auto [locked, sold] = by_sku[sku];
+    if (number_at(pool, "locked", where) != locked || number_at(pool, "sold", where) != sold) {
+      out.push_back(fmt::format("{} locked {} sold {}, its orders {} and {}", sku, pool["locked"].get<long long>(),
+                                pool["sold"].get<long long>(), locked, sold));
+    }
+  }
+  const auto& coupon = totals["coupon"];
+  if (number_at(coupon, "locked", "coupon") != coupons_locked || number_at(coupon, "used", "coupon") != coupons_used) {
+    out.push_back(fmt::format("coupons locked {} used {}, their orders {} and {}", coupon["locked"].get<long long>(),
+                              coupon["used"].get<long long>(), coupons_locked, coupons_used));
+  }
+}
+
+// Every call a participant received from compensatord must be in the trail: each is written as a
+// started attempt before it is sent, so even a replica killed mid-call leaves its row.
+void check_trail(const std::string& prefix, const nlohmann::json& locks, const std::string& participant,
+                 const std::map<std::tuple<std::string, std::string, std::string>, TrailRow>& trail,
+                 const OwnConfirmCalls* own_confirms, ConsistencyReport& report) {
+  for (const auto& [order_no, lock] : locks.items()) {
+    if (!order_no.starts_with(prefix)) continue;
+    const long long own = own_confirms != nullptr ? own_confirms->count(participant, order_no) : 0;
+    for (const auto& [action, calls] : {std::pair<std::string, long long>{"cancel", lock.value("rollbacks", 0LL)},
+                                        {"confirm", std::max(0LL, lock.value("confirms", 0LL) - own)}}) {
+      if (calls == 0) continue;
+      auto& tally = report.calls[participant + " " + action];
+      ++tally.branches;
+      tally.calls += calls;
+      tally.most_per_branch = std::max(tally.most_per_branch, calls);
+      const auto it = trail.find({order_no, participant, action});
+      const long long rows = it == trail.end() ? 0 : it->second.rows;
+      if (rows < calls) {
+        report.trail_missing.push_back(
+            fmt::format("{} {} {}: {} calls, {} rows", order_no, participant, action, calls, rows));
+      }
+    }
+  }
+}
+
 std::string count_line(std::string_view what, const std::vector<std::string>& xids) {
   std::string line = fmt::format("  {:<46} {}", what, xids.size());
   if (!xids.empty()) {
@@ -61,11 +134,13 @@ std::string count_line(std::string_view what, const std::vector<std::string>& xi
 bool ConsistencyReport::consistent() const {
   return stock_locked_without_order.empty() && coupon_locked_without_order.empty() &&
          stock_sold_without_order.empty() && coupon_used_without_order.empty() && stock_not_confirmed.empty() &&
-         coupon_not_confirmed.empty() && parked.empty() && unfinished.empty();
+         coupon_not_confirmed.empty() && parked.empty() && unfinished.empty() && lost.empty() &&
+         wrong_direction.empty() && double_effects.empty() && trail_missing.empty() && parked_without_reason.empty();
 }
 
 ConsistencyReport build_report(const std::string& run_id, const nlohmann::json& totals,
-                               const std::vector<OrderRow>& orders, const std::vector<TransactionRow>& transactions) {
+                               const std::vector<OrderRow>& orders, const std::vector<TransactionRow>& transactions,
+                               const std::vector<TrailRow>& trail, const OwnConfirmCalls* own_confirms) {
   const std::string prefix = run_id + "-";
   const auto& stock_locks = lock_orders(totals, "stock");
   const auto& coupon_locks = lock_orders(totals, "coupon");
@@ -82,12 +157,52 @@ ConsistencyReport build_report(const std::string& run_id, const nlohmann::json& 
       report.coupon_not_confirmed.push_back(order.order_no);
     }
   }
+  std::map<std::string, std::string> status_of;
   for (const auto& txn : transactions) {
     if (!txn.xid.starts_with(prefix)) continue;
+    status_of[txn.xid] = txn.status;
     ++report.by_status[txn.status];
     if (txn.status == "PARKED") report.parked.push_back(txn.xid);
+    if (txn.status == "PARKED" && txn.parked_reason.empty()) report.parked_without_reason.push_back(txn.xid);
     if (!finished_status(txn.status)) report.unfinished.push_back(txn.xid);
+    if (txn.status == "CANCELLED" && existing.contains(txn.xid)) {
+      report.wrong_direction.push_back(txn.xid + " cancelled, its order exists");
+    }
+    if (txn.status == "CONFIRMED" && !existing.contains(txn.xid)) {
+      report.wrong_direction.push_back(txn.xid + " confirmed, it has no order");
+    }
   }
+  // An order that reached a participant or the order database must have a transaction that ended.
+  std::set<std::string> seen(existing);
+  for (const auto* locks : {&stock_locks, &coupon_locks}) {
+    for (const auto& [order_no, lock] : locks->items()) seen.insert(order_no);
+  }
+  for (const auto& order_no : seen) {
+    if (!order_no.starts_with(prefix)) continue;
+    const auto it = status_of.find(order_no);
+    if (it == status_of.end() || !finished_status(it->second)) report.lost.push_back(order_no);
+  }
+  for (const auto& [participant, locks] :
+       {std::pair<std::string, const nlohmann::json*>{"stock", &stock_locks}, {"coupon", &coupon_locks}}) {
+    for (const auto& [order_no, lock] : locks->items()) {
+      const auto state = lock.value("state", std::string());
+      if (order_no.starts_with(prefix) && existing.contains(order_no) &&
+          (state == "rolled_back" || state == "tombstone")) {
+        report.wrong_direction.push_back(fmt::format("{} {} rolled back, its order exists", order_no, participant));
+      }
+    }
+  }
+  check_accounting(totals, report.double_effects);
+  std::map<std::tuple<std::string, std::string, std::string>, TrailRow> trail_of;
+  for (const auto& row : trail) {
+    if (!row.xid.starts_with(prefix)) continue;
+    trail_of[{row.xid, row.participant, row.action}] = row;
+    auto& tally = report.calls[row.participant + " " + row.action];
+    tally.trail_rows += row.rows;
+    tally.trail_started += row.started;
+  }
+  check_trail(prefix, stock_locks, "stock", trail_of, own_confirms, report);
+  check_trail(prefix, coupon_locks, "coupon", trail_of, own_confirms, report);
   return report;
 }
 
@@ -118,6 +233,17 @@ std::string format_report(const ConsistencyReport& report) {
   out += count_line("committed orders with coupon not used", report.coupon_not_confirmed);
   out += count_line("parked transactions", report.parked);
   out += count_line("unfinished transactions", report.unfinished);
+  out += count_line("lost (no terminal or parked transaction)", report.lost);
+  out += count_line("wrong direction", report.wrong_direction);
+  out += count_line("double effects (pool accounting)", report.double_effects);
+  out += count_line("participant calls missing from the trail", report.trail_missing);
+  out += count_line("parked without a reason", report.parked_without_reason);
+  out += "calls per branch (compensatord's calls the participants received, compensatord.attempts rows):\n";
+  if (report.calls.empty()) out += "  (none)\n";
+  for (const auto& [what, t] : report.calls) {
+    out += fmt::format("  {:<15} {} branches, {} calls, at most {} on one branch; trail {} rows, {} started\n", what,
+                       t.branches, t.calls, t.most_per_branch, t.trail_rows, t.trail_started);
+  }
   out += report.consistent() ? "RESULT: consistent\n" : "RESULT: INCONSISTENT\n";
   return out;
 }
@@ -198,10 +324,28 @@ std::vector<TransactionRow> fetch_transactions(const std::string& dsn, const std
     pqxx::read_transaction work(connection);
     std::vector<TransactionRow> transactions;
     for (const auto& row : work.exec_params(
-             "SELECT xid, status FROM compensatord.transactions WHERE left(xid, length($1)) = $1", run_id + "-")) {
-      transactions.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+             "SELECT xid, status, parked_reason FROM compensatord.transactions WHERE left(xid, length($1)) = $1",
+             run_id + "-")) {
+      transactions.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()});
     }
     return transactions;
+  });
+}
+
+std::vector<TrailRow> fetch_trail(const std::string& dsn, const std::string& run_id,
+                                  std::chrono::milliseconds patience) {
+  return read_patiently(dsn, "compensatord's attempts", patience, [&](pqxx::connection& connection) {
+    pqxx::read_transaction work(connection);
+    std::vector<TrailRow> trail;
+    for (const auto& row : work.exec_params(
+             "SELECT a.xid, b.participant, a.action, count(*), count(*) FILTER (WHERE a.outcome = 'started') "
+             "FROM compensatord.attempts a JOIN compensatord.branches b USING (xid, branch_no) "
+             "WHERE left(a.xid, length($1)) = $1 AND a.action IN ('confirm', 'cancel') GROUP BY 1, 2, 3",
+             run_id + "-")) {
+      trail.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                       row[3].as<long long>(), row[4].as<long long>()});
+    }
+    return trail;
   });
 }
 

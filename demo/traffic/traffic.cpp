@@ -57,6 +57,17 @@ ChecksMode parse_checks_mode(std::string_view text) {
   throw std::invalid_argument("--checks: must be pending_log, kafka or both");
 }
 
+void OwnConfirmCalls::add(const std::string& participant, const std::string& order_no) {
+  std::lock_guard guard(mutex_);
+  ++calls_[{participant, order_no}];
+}
+
+int OwnConfirmCalls::count(const std::string& participant, const std::string& order_no) const {
+  std::lock_guard guard(mutex_);
+  const auto it = calls_.find({participant, order_no});
+  return it == calls_.end() ? 0 : it->second;
+}
+
 long long TrafficCounters::finished() const {
   long long total = 0;
   for (const auto& n : ends) total += n.load();
@@ -66,6 +77,8 @@ long long TrafficCounters::finished() const {
 std::string order_no(const std::string& run_id, int n) { return fmt::format("{}-{:06}", run_id, n); }
 
 namespace {
+
+constexpr std::chrono::seconds kDatabaseWait{60};
 
 struct OrderPlan {
   std::string order_no;
@@ -161,6 +174,7 @@ class Worker {
         if (kDiePoints[i] == plan.die) counters_.died_at[i].fetch_add(1);
       }
     }
+    if (database_lost_) wait_for_database();
   }
 
  private:
@@ -180,8 +194,10 @@ class Worker {
       if (!acknowledged(created)) return OrderEnd::Aborted;
     }
     if (plan.die == DiePoint::AfterOrderCreate) return OrderEnd::Died;
+    counters_.confirm_calls.add("stock", plan.order_no);
     bool confirmed = acknowledged(services_.post("/api/stock/confirm/" + plan.order_no, stock_body(plan)));
     if (!plan.coupon_id.empty()) {
+      counters_.confirm_calls.add("coupon", plan.order_no);
       confirmed = acknowledged(services_.post("/api/coupon/use/" + plan.order_no, coupon_body(plan))) && confirmed;
     }
     return confirmed ? OrderEnd::Placed : OrderEnd::ConfirmFailed;
@@ -206,9 +222,27 @@ class Worker {
       return row[0].as<bool>(false);
     } catch (const pqxx::broken_connection&) {
       connection_.reset();
+      database_lost_ = true;
       return false;
     } catch (const std::exception&) {
       return false;
+    }
+  }
+
+  // The database is restarting or down: as an order service's request handler would, the worker
+  // counts the order it was placing as failed and takes no new order until the database accepts a
+  // connection again (a restart would otherwise fail every order placed meanwhile, hundreds a
+  // second). Gives up waiting after kDatabaseWait: orders then fail as they come.
+  void wait_for_database() {
+    database_lost_ = false;
+    const auto deadline = std::chrono::steady_clock::now() + kDatabaseWait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      try {
+        connected(connection_, options_.dsn);
+        return;
+      } catch (const pqxx::broken_connection&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
     }
   }
 
@@ -226,6 +260,7 @@ class Worker {
       return true;
     } catch (const pqxx::broken_connection&) {
       order_connection_.reset();
+      database_lost_ = true;
       return false;
     } catch (const std::exception&) {
       return false;
@@ -250,6 +285,7 @@ class Worker {
   TrafficCounters& counters_;
   std::unique_ptr<pqxx::connection> connection_;        // compensatord's database
   std::unique_ptr<pqxx::connection> order_connection_;  // the order database, for Kafka-only orders
+  bool database_lost_ = false;                          // a connection broke during the last order
 };
 
 }  // namespace

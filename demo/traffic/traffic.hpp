@@ -7,8 +7,11 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace demo {
 
@@ -57,12 +60,25 @@ enum class OrderEnd {
 inline constexpr std::size_t kOrderEnds = 6;
 std::string_view to_string(OrderEnd e);
 
+// The confirm calls the order service made itself, per participant and order: the report takes
+// them from what a participant received to find the calls compensatord made.
+class OwnConfirmCalls {
+ public:
+  void add(const std::string& participant, const std::string& order_no);
+  [[nodiscard]] int count(const std::string& participant, const std::string& order_no) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, std::string>, int> calls_;
+};
+
 // Live counters, read by the progress display while the run goes on.
 struct TrafficCounters {
   std::array<std::atomic<long long>, kOrderEnds> ends{};
   std::array<std::atomic<long long>, kDiePoints.size()> died_at{};
   std::atomic<long long> started{0};
   std::atomic<long long> checks_published{0};  // each becomes one transaction once compensatord ingests it
+  OwnConfirmCalls confirm_calls;
 
   [[nodiscard]] long long finished() const;
   [[nodiscard]] long long count(OrderEnd e) const { return ends[static_cast<std::size_t>(e)].load(); }

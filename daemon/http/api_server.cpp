@@ -95,6 +95,20 @@ std::string_view retry_code(store::RetryOutcome outcome) {
   return "unknown";
 }
 
+std::string_view decide_code(store::DecideByHandOutcome outcome) {
+  switch (outcome) {
+    case store::DecideByHandOutcome::Decided:
+      return "decided";
+    case store::DecideByHandOutcome::Unknown:
+      return "not_found";
+    case store::DecideByHandOutcome::AlreadyDecided:
+      return "already_decided";
+    case store::DecideByHandOutcome::InFlight:
+      return "in_flight";
+  }
+  return "unknown";
+}
+
 // Kubernetes-style probe answer: the status says it all; ?verbose adds one line per check.
 void reply_checks(const http_request& request, const std::string& endpoint, const std::vector<HealthCheck>& checks) {
   std::string lines;
@@ -253,31 +267,25 @@ class ApiServer::Impl {
       return reply_error(request, status_codes::BadRequest, "bad_request", e.what());
     }
     const auto result = admin_.decide_by_hand({*xid, caller.name, body.value("reason", "")}, *decision);
-    spdlog::info("http: decide {} xid={:?} by {}: {}", to_string(*decision), *xid, caller.name,
-                 static_cast<int>(result.outcome));
-    const auto in_force = [&] {
-      return nlohmann::json{
-          {"status", result.status ? nlohmann::json(to_string(*result.status)) : nlohmann::json()},
-          {"decision", result.decision ? nlohmann::json(to_string(*result.decision)) : nlohmann::json()}};
-    };
+    const auto code = decide_code(result.outcome);
+    spdlog::info("http: decide {} xid={:?} by {}: {}", to_string(*decision), *xid, caller.name, code);
+    const nlohmann::json status = result.status ? nlohmann::json(to_string(*result.status)) : nlohmann::json();
+    const nlohmann::json in_force = result.decision ? nlohmann::json(to_string(*result.decision)) : nlohmann::json();
     switch (result.outcome) {
       case store::DecideByHandOutcome::Decided:
         return reply_json(request, status_codes::OK,
-                          {{"xid", *xid},
-                           {"outcome", "decided"},
-                           {"status", in_force()["status"]},
-                           {"decision", in_force()["decision"]}});
+                          {{"xid", *xid}, {"outcome", code}, {"status", status}, {"decision", in_force}});
       case store::DecideByHandOutcome::Unknown:
-        return reply_error(request, status_codes::NotFound, "not_found", "unknown xid");
+        return reply_error(request, status_codes::NotFound, code, "unknown xid");
       case store::DecideByHandOutcome::AlreadyDecided:
         return reply_json(request, status_codes::Conflict,
-                          {{"code", "already_decided"},
+                          {{"code", code},
                            {"error", fmt::format("the transaction is already decided {}: a decision is final",
                                                  to_string(*result.decision))},
-                           {"status", in_force()["status"]},
-                           {"decision", in_force()["decision"]}});
+                           {"status", status},
+                           {"decision", in_force}});
       case store::DecideByHandOutcome::InFlight:
-        return reply_error(request, status_codes::Conflict, "in_flight",
+        return reply_error(request, status_codes::Conflict, code,
                            "a replica is working on the transaction now (its lease holds); try again later");
     }
   }

@@ -240,6 +240,12 @@ void require_nonempty(std::string_view operation, std::string_view key, const st
   if (value.empty()) throw StoreError(fmt::format("{}: {} must not be empty", operation, key));
 }
 
+void require_admin_request(std::string_view operation, const AdminRequest& request) {
+  require_text(operation, "xid", request.xid);
+  require_nonempty(operation, "actor", request.actor);
+  require_text(operation, "reason", request.reason);
+}
+
 long long to_micros(TimePoint t) { return std::chrono::duration_cast<microseconds>(t.time_since_epoch()).count(); }
 
 TimePoint from_micros(const pqxx::field& field) {
@@ -790,9 +796,7 @@ std::vector<StatusCount> PgStore::count_by_status() {
 
 RetryResult PgStore::retry(const AdminRequest& request) {
   const auto operation = fmt::format("retry {}", shown(request.xid));
-  require_text(operation, "xid", request.xid);
-  require_nonempty(operation, "actor", request.actor);
-  require_text(operation, "reason", request.reason);
+  require_admin_request(operation, request);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
     const auto row = work.exec_params1("SELECT outcome, status FROM compensatord.admin_retry($1, $2, $3)", request.xid,
@@ -814,9 +818,7 @@ RetryResult PgStore::retry(const AdminRequest& request) {
 
 DecideByHandResult PgStore::decide_by_hand(const AdminRequest& request, Decision decision) {
   const auto operation = fmt::format("decide {} by hand", shown(request.xid));
-  require_text(operation, "xid", request.xid);
-  require_nonempty(operation, "actor", request.actor);
-  require_text(operation, "reason", request.reason);
+  require_admin_request(operation, request);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
     const auto row =

@@ -264,7 +264,7 @@ stage_means() {
 # --- seeding ------------------------------------------------------------------------------------
 
 reset_state() {
-  sql -c 'TRUNCATE compensatord.attempts, compensatord.branches, compensatord.transactions' \
+  sql -c 'TRUNCATE compensatord.transactions CASCADE' \
     -c 'TRUNCATE demo_orders'
 }
 

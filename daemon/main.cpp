@@ -3,6 +3,7 @@
 
 #include "adapters/http_transport.hpp"
 #include "adapters/participant_spec.hpp"
+#include "admin/admin_command.hpp"
 #include "config/config.hpp"
 #include "http/api_server.hpp"
 #include "kafka/kafka_source.hpp"
@@ -199,6 +200,10 @@ int run(const std::string& path, bool until_idle) {
   auto kafka_source = make_kafka_source(*config, *store);
   if (kafka_source) metrics.declare_kafka();
 
+  // The API's database work has connections of its own: a flood of API requests waits for these,
+  // never for the reconciler's.
+  store::PgStore api_store(config->database.dsn, store::PgStoreOptions{.pool_size = http::kApiDatabaseConnections,
+                                                                       .limits = connection_limits(config->database)});
   std::unique_ptr<http::ApiServer> api;
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   try {
@@ -206,8 +211,8 @@ int run(const std::string& path, bool until_idle) {
       spdlog::warn("compensatord: http.tokens is empty: the /v1 API refuses every request (401)");
     }
     api = std::make_unique<http::ApiServer>(
-        config->http.listen, config->http.tokens, *store, *store,
-        health_checks(*store, loop, config->reconciler.stall_timeout, kafka_source.get()));
+        config->http.listen, config->http.tokens, api_store, api_store,
+        health_checks(api_store, loop, config->reconciler.stall_timeout, kafka_source.get()));
     metrics_server = std::make_unique<metrics::MetricsServer>(config->metrics.listen, metrics);
   } catch (const std::exception& e) {
     spdlog::critical("compensatord: {}", e.what());
@@ -299,8 +304,12 @@ int main(int argc, char** argv) {
                          "advisory lock, so this is for deploy pipelines that migrate before rolling out).");
   migrate->add_option("-c,--config", migrate_path, "Config file (only database.* is used)")->required();
 
+  compensatord::admin::AdminOptions admin_options;
+  CLI::App& admin = compensatord::admin::add_admin_command(app, admin_options);
+
   app.footer(
-      "Exit codes: 0 ok (also after SIGTERM), 1 runtime failure (e.g. state database unreachable at start), "
+      "Exit codes (run, migrate, check-config): 0 ok (also after SIGTERM), 1 runtime failure (e.g. state database "
+      "unreachable at start), "
       "2 invalid configuration or usage.\nSignals: SIGTERM/SIGINT stop claiming, finish or release in-flight work "
       "within reconciler.shutdown_grace, and exit 0.");
 
@@ -311,6 +320,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : compensatord::kExitBadConfig;
   }
   if (*run) return compensatord::run(config_path, until_idle);
+  if (admin) return compensatord::admin::run_admin(admin_options, std::cout, std::cerr);
   if (*migrate) return compensatord::migrate(migrate_path);
   return compensatord::check_config(check_path);
 }

@@ -2,6 +2,8 @@
 // Reading YAML config with errors that name the key path and line, the way an
 // operator needs them: "participants.stock.timeout (line 12): expected a duration like 2s".
 
+#include "model/duration.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
@@ -79,9 +81,6 @@ class Reader {
   ConfigErrors* errors_;
   int parent_line_;
 };
-
-// Parses "250ms", "2s", "5m", "1h", "1d"; nullopt if malformed.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 // Replaces ${NAME} with the environment variable NAME. An unset variable is an error
 // naming it (never its value). "$${" escapes a literal "${".

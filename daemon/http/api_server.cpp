@@ -1,6 +1,7 @@
 #include "http/api_server.hpp"
 
 #include "http/auth.hpp"
+#include "http/query.hpp"
 #include "http/request_workers.hpp"
 #include "http/transaction_json.hpp"
 #include "http/transaction_path.hpp"
@@ -12,6 +13,9 @@
 
 #include <cpprest/http_listener.h>
 
+#include <map>
+#include <variant>
+
 namespace compensatord::http {
 namespace {
 
@@ -20,7 +24,7 @@ using web::http::status_code;
 using web::http::status_codes;
 
 // Requests are small and quick; two threads keep the API answering while one waits on the database.
-constexpr int kWorkerThreads = 2;
+constexpr int kWorkerThreads = kApiDatabaseConnections;
 constexpr std::size_t kMaxQueuedRequests = 256;
 // An admin request's body is a reason at most; anything larger is refused unread.
 constexpr std::size_t kMaxBodyBytes = 16 * 1024;
@@ -39,8 +43,11 @@ void observe(const pplx::task<void>& sent) {
   });
 }
 
+// Stored text is valid UTF-8 (the store replaces what is not); `replace` keeps one odd byte from
+// turning an answer into a 500 all the same.
 void reply_json(const http_request& request, status_code status, const nlohmann::json& body) {
-  observe(request.reply(status, body.dump(), "application/json"));
+  observe(
+      request.reply(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json"));
 }
 
 // Errors carry a stable `code` for scripts and a message for people.
@@ -90,6 +97,20 @@ std::string_view retry_code(store::RetryOutcome outcome) {
     case store::RetryOutcome::Finished:
       return "finished";
     case store::RetryOutcome::InFlight:
+      return "in_flight";
+  }
+  return "unknown";
+}
+
+std::string_view abandon_code(store::AbandonOutcome outcome) {
+  switch (outcome) {
+    case store::AbandonOutcome::Abandoned:
+      return "abandoned";
+    case store::AbandonOutcome::Unknown:
+      return "not_found";
+    case store::AbandonOutcome::Finished:
+      return "finished";
+    case store::AbandonOutcome::InFlight:
       return "in_flight";
   }
   return "unknown";
@@ -174,30 +195,35 @@ class ApiServer::Impl {
   void route(const http_request& request) {
     const std::string path = request.relative_uri().path();
     const bool get = request.method() == web::http::methods::GET;
+    const bool post = request.method() == web::http::methods::POST;
     if (get && path == "/healthz") return reply_checks(request, "healthz", checks_.liveness);
     if (get && path == "/readyz") return reply_checks(request, "readyz", checks_.readiness);
+    if (path == "/v1/transactions") {
+      if (!get)
+        return reply_error(request, status_codes::MethodNotAllowed, "method_not_allowed", "only GET is allowed here");
+      return with_caller(request, ApiScope::Read, [&](const Caller&) { list(request); });
+    }
     const std::string prefix = "/v1/transactions/";
     if (path.rfind(prefix, 0) != 0)
       return reply_error(request, status_codes::NotFound, "not_found", "no such endpoint");
     // The xid's own slashes are percent-encoded: a plain one starts the action.
     const std::string rest = path.substr(prefix.size());
     const auto slash = rest.find('/');
-    const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
-    if (action.empty() && get) return with_caller(request, ApiScope::Read, [&](const Caller&) { show(request, rest); });
-    const bool post = request.method() == web::http::methods::POST;
-    if (action == "retry" && post) {
-      return with_caller(request, ApiScope::Admin,
-                         [&](const Caller& caller) { retry(request, rest.substr(0, slash), caller); });
+    const std::string xid = rest.substr(0, slash);
+    if (slash == std::string::npos) {
+      if (!get)
+        return reply_error(request, status_codes::MethodNotAllowed, "method_not_allowed", "only GET is allowed here");
+      return with_caller(request, ApiScope::Read, [&](const Caller&) { show(request, xid); });
     }
-    if (action == "decide" && post) {
-      return with_caller(request, ApiScope::Admin,
-                         [&](const Caller& caller) { decide(request, rest.substr(0, slash), caller); });
-    }
-    if (action.empty() || action == "retry" || action == "decide") {
-      return reply_error(request, status_codes::MethodNotAllowed, "method_not_allowed",
-                         action.empty() ? "only GET is allowed here" : "only POST is allowed here");
-    }
-    reply_error(request, status_codes::NotFound, "not_found", "no such endpoint");
+    const std::string action = rest.substr(slash + 1);
+    using Action = void (Impl::*)(const http_request&, const std::string&, const Caller&);
+    static const std::map<std::string, Action, std::less<>> kActions{
+        {"retry", &Impl::retry}, {"decide", &Impl::decide}, {"abandon", &Impl::abandon}};
+    const auto found = kActions.find(action);
+    if (found == kActions.end()) return reply_error(request, status_codes::NotFound, "not_found", "no such endpoint");
+    if (!post)
+      return reply_error(request, status_codes::MethodNotAllowed, "method_not_allowed", "only POST is allowed here");
+    with_caller(request, ApiScope::Admin, [&](const Caller& caller) { (this->*found->second)(request, xid, caller); });
   }
 
   template <typename Handler>
@@ -219,12 +245,38 @@ class ApiServer::Impl {
     return std::move(std::get<std::string>(named));
   }
 
+  // The query of a request, or nothing when a 400 has been answered.
+  template <typename Parse>
+  static auto query_of(const http_request& request, Parse&& parse)
+      -> std::optional<std::variant_alternative_t<0, decltype(parse(std::string_view()))>> {
+    auto parsed = parse(request.relative_uri().query());
+    if (auto* problem = std::get_if<PathProblem>(&parsed)) {
+      reply_error(request, status_codes::BadRequest, "bad_request", problem->message);
+      return std::nullopt;
+    }
+    return std::move(std::get<0>(parsed));
+  }
+
+  void list(const http_request& request) {
+    const auto filter = query_of(request, list_filter_from_query);
+    if (!filter) return;
+    reply_json(request, status_codes::OK, to_json(admin_.list(*filter)));
+  }
+
+  // The transaction, a page of its audit trail and every admin action on it.
   void show(const http_request& request, const std::string& encoded_xid) {
     const auto xid = xid_of(request, encoded_xid);
     if (!xid) return;
+    const auto paging = query_of(request, attempt_paging_from_query);
+    if (!paging) return;
     auto txn = store_.find(*xid);
     if (!txn) return reply_error(request, status_codes::NotFound, "not_found", "unknown xid");
-    reply_json(request, status_codes::OK, to_json(*txn));
+    auto json = to_json(*txn);
+    const auto trail = to_json(admin_.attempt_page(*xid, paging->after_id, paging->limit));
+    json["attempts"] = trail["attempts"];
+    json["attempts_next_after"] = trail["next_after"];
+    json["admin_actions"] = to_json(admin_.admin_actions(*xid));
+    reply_json(request, status_codes::OK, json);
   }
 
   void retry(const http_request& request, const std::string& encoded_xid, const Caller& caller) {
@@ -285,6 +337,35 @@ class ApiServer::Impl {
                            {"status", status},
                            {"decision", in_force}});
       case store::DecideByHandOutcome::InFlight:
+        return reply_error(request, status_codes::Conflict, code,
+                           "a replica is working on the transaction now (its lease holds); try again later");
+    }
+  }
+
+  void abandon(const http_request& request, const std::string& encoded_xid, const Caller& caller) {
+    const auto xid = xid_of(request, encoded_xid);
+    if (!xid) return;
+    nlohmann::json body;
+    try {
+      body = admin_body(request, {"reason"});
+      if (body.value("reason", "").empty())
+        throw std::invalid_argument("reason is required: say who took it over, for the audit");
+    } catch (const std::invalid_argument& e) {
+      return reply_error(request, status_codes::BadRequest, "bad_request", e.what());
+    }
+    const auto result = admin_.abandon({*xid, caller.name, body.value("reason", "")});
+    const auto code = abandon_code(result.outcome);
+    spdlog::info("http: abandon xid={:?} by {}: {}", *xid, caller.name, code);
+    switch (result.outcome) {
+      case store::AbandonOutcome::Abandoned:
+        return reply_json(request, status_codes::OK,
+                          {{"xid", *xid}, {"outcome", code}, {"status", to_string(*result.status)}});
+      case store::AbandonOutcome::Unknown:
+        return reply_error(request, status_codes::NotFound, code, "unknown xid");
+      case store::AbandonOutcome::Finished:
+        return reply_error(request, status_codes::Conflict, code,
+                           fmt::format("the transaction is {}: nothing to abandon", to_string(*result.status)));
+      case store::AbandonOutcome::InFlight:
         return reply_error(request, status_codes::Conflict, code,
                            "a replica is working on the transaction now (its lease holds); try again later");
     }

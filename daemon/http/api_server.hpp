@@ -25,6 +25,9 @@ struct HealthChecks {
   std::vector<HealthCheck> readiness;  // /readyz
 };
 
+// The API answers with this many threads, each using at most one database connection at a time.
+inline constexpr int kApiDatabaseConnections = 2;
+
 class ApiServer {
  public:
   // Starts listening on `listen` ("host:port"); throws std::runtime_error naming the address

@@ -1,6 +1,6 @@
 #include "kafka/check_message.hpp"
 
-#include "config/yaml_reader.hpp"
+#include "model/duration.hpp"
 #include "model/text.hpp"
 
 #include <fmt/format.h>
@@ -184,7 +184,7 @@ Failure parse_delay(const json& document, std::chrono::milliseconds& out) {
     return reject("conflicting_delay", "give \"delay\" or \"delay_ms\", not both");
   }
   if (text != document.end()) {
-    auto value = text->is_string() ? config::parse_duration(text->get_ref<const std::string&>()) : std::nullopt;
+    auto value = text->is_string() ? parse_duration(text->get_ref<const std::string&>()) : std::nullopt;
     if (!value) return reject("invalid_delay", "\"delay\" must be a duration like 250ms, 2s, 5m, 1h or 1d");
     out = *value;
   } else if (millis != document.end()) {

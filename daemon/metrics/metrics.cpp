@@ -25,8 +25,6 @@ constexpr std::array kResults{reconciler::ReconcileResult::Finished, reconciler:
 constexpr std::string_view kErrorResult = "error";
 constexpr std::array kDecisions{Decision::Confirm, Decision::Cancel};
 constexpr std::array kOutcomes{Outcome::Done, Outcome::AlreadyDone, Outcome::NotFound, Outcome::Retry, Outcome::Fatal};
-constexpr std::array kStatuses{Status::Pending,   Status::Committed, Status::Confirming, Status::Cancelling,
-                               Status::Confirmed, Status::Cancelled, Status::Parked};
 
 // The `source` labels of compensatord_ingest_conflicts_total that the daemon's own sources produce,
 // created at zero. (A conflicting begin_transaction raises in the order service's session instead.)
@@ -181,7 +179,7 @@ Metrics::Metrics(const std::string& version)
   for (auto result : kResults) families_->reconcile_total.Add({{"result", label(result_label(result))}});
   families_->reconcile_total.Add({{"result", label(kErrorResult)}});
   for (auto decision : kDecisions) families_->decisions_total.Add({{"decision", label(to_string(decision))}});
-  for (auto status : kStatuses) families_->transactions.Add({{"status", label(to_string(status))}});
+  for (auto status : kAllStatuses) families_->transactions.Add({{"status", label(to_string(status))}});
   for (const char* stage : kStages) families_->reconcile_stage_seconds.Add({{"stage", stage}}, reconcile_buckets());
   for (auto source : kIngestSources) families_->ingest_conflicts_total.Add({{"source", label(source)}});
 }

@@ -9,13 +9,14 @@ namespace {
 template <typename Enum, std::size_t N>
 using Names = std::array<std::pair<Enum, std::string_view>, N>;
 
-constexpr Names<Status, 7> kStatusNames{{{Status::Pending, "PENDING"},
+constexpr Names<Status, 8> kStatusNames{{{Status::Pending, "PENDING"},
                                          {Status::Committed, "COMMITTED"},
                                          {Status::Confirming, "CONFIRMING"},
                                          {Status::Cancelling, "CANCELLING"},
                                          {Status::Confirmed, "CONFIRMED"},
                                          {Status::Cancelled, "CANCELLED"},
-                                         {Status::Parked, "PARKED"}}};
+                                         {Status::Parked, "PARKED"},
+                                         {Status::Abandoned, "ABANDONED"}}};
 constexpr Names<Decision, 2> kDecisionNames{{{Decision::Confirm, "confirm"}, {Decision::Cancel, "cancel"}}};
 constexpr Names<CheckVerdict, 3> kVerdictNames{
     {{CheckVerdict::Committed, "committed"}, {CheckVerdict::Absent, "absent"}, {CheckVerdict::Unknown, "unknown"}}};

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -23,7 +24,11 @@ using TimePoint = Clock::time_point;
 //   CANCELLING -> decided cancel, cancel actions not all acknowledged yet
 //   CONFIRMED / CANCELLED -> every branch acknowledged (terminal)
 //   PARKED     -> needs a human (retries exhausted or fatal answer); kept with its reason
-enum class Status { Pending, Committed, Confirming, Cancelling, Confirmed, Cancelled, Parked };
+//   ABANDONED  -> an operator stopped the work on it (a human finishes it by hand); never claimed
+enum class Status { Pending, Committed, Confirming, Cancelling, Confirmed, Cancelled, Parked, Abandoned };
+
+inline constexpr std::array kAllStatuses{Status::Pending,   Status::Committed, Status::Confirming, Status::Cancelling,
+                                         Status::Confirmed, Status::Cancelled, Status::Parked,     Status::Abandoned};
 
 enum class Decision { Confirm, Cancel };
 

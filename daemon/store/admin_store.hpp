@@ -1,11 +1,14 @@
 #pragma once
-// The store's operator role: what the admin API does to transactions. Each action is one
-// database transaction that also appends an audit row (compensatord.admin_actions).
+// The store's operator role: what the admin API reads and does. Each action is one database
+// transaction that also appends an audit row (compensatord.admin_actions).
 
 #include "model/transaction.hpp"
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace compensatord::store {
 
@@ -41,13 +44,69 @@ struct DecideByHandResult {
   std::optional<Decision> decision;  // the decision in force afterwards
 };
 
+enum class AbandonOutcome {
+  Abandoned,  // ABANDONED: no replica works on it again; a human finishes it
+  Unknown,    // no such xid
+  Finished,   // confirmed, cancelled or already abandoned: unchanged
+  InFlight,   // a replica holds an unexpired lease: it may be calling participants now
+};
+
+struct AbandonResult {
+  AbandonOutcome outcome = AbandonOutcome::Unknown;
+  std::optional<Status> status;  // afterwards
+};
+
+// The most rows one page of a list may hold.
+inline constexpr int kMaxPageSize = 1000;
+
+// Which transactions a list returns: those matching every filter that is set, in xid order
+// (keyset paging: a page starts after the last xid of the previous one, never at an offset).
+struct ListFilter {
+  std::optional<Status> status{};
+  std::string kind{};                       // empty: any
+  std::string participant{};                // one of its branches calls this participant; empty: any
+  std::string source{};                     // e.g. "pending_log", "kafka:orders"; empty: any
+  std::chrono::milliseconds older_than{0};  // created at least this long ago; 0: any
+  std::string after{};                      // the last xid of the previous page; empty: the first page
+  int limit = 100;                          // 1..kMaxPageSize
+};
+
+struct TransactionPage {
+  std::vector<Transaction> transactions;  // without their branches
+  bool more = false;                      // a next page exists: ask again after the last xid
+};
+
+struct AttemptPage {
+  std::vector<Attempt> attempts;  // in the order they were recorded (by id)
+  bool more = false;
+};
+
+// One row of compensatord.admin_actions.
+struct AdminAction {
+  std::int64_t id = 0;
+  std::string action;  // retry, decide or abandon
+  std::string actor;
+  std::string reason;
+  TimePoint at;
+  nlohmann::json before;  // compensatord.admin_view() of the transaction before and after
+  nlohmann::json after;
+};
+
 class AdminStore {
  public:
   virtual ~AdminStore() = default;
+  // Throws StoreError naming the filter when it is out of range.
+  virtual TransactionPage list(const ListFilter& filter) = 0;
+  // The audit trail of `xid` after attempt id `after_id` (0: from the start), at most `limit` rows.
+  virtual AttemptPage attempt_page(const std::string& xid, std::int64_t after_id, int limit) = 0;
+  // Every admin action on `xid`, oldest first.
+  virtual std::vector<AdminAction> admin_actions(const std::string& xid) = 0;
   // Puts a parked or backing-off transaction back in motion (0009_admin_actions.sql).
   virtual RetryResult retry(const AdminRequest& request) = 0;
   // Decides a transaction that has no decision yet, by the reconciler's compare-and-set.
   virtual DecideByHandResult decide_by_hand(const AdminRequest& request, Decision decision) = 0;
+  // Stops all work on a transaction that is not finished (0010_abandon_and_list.sql).
+  virtual AbandonResult abandon(const AdminRequest& request) = 0;
 };
 
 }  // namespace compensatord::store

@@ -190,6 +190,33 @@ SELECT id, xid, branch_no, action, replica, (extract(epoch FROM started_at) * 10
        request_summary, outcome, http_status, latency_ms, error
   FROM compensatord.attempts WHERE xid = $1 ORDER BY started_at, id)";
 
+constexpr const char* kAttemptPageSql = R"(
+SELECT id, xid, branch_no, action, replica, (extract(epoch FROM started_at) * 1000000)::bigint AS started_us,
+       request_summary, outcome, http_status, latency_ms, error
+  FROM compensatord.attempts WHERE xid = $1 AND id > $2 ORDER BY id LIMIT $3)";
+
+constexpr const char* kAdminActionsSql = R"(
+SELECT id, action, actor, reason, (extract(epoch FROM at) * 1000000)::bigint AS at_us, before::text AS before,
+       after::text AS after
+  FROM compensatord.admin_actions WHERE xid = $1 ORDER BY id)";
+
+// Each filter that is not set is a constant true once PostgreSQL plans the statement with its
+// parameters (an unnamed statement gets a custom plan), so a status filter reaches the partial index
+// transactions_unfinished_by_status and no filter at all reads the primary key in xid order.
+const std::string& page_sql() {
+  static const std::string sql = std::string("SELECT ") + kTransactionColumns + R"(
+  FROM compensatord.transactions AS t
+ WHERE t.xid > $1
+   AND ($2 = '' OR t.status = $2)
+   AND ($3 = '' OR t.kind = $3)
+   AND ($4 = '' OR t.source = $4)
+   AND ($5::bigint = 0 OR t.created_at <= now() - $5::bigint * interval '1 millisecond')
+   AND ($6 = '' OR EXISTS (SELECT 1 FROM compensatord.branches AS b WHERE b.xid = t.xid AND b.participant = $6))
+ ORDER BY t.xid
+ LIMIT $7)";
+  return sql;
+}
+
 constexpr const char* kCountByStatusSql = "SELECT status, count(*) FROM compensatord.transactions GROUP BY status";
 
 constexpr const char* kCountDueSql = R"(
@@ -204,9 +231,6 @@ SELECT coalesce((extract(epoch FROM now() - min(next_attempt_at)) * 1000)::bigin
 
 constexpr const char* kMigrationsTableSql = "SELECT to_regclass('compensatord.schema_migrations') IS NOT NULL";
 constexpr const char* kSchemaVersionSql = "SELECT coalesce(max(version), 0) FROM compensatord.schema_migrations";
-
-constexpr std::array kAllStatuses{Status::Pending,   Status::Committed, Status::Confirming, Status::Cancelling,
-                                  Status::Confirmed, Status::Cancelled, Status::Parked};
 
 constexpr std::size_t kShownLength = 80;
 constexpr std::size_t kMessageLength = 500;
@@ -244,6 +268,12 @@ void require_admin_request(std::string_view operation, const AdminRequest& reque
   require_text(operation, "xid", request.xid);
   require_nonempty(operation, "actor", request.actor);
   require_text(operation, "reason", request.reason);
+}
+
+void require_page_size(std::string_view operation, int limit) {
+  if (limit < 1 || limit > kMaxPageSize) {
+    throw StoreError(fmt::format("{}: limit must be between 1 and {}, not {}", operation, kMaxPageSize, limit));
+  }
 }
 
 long long to_micros(TimePoint t) { return std::chrono::duration_cast<microseconds>(t.time_since_epoch()).count(); }
@@ -543,6 +573,7 @@ std::unordered_map<std::string, DecideResult> decisions_in_force(pqxx::transacti
 }  // namespace
 
 std::string_view claim_due_sql() { return claim_sql(); }
+std::string_view list_sql() { return page_sql(); }
 
 PgStore::PgStore(std::string dsn, PgStoreOptions options)
     : dsn_(std::move(dsn)),
@@ -859,6 +890,93 @@ int PgStore::schema_version() {
     pqxx::read_transaction work(connection);
     if (!work.exec1(kMigrationsTableSql)[0].as<bool>()) return 0;
     return work.exec1(kSchemaVersionSql)[0].as<int>();
+  });
+}
+
+AbandonResult PgStore::abandon(const AdminRequest& request) {
+  const auto operation = fmt::format("abandon {}", shown(request.xid));
+  require_admin_request(operation, request);
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    const auto row = work.exec_params1("SELECT outcome, status FROM compensatord.admin_abandon($1, $2, $3)",
+                                       request.xid, request.actor, request.reason);
+    work.commit();
+    const auto outcome = row["outcome"].as<std::string>();
+    AbandonResult result;
+    result.status = parsed_optional(parse_status, row["status"]);
+    if (outcome == "abandoned") {
+      result.outcome = AbandonOutcome::Abandoned;
+    } else if (outcome == "finished") {
+      result.outcome = AbandonOutcome::Finished;
+    } else if (outcome == "in_flight") {
+      result.outcome = AbandonOutcome::InFlight;
+    }
+    return result;
+  });
+}
+
+TransactionPage PgStore::list(const ListFilter& filter) {
+  const std::string operation = "list transactions";
+  require_page_size(operation, filter.limit);
+  for (const auto& [key, value] :
+       {std::pair{"after", &filter.after}, std::pair{"kind", &filter.kind}, std::pair{"source", &filter.source},
+        std::pair{"participant", &filter.participant}}) {
+    require_text(operation, key, *value);
+  }
+  if (filter.older_than.count() < 0) throw StoreError(fmt::format("{}: older_than must not be negative", operation));
+  const std::string status = filter.status ? std::string(to_string(*filter.status)) : std::string();
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::read_transaction work(connection);
+    // One row more than asked for says whether another page follows.
+    const auto rows =
+        work.exec_params(page_sql(), filter.after, status, filter.kind, filter.source,
+                         static_cast<long long>(filter.older_than.count()), filter.participant, filter.limit + 1);
+    TransactionPage page;
+    for (const auto& row : rows) {
+      if (static_cast<int>(page.transactions.size()) == filter.limit) {
+        page.more = true;
+        break;
+      }
+      page.transactions.push_back(transaction_from(row));
+    }
+    return page;
+  });
+}
+
+AttemptPage PgStore::attempt_page(const std::string& xid, std::int64_t after_id, int limit) {
+  const auto operation = fmt::format("attempts of {}", shown(xid));
+  require_text(operation, "xid", xid);
+  require_page_size(operation, limit);
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::read_transaction work(connection);
+    AttemptPage page;
+    for (const auto& row : work.exec_params(kAttemptPageSql, xid, after_id, limit + 1)) {
+      if (static_cast<int>(page.attempts.size()) == limit) {
+        page.more = true;
+        break;
+      }
+      page.attempts.push_back(attempt_from(row));
+    }
+    return page;
+  });
+}
+
+std::vector<AdminAction> PgStore::admin_actions(const std::string& xid) {
+  const auto operation = fmt::format("admin actions of {}", shown(xid));
+  require_text(operation, "xid", xid);
+  return run(*pool_, operation, [&](pqxx::connection& connection) {
+    pqxx::read_transaction work(connection);
+    std::vector<AdminAction> actions;
+    for (const auto& row : work.exec_params(kAdminActionsSql, xid)) {
+      actions.push_back({.id = row["id"].as<std::int64_t>(),
+                         .action = row["action"].as<std::string>(),
+                         .actor = row["actor"].as<std::string>(),
+                         .reason = row["reason"].as<std::string>(),
+                         .at = from_micros(row["at_us"]),
+                         .before = nlohmann::json::parse(row["before"].as<std::string>()),
+                         .after = nlohmann::json::parse(row["after"].as<std::string>())});
+    }
+    return actions;
   });
 }
 

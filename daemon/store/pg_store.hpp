@@ -73,6 +73,10 @@ class PgStore final : public Store, public AdminStore {
   long long count_due() override;
   RetryResult retry(const AdminRequest& request) override;
   DecideByHandResult decide_by_hand(const AdminRequest& request, Decision decision) override;
+  AbandonResult abandon(const AdminRequest& request) override;
+  TransactionPage list(const ListFilter& filter) override;
+  AttemptPage attempt_page(const std::string& xid, std::int64_t after_id, int limit) override;
+  std::vector<AdminAction> admin_actions(const std::string& xid) override;
 
   // How long the oldest due, unclaimed transaction has waited since its next_attempt_at; zero
   // when nothing is due. Reads one entry of the partial index transactions_due.
@@ -89,5 +93,8 @@ class PgStore final : public Store, public AdminStore {
 // The statement claim_due runs, for EXPLAIN in tests and in operations:
 // $1 owner, $2 limit, $3 lease in milliseconds, $4 excluded xids (a JSON array).
 std::string_view claim_due_sql();
+// The statement list runs: $1 after, $2 status, $3 kind, $4 source, $5 older_than in milliseconds,
+// $6 participant ('' or 0: any), $7 limit.
+std::string_view list_sql();
 
 }  // namespace compensatord::store

@@ -6,6 +6,7 @@ namespace demo {
 
 nlohmann::json to_json(const Knobs& knobs) {
   return {{"fail_rate", knobs.fail_rate},
+          {"reject_rate", knobs.reject_rate},
           {"lost_reply_rate", knobs.lost_reply_rate},
           {"odd_rate", knobs.odd_rate},
           {"latency_ms", knobs.latency_ms},
@@ -35,12 +36,14 @@ std::optional<std::string> set_millis(int& target, const nlohmann::json& value, 
 std::optional<std::string> set_knob(Knobs& knobs, const std::string& name, const nlohmann::json& value,
                                     const std::string& key) {
   if (name == "fail_rate") return set_rate(knobs.fail_rate, value, key);
+  if (name == "reject_rate") return set_rate(knobs.reject_rate, value, key);
   if (name == "lost_reply_rate") return set_rate(knobs.lost_reply_rate, value, key);
   if (name == "odd_rate") return set_rate(knobs.odd_rate, value, key);
   if (name == "latency_ms") return set_millis(knobs.latency_ms, value, key);
   if (name == "latency_jitter_ms") return set_millis(knobs.latency_jitter_ms, value, key);
-  return fmt::format("{}: unknown knob (known: fail_rate, lost_reply_rate, odd_rate, latency_ms, latency_jitter_ms)",
-                     key);
+  return fmt::format(
+      "{}: unknown knob (known: fail_rate, reject_rate, lost_reply_rate, odd_rate, latency_ms, latency_jitter_ms)",
+      key);
 }
 
 }  // namespace
@@ -55,7 +58,9 @@ std::optional<std::string> apply_update(Knobs& knobs, const nlohmann::json& upda
   return std::nullopt;
 }
 
-bool applies_before_reply(Fault fault) { return fault != Fault::Fail && fault != Fault::Unavailable; }
+bool applies_before_reply(Fault fault) {
+  return fault != Fault::Fail && fault != Fault::Rejected && fault != Fault::Unavailable;
+}
 
 FaultDice::FaultDice(unsigned seed) : engine_(seed) {}
 
@@ -63,6 +68,7 @@ Fault FaultDice::roll(const Knobs& knobs) {
   std::lock_guard guard(mutex_);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   if (unit(engine_) < knobs.fail_rate) return Fault::Fail;
+  if (unit(engine_) < knobs.reject_rate) return Fault::Rejected;
   if (unit(engine_) < knobs.lost_reply_rate) return Fault::LostReply;
   if (unit(engine_) < knobs.odd_rate) {
     constexpr Fault kOdd[] = {Fault::Html, Fault::UnknownCode, Fault::TruncatedJson, Fault::Unavailable};

@@ -14,6 +14,7 @@ namespace demo {
 
 struct Knobs {
   double fail_rate = 0;        // answer 500 without applying
+  double reject_rate = 0;      // answer 403 without applying (the caller's credentials are refused)
   double lost_reply_rate = 0;  // apply, then answer 500
   double odd_rate = 0;         // HTML, {"code":9999}, truncated JSON or 503 with an empty body
   int latency_ms = 0;          // fixed delay before answering
@@ -31,6 +32,7 @@ std::optional<std::string> apply_update(Knobs& knobs, const nlohmann::json& upda
 enum class Fault {
   None,
   Fail,          // 500 before applying
+  Rejected,      // 403 before applying
   Unavailable,   // 503 with an empty body, before applying (a proxy in front gave up)
   LostReply,     // 500 after applying
   Html,          // 200 with an HTML page, after applying

@@ -117,6 +117,8 @@ Answer fault_answer(Fault fault, const Answer& real) {
     case Fault::Fail:
     case Fault::LostReply:
       return error_answer(500, "internal error");
+    case Fault::Rejected:
+      return error_answer(403, "forbidden");
     case Fault::Unavailable:
       return {503, "", "text/plain"};
     case Fault::Html:

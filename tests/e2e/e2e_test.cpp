@@ -292,46 +292,70 @@ TEST_F(EndToEnd, TransactionApiShowsTheDecisionAndRefusesHostileXids) {
   EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
 }
 
-// The operator's path from the "parked" alert back to a finished transaction, through the API:
-// a participant that kept failing parks a transaction; once it is fixed, an admin token retries it
-// and it finishes. A read token may look but not act, no token gets nothing, and the retry is
-// audited.
-TEST_F(EndToEnd, AnOperatorRetriesAParkedTransactionThroughTheApiOnceTheParticipantIsFixed) {
+// The operator's path from the "parked" alert back to finished work, through the API: a participant
+// that refuses compensatord's calls (403) parks two transactions; an operator token lists them,
+// retries one once the participant is fixed, and it finishes; the other is abandoned to a human and
+// stays so. A read token may look but not act, no token gets nothing, and every action is audited
+// and shown with the transaction's trail.
+TEST_F(EndToEnd, AnOperatorListsRetriesAndAbandonsParkedTransactionsThroughTheApi) {
   start_services();
   const std::string config = write_config("daemon.yaml", 50, 4, daemon_port, "ops-e2e");
-  YAML::Node yaml = YAML::LoadFile(config);
-  yaml["retry"]["max_attempts"] = 2;
-  std::ofstream(config) << YAML::Dump(yaml);
   migrate(config);
-  place_abandoned_orders(1);
+  place_abandoned_orders(2);
   demo::HttpClient services(services_url);
-  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"fail_rate": 1.0}})").status, 200);
+  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"reject_rate": 1.0}})").status, 200);
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
   wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
-  const auto status_is = [&](const std::string& status) {
-    return query_count("SELECT count(*) FROM compensatord.transactions WHERE xid = 'ABANDONED-0' AND status = '" +
-                       status + "'") == 1;
+  const auto count_in = [&](const std::string& status) {
+    return query_count("SELECT count(*) FROM compensatord.transactions WHERE status = '" + status + "'");
   };
-  for (int i = 0; i < 600 && !status_is("PARKED"); ++i) std::this_thread::sleep_for(100ms);
-  ASSERT_TRUE(status_is("PARKED")) << daemon.log();
+  const auto status_of = [&](const std::string& xid) {
+    auto connection = db.connect();
+    pqxx::nontransaction tx(connection);
+    return tx.exec_params1("SELECT status FROM compensatord.transactions WHERE xid = $1", xid)[0].as<std::string>();
+  };
+  for (int i = 0; i < 600 && count_in("PARKED") < 2; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(count_in("PARKED"), 2) << daemon.log();
 
   demo::HttpClient anonymous(fmt::format("http://127.0.0.1:{}", daemon_port));
   demo::HttpClient reader = api_client(kReadToken);
   demo::HttpClient admin = api_client(kAdminToken);
-  const std::string retry = "/v1/transactions/ABANDONED-0/retry";
-  const auto no_token = anonymous.get("/v1/transactions/ABANDONED-0");
+  const auto no_token = anonymous.get("/v1/transactions?status=PARKED");
   EXPECT_EQ(no_token.status, 401);
   EXPECT_EQ(nlohmann::json::parse(no_token.body)["code"], "unauthenticated");
   EXPECT_EQ(api_client("e2e-wrong-token-0123456789").get("/v1/transactions/ABANDONED-0").status, 401);
-  EXPECT_EQ(anonymous.post(retry, "{}").status, 401);
-  const auto shown = reader.get("/v1/transactions/ABANDONED-0");
-  ASSERT_EQ(shown.status, 200) << shown.body;
-  EXPECT_NE(nlohmann::json::parse(shown.body)["parked_reason"].get<std::string>().find("gave up after 2 attempts"),
-            std::string::npos)
-      << shown.body;
+
+  // The list, a page at a time.
+  const auto first = reader.get("/v1/transactions?status=PARKED&limit=1");
+  ASSERT_EQ(first.status, 200) << first.body;
+  const auto first_page = nlohmann::json::parse(first.body);
+  ASSERT_EQ(first_page["transactions"].size(), 1u) << first.body;
+  EXPECT_EQ(first_page["transactions"][0]["xid"], "ABANDONED-0");
+  EXPECT_NE(first_page["transactions"][0]["parked_reason"].get<std::string>().find("403"), std::string::npos)
+      << first.body;
+  ASSERT_EQ(first_page["next_after"], "ABANDONED-0");
+  const auto second =
+      nlohmann::json::parse(reader.get("/v1/transactions?status=PARKED&limit=1&after=ABANDONED-0").body);
+  ASSERT_EQ(second["transactions"].size(), 1u);
+  EXPECT_EQ(second["transactions"][0]["xid"], "ABANDONED-1");
+  EXPECT_TRUE(second["next_after"].is_null());
+  EXPECT_EQ(reader.get("/v1/transactions?stauts=PARKED").status, 400) << "a typo never lists everything";
+  EXPECT_EQ(reader.get("/v1/transactions?limit=5000").status, 400);
+  EXPECT_EQ(reader.post("/v1/transactions", "{}").status, 405);
+
+  // The transaction with its trail: the refused call is evidence.
+  const auto shown = nlohmann::json::parse(reader.get("/v1/transactions/ABANDONED-0").body);
+  bool refused_call = false;
+  for (const auto& attempt : shown["attempts"]) refused_call |= attempt["http_status"] == 403;
+  EXPECT_TRUE(refused_call) << shown.dump();
+  EXPECT_TRUE(shown["admin_actions"].empty());
+  EXPECT_EQ(reader.get("/v1/transactions/ABANDONED-0?attempts_limit=0").status, 400);
+
+  const std::string retry = "/v1/transactions/ABANDONED-0/retry";
   const auto forbidden = reader.post(retry, "{}");
   EXPECT_EQ(forbidden.status, 403);
   EXPECT_EQ(nlohmann::json::parse(forbidden.body)["code"], "forbidden");
+  EXPECT_EQ(anonymous.post(retry, "{}").status, 401);
   for (const std::string& bad :
        {std::string("not json"), std::string(R"({"reason": 7})"), std::string(R"({"reason": "x", "force": true})"),
         std::string("[]"), R"({"reason": ")" + std::string(20000, 'r') + R"("})"}) {
@@ -340,22 +364,53 @@ TEST_F(EndToEnd, AnOperatorRetriesAParkedTransactionThroughTheApiOnceTheParticip
   }
   EXPECT_EQ(admin.get(retry).status, 405);
   EXPECT_EQ(admin.post("/v1/transactions/NOPE/retry", "").status, 404);
-  EXPECT_TRUE(status_is("PARKED")) << "refused requests change nothing";
+  EXPECT_EQ(admin.post("/v1/transactions/ABANDONED-0/explode", "").status, 404);
+  EXPECT_EQ(status_of("ABANDONED-0"), "PARKED") << "refused requests change nothing";
 
-  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"fail_rate": 0}})").status, 200);
-  const auto retried = admin.post(retry, R"j({"reason": "stock is back (INC-7)"})j");
+  // A human takes ABANDONED-1 over; ABANDONED-0 is retried once stock accepts calls again.
+  EXPECT_EQ(reader.post("/v1/transactions/ABANDONED-1/abandon", R"({"reason": "r"})").status, 403);
+  EXPECT_EQ(admin.post("/v1/transactions/ABANDONED-1/abandon", "{}").status, 400) << "abandoning needs a reason";
+  // The same through the CLI, as the runbooks do it.
+  const auto cli = [&](const std::string& token, std::vector<std::string> args) {
+    args.insert(args.begin(), {COMPENSATORD_BIN, "admin"});
+    return run_to_completion(
+        args, 30s, {"COMPENSATORD_TOKEN=" + token, fmt::format("COMPENSATORD_URL=http://127.0.0.1:{}", daemon_port)});
+  };
+  const auto parked_table = cli(kReadToken, {"list", "--status", "PARKED"});
+  EXPECT_EQ(parked_table.exit_code, 0) << parked_table.output;
+  EXPECT_NE(parked_table.output.find("ABANDONED-1  PARKED"), std::string::npos) << parked_table.output;
+  EXPECT_EQ(cli(kReadToken, {"abandon", "ABANDONED-1", "--reason", "r"}).exit_code, 5) << "read scope";
+  EXPECT_EQ(cli("e2e-wrong-token-0123456789", {"list"}).exit_code, 5);
+  EXPECT_EQ(cli(kReadToken, {"show", "NOPE"}).exit_code, 3);
+  EXPECT_EQ(cli(kAdminToken, {"abandon", "ABANDONED-1"}).exit_code, 2) << "abandoning needs a reason";
+  const auto abandoned = cli(kAdminToken, {"abandon", "ABANDONED-1", "--reason", "finance unlocks it (INC-8)"});
+  ASSERT_EQ(abandoned.exit_code, 0) << abandoned.output;
+  EXPECT_NE(abandoned.output.find("ABANDONED-1: abandoned, now ABANDONED"), std::string::npos) << abandoned.output;
+  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"reject_rate": 0}})").status, 200);
+  const auto retried = admin.post(retry, R"j({"reason": "stock accepts our token again (INC-7)"})j");
   ASSERT_EQ(retried.status, 200) << retried.body;
   EXPECT_EQ(nlohmann::json::parse(retried.body)["status"], "CANCELLING");
-  for (int i = 0; i < 600 && !status_is("CANCELLED"); ++i) std::this_thread::sleep_for(100ms);
-  EXPECT_TRUE(status_is("CANCELLED")) << daemon.log();
-  EXPECT_EQ(totals()["stock"]["locked"], 0);
+  for (int i = 0; i < 600 && status_of("ABANDONED-0") != "CANCELLED"; ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(status_of("ABANDONED-0"), "CANCELLED") << daemon.log();
+  const auto orders = totals()["stock"]["orders"];
+  EXPECT_EQ(orders["ABANDONED-0"]["state"], "rolled_back") << orders.dump();
+  EXPECT_EQ(orders["ABANDONED-1"]["state"], "locked") << "the human's to unlock: " << orders.dump();
+
+  const auto listed = nlohmann::json::parse(reader.get("/v1/transactions?status=ABANDONED").body);
+  ASSERT_EQ(listed["transactions"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["transactions"][0]["xid"], "ABANDONED-1");
+  const auto audited = nlohmann::json::parse(reader.get("/v1/transactions/ABANDONED-1").body);
+  ASSERT_EQ(audited["admin_actions"].size(), 1u) << audited.dump();
+  EXPECT_EQ(audited["admin_actions"][0]["action"], "abandon");
+  EXPECT_EQ(audited["admin_actions"][0]["actor"], "ops");
+  EXPECT_EQ(audited["admin_actions"][0]["before"]["status"], "PARKED");
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.admin_actions WHERE xid = 'ABANDONED-0' AND action = "
-                        "'retry' AND actor = 'ops' AND reason = 'stock is back (INC-7)' AND before ->> 'status' = "
-                        "'PARKED'"),
+                        "'retry' AND actor = 'ops' AND before ->> 'status' = 'PARKED'"),
             1);
   const auto again = admin.post(retry, "");
   EXPECT_EQ(again.status, 409);
   EXPECT_EQ(nlohmann::json::parse(again.body)["code"], "finished");
+  EXPECT_EQ(admin.post("/v1/transactions/ABANDONED-1/abandon", R"({"reason": "twice"})").status, 409);
 
   const std::string decide = "/v1/transactions/ABANDONED-0/decide";
   EXPECT_EQ(reader.post(decide, R"({"decision": "confirm", "reason": "r"})").status, 403);
@@ -364,6 +419,7 @@ TEST_F(EndToEnd, AnOperatorRetriesAParkedTransactionThroughTheApiOnceTheParticip
   const auto contradicted = admin.post(decide, R"({"decision": "confirm", "reason": "customer paid after all"})");
   EXPECT_EQ(contradicted.status, 409) << contradicted.body;
   EXPECT_EQ(nlohmann::json::parse(contradicted.body)["decision"], "cancel") << "a decision is final";
+  EXPECT_EQ(status_of("ABANDONED-1"), "ABANDONED") << "no replica took it back";
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
 }

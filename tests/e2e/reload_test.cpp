@@ -87,8 +87,9 @@ TEST_F(Reload, SighupKeepsTheRunningConfigWhenTheFileIsBrokenAndAppliesAGoodOneW
   EXPECT_EQ(stock_cancels("BROKEN", ""), 3) << "still the path the daemon started with";
 
   // A good file: the stock participant's cancel path gains a trailing '/' (the sample service
-  // routes it the same), and the level of the log changes.
+  // routes it the same), the level of the log changes, and a setting that needs a restart.
   YAML::Node good = YAML::Clone(original);
+  good["database"]["lock_timeout"] = "4s";
   good["participants"]["stock"]["actions"]["cancel"]["path"] = "/api/stock/rollback/{{xid}}/";
   good["logging"]["level"] = "debug";
   write(config, good);
@@ -100,6 +101,7 @@ TEST_F(Reload, SighupKeepsTheRunningConfigWhenTheFileIsBrokenAndAppliesAGoodOneW
   EXPECT_EQ(healed.status, 200);
   EXPECT_NE(healed.body.find("[+]config ok"), std::string::npos) << healed.body;
   EXPECT_NE(daemon.log().find("changed: participants.stock, logging.level"), std::string::npos) << daemon.log();
+  EXPECT_NE(daemon.log().find("database.lock_timeout changed: takes effect after a restart"), std::string::npos);
 
   place_abandoned_orders(3, "AFTER");
   ASSERT_TRUE(eventually([&] { return cancelled("AFTER") == 3; })) << daemon.log();

@@ -25,7 +25,7 @@ bool FairLimiter::acquire_until(Deadline deadline) {
 
 void FairLimiter::release() {
   std::lock_guard lock(mutex_);
-  if (waiters_.empty()) {
+  if (free_ < 0 || waiters_.empty()) {
     if (free_ == slots_) throw std::logic_error("FairLimiter: release() without a slot taken");
     ++free_;
     return;
@@ -36,6 +36,21 @@ void FairLimiter::release() {
   // Notified under the lock: the waiter cannot return (and its condition variable go away)
   // before this call is done with it.
   oldest->wake.notify_one();
+}
+
+void FairLimiter::resize(int slots) {
+  if (slots < 1) throw std::invalid_argument("FairLimiter: slots must be at least 1");
+  std::lock_guard lock(mutex_);
+  free_ += slots - slots_;
+  slots_ = slots;
+  // A grown limit serves those already waiting first, oldest first, as release() would.
+  while (free_ > 0 && !waiters_.empty()) {
+    Waiter* oldest = waiters_.front();
+    waiters_.pop_front();
+    oldest->granted = true;
+    oldest->wake.notify_one();
+    --free_;
+  }
 }
 
 int FairLimiter::in_use() const {

@@ -25,6 +25,9 @@ class FairLimiter {
   // True when a slot was taken: the caller must release() it exactly once.
   [[nodiscard]] bool acquire_until(Deadline deadline);
   void release();
+  // Changes the limit (a config reload changed max_in_flight). Slots taken stay taken: when the
+  // limit shrinks below them, releases retire the surplus before anyone waiting gets a slot.
+  void resize(int slots);
 
   [[nodiscard]] int in_use() const;
   [[nodiscard]] int waiting() const;
@@ -35,9 +38,9 @@ class FairLimiter {
     bool granted = false;
   };
 
-  const int slots_;
+  int slots_;
   mutable std::mutex mutex_;
-  int free_;
+  int free_;                    // negative while more slots are taken than a shrunk limit allows
   std::list<Waiter*> waiters_;  // oldest first; each lives on its caller's stack while it waits
 };
 

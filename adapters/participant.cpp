@@ -164,6 +164,11 @@ Participant::Participant(std::string name, std::shared_ptr<const ParticipantSpec
       transport_(std::move(transport)),
       limiter_(std::make_shared<FairLimiter>(spec_->max_in_flight)) {}
 
+Participant::Participant(std::shared_ptr<const ParticipantSpec> spec, const Participant& previous)
+    : name_(previous.name_), spec_(std::move(spec)), transport_(previous.transport_), limiter_(previous.limiter_) {
+  limiter_->resize(spec_->max_in_flight);
+}
+
 Participant::~Participant() = default;
 
 bool Participant::has_action(Decision action) const { return spec_->action(action) != nullptr; }

@@ -32,6 +32,10 @@ using ActionDone = std::function<void(ActionResult)>;
 class Participant {
  public:
   Participant(std::string name, std::shared_ptr<const ParticipantSpec> spec, std::shared_ptr<HttpTransport> transport);
+  // `previous` with a new definition (a config reload): same name and transport, and one
+  // max_in_flight limit shared by both, set to `spec`'s. Calls still in flight through `previous`
+  // keep their slots, so the participant never gets more calls than its limit while they drain.
+  Participant(std::shared_ptr<const ParticipantSpec> spec, const Participant& previous);
   ~Participant();
   Participant(const Participant&) = delete;
   Participant& operator=(const Participant&) = delete;

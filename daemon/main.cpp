@@ -11,6 +11,7 @@
 #include "metrics/metrics.hpp"
 #include "metrics/metrics_server.hpp"
 #include "metrics/store_gauges.hpp"
+#include "process/reload.hpp"
 #include "process/signals.hpp"
 #include "reconciler/context.hpp"
 #include "reconciler/reconcile_loop.hpp"
@@ -28,7 +29,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <set>
 #include <thread>
 
 namespace compensatord {
@@ -38,18 +38,19 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitBadConfig = 2;
 
-std::optional<config::DaemonConfig> load_or_report(const std::string& path) {
+// The loaded config, or nothing after printing every error.
+std::optional<config::LoadResult> load_or_report(const std::string& path) {
   config::LoadResult loaded = config::load_config_file(path);
-  if (!loaded.config) {
-    std::cerr << path << ": invalid configuration\n";
-    for (const auto& e : loaded.errors.all()) std::cerr << "  " << e.to_string() << "\n";
-  }
-  return std::move(loaded.config);
+  if (loaded.config) return loaded;
+  std::cerr << path << ": invalid configuration\n";
+  for (const auto& e : loaded.errors.all()) std::cerr << "  " << e.to_string() << "\n";
+  return std::nullopt;
 }
 
 int check_config(const std::string& path) {
-  auto config = load_or_report(path);
-  if (!config) return kExitBadConfig;
+  auto loaded = load_or_report(path);
+  if (!loaded) return kExitBadConfig;
+  const auto& config = loaded->config;
   std::cout << path << ": ok (" << config->kinds.size() << " kinds, " << config->participants.size()
             << " participants, " << config->legacy_logs.size() << " legacy log sources)\n";
   return kExitOk;
@@ -101,24 +102,24 @@ std::optional<std::string> kafka_failure(const kafka::KafkaSource& source) {
 }
 
 http::HealthChecks health_checks(store::PgStore& store, const reconciler::ReconcileLoop& loop,
-                                 std::chrono::milliseconds stall_timeout, const kafka::KafkaSource* kafka) {
+                                 std::chrono::milliseconds stall_timeout, const kafka::KafkaSource* kafka,
+                                 const process::ConfigReloader& reloader) {
   http::HealthChecks checks{
       .liveness = {{"reconcile_loop", [&loop, stall_timeout] { return loop_failure(loop, stall_timeout); }}},
       .readiness = {{"database", [&store] { return database_failure(store); }},
                     {"migrations", [&store] { return migrations_failure(store); }}},
   };
   if (kafka != nullptr) checks.readiness.push_back({"kafka", [kafka] { return kafka_failure(*kafka); }});
+  // A refused reload leaves the previous config running: worth a look, not a reason to take the
+  // replica out of service (HealthCheck::informational).
+  checks.readiness.push_back({"config", [&reloader] { return reloader.last_failure(); }, true});
   return checks;
 }
 
 std::unique_ptr<kafka::KafkaSource> make_kafka_source(const config::DaemonConfig& config, store::Store& store) {
   if (!config.kafka) return nullptr;
-  std::set<std::string, std::less<>> kinds;
-  std::set<std::string, std::less<>> participants;
-  for (const auto& [name, kind] : config.kinds) kinds.insert(name);
-  for (const auto& [name, spec] : config.participants) participants.insert(name);
-  return std::make_unique<kafka::KafkaSource>(
-      *config.kafka, kafka::message_rules(*config.kafka, std::move(kinds), std::move(participants)), store);
+  return std::make_unique<kafka::KafkaSource>(*config.kafka, process::kafka_message_rules(*config.kafka, config),
+                                              store);
 }
 
 metrics::KafkaSnapshot read_kafka_snapshot(const kafka::KafkaSource& source) {
@@ -139,8 +140,9 @@ metrics::StoreSnapshot read_store_snapshot(store::PgStore& store) {
 }
 
 int migrate(const std::string& path) {
-  auto config = load_or_report(path);
-  if (!config) return kExitBadConfig;
+  auto loaded = load_or_report(path);
+  if (!loaded) return kExitBadConfig;
+  const auto& config = loaded->config;
   logging::use_log_format(config->logging.format);
   try {
     store::PgStore store(config->database.dsn,
@@ -169,11 +171,12 @@ std::unique_ptr<adapters::HttpTransport> make_transport(const config::DaemonConf
 }
 
 int run(const std::string& path, bool until_idle) {
-  auto config = load_or_report(path);
-  if (!config) return kExitBadConfig;
+  auto loaded = load_or_report(path);
+  if (!loaded) return kExitBadConfig;
+  const auto& config = loaded->config;
   spdlog::set_level(spdlog::level::from_str(config->logging.level));
   logging::use_log_format(config->logging.format);
-  process::ShutdownSignals signals;  // before any thread starts, so every thread inherits the mask
+  process::ProcessSignals signals;  // before any thread starts, so every thread inherits the mask
 
   metrics::Metrics metrics(COMPENSATORD_VERSION);
   std::unique_ptr<store::PgStore> store;
@@ -192,13 +195,17 @@ int run(const std::string& path, bool until_idle) {
 
   for (const auto& [name, spec] : config->participants) metrics.declare_participant(name);
   std::shared_ptr<adapters::HttpTransport> transport = make_transport(*config);
-  reconciler::ReconcileContext context = reconciler::build_context(*config, transport);
   store::GroupCommitStore batched(*store);
-  reconciler::TransactionReconciler reconciler(batched, context, config->replica_id);
+  reconciler::TransactionReconciler reconciler(
+      batched, std::make_shared<const reconciler::ReconcileContext>(reconciler::build_context(*config, transport)),
+      config->replica_id);
   reconciler::ReconcileLoop loop(batched, reconciler, config->reconciler, config->replica_id, metrics);
 
   auto kafka_source = make_kafka_source(*config, *store);
   if (kafka_source) metrics.declare_kafka();
+  process::ConfigReloader reloader(
+      path, *loaded,
+      {.reconciler = reconciler, .transport = transport, .metrics = metrics, .kafka = kafka_source.get()});
 
   // The API's database work has connections of its own: a flood of API requests waits for these,
   // never for the reconciler's.
@@ -212,7 +219,7 @@ int run(const std::string& path, bool until_idle) {
     }
     api = std::make_unique<http::ApiServer>(
         config->http.listen, config->http.tokens, api_store, api_store,
-        health_checks(api_store, loop, config->reconciler.stall_timeout, kafka_source.get()));
+        health_checks(api_store, loop, config->reconciler.stall_timeout, kafka_source.get(), reloader));
     metrics_server = std::make_unique<metrics::MetricsServer>(config->metrics.listen, metrics);
   } catch (const std::exception& e) {
     spdlog::critical("compensatord: {}", e.what());
@@ -227,7 +234,8 @@ int run(const std::string& path, bool until_idle) {
       metrics, config->metrics.refresh_interval);
 
   std::stop_source stop;
-  std::jthread signal_watcher([&](std::stop_token own) { signals.wait_then_stop(own, stop); });
+  std::jthread signal_watcher(
+      [&](std::stop_token own) { signals.watch(own, stop, [&reloader] { reloader.reload(); }); });
 
   auto legacy_sources = sources::make_legacy_log_sources(*config, *store);
   std::vector<std::jthread> source_threads;
@@ -311,7 +319,9 @@ int main(int argc, char** argv) {
       "Exit codes (run, migrate, check-config): 0 ok (also after SIGTERM), 1 runtime failure (e.g. state database "
       "unreachable at start), "
       "2 invalid configuration or usage.\nSignals: SIGTERM/SIGINT stop claiming, finish or release in-flight work "
-      "within reconciler.shutdown_grace, and exit 0.");
+      "within reconciler.shutdown_grace, and exit 0. SIGHUP reloads the config file: kinds, participants, retry "
+      "policies and logging change live; an invalid file is refused and the running config kept "
+      "(docs/operations.md).");
 
   try {
     app.parse(argc, argv);

@@ -607,11 +607,22 @@ LoadResult load_config_text(const std::string& yaml_text) {
   // still gets an error instead of a crash.
   try {
     DaemonConfig config = read_config(root);
-    if (result.errors.empty()) result.config = std::move(config);
+    if (result.errors.empty()) {
+      result.config = std::move(config);
+      result.document = document;
+    }
   } catch (const std::exception& e) {
     result.errors.add("", 0, fmt::format("unexpected error while reading the config: {}", e.what()));
   }
   return result;
+}
+
+milliseconds least_lease(const DaemonConfig& config) {
+  milliseconds call{0};
+  for (const auto& [name, spec] : config.participants) call = std::max(call, spec->timeout);
+  milliseconds check{0};
+  for (const auto& [name, kind] : config.kinds) check = std::max(check, kind.check->timeout());
+  return check + 2 * call + kLeaseMargin;
 }
 
 LoadResult load_config_file(const std::string& path) {

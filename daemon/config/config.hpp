@@ -51,6 +51,8 @@ struct BranchMapping {
   std::string participant;
   // branch field name -> column of the legacy query's result
   std::map<std::string, std::string> fields;
+
+  bool operator==(const BranchMapping&) const = default;
 };
 
 struct LegacyLogSource {
@@ -62,6 +64,8 @@ struct LegacyLogSource {
   // The longest one statement of a poll may run: a hung legacy database must not hold the source.
   milliseconds statement_timeout{std::chrono::seconds(30)};
   std::vector<BranchMapping> branches;  // a branch whose mapped columns are all NULL is omitted
+
+  bool operator==(const LegacyLogSource&) const = default;
 };
 
 struct ReconcilerConfig {
@@ -111,10 +115,16 @@ struct DaemonConfig {
 struct LoadResult {
   std::optional<DaemonConfig> config;  // set when there are no errors
   ConfigErrors errors;
+  YAML::Node document;  // the YAML as written, when `config` is set: a reload compares sections by it
 };
 
 // Reads, expands ${ENV} and validates a config file. Reads nothing else but the API's token files.
 LoadResult load_config_file(const std::string& path);
 LoadResult load_config_text(const std::string& yaml_text);
+
+// The shortest reconciler.lease that `config`'s checks and participants allow: the longest check,
+// a wait for a free max_in_flight slot and a call, and a margin. Loading enforces it for the
+// config's own lease; a reload, which keeps the running lease, checks it against that one.
+milliseconds least_lease(const DaemonConfig& config);
 
 }  // namespace compensatord::config

@@ -135,7 +135,9 @@ void reply_checks(const http_request& request, const std::string& endpoint, cons
   std::string lines;
   bool passed = true;
   for (const auto& check : checks) {
-    if (auto failure = check.failure()) {
+    if (auto failure = check.failure(); failure && check.informational) {
+      lines += fmt::format("[!]{}: {}\n", check.name, *failure);
+    } else if (failure) {
       passed = false;
       spdlog::warn("http: {} check {} failed: {}", endpoint, check.name, *failure);
       lines += fmt::format("[-]{} failed: {}\n", check.name, *failure);

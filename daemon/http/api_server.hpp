@@ -18,6 +18,11 @@ namespace compensatord::http {
 struct HealthCheck {
   std::string name;
   std::function<std::optional<std::string>()> failure;
+  // Its reason is shown (?verbose) but does not fail the probe: for a problem that needs an
+  // operator but not a restart or less traffic, like a refused config reload while the previous
+  // config keeps working. Failing readiness there would take every replica out of service for a
+  // typo in a file.
+  bool informational = false;
 };
 
 struct HealthChecks {
@@ -32,8 +37,9 @@ class ApiServer {
  public:
   // Starts listening on `listen` ("host:port"); throws std::runtime_error naming the address
   // when it cannot. /healthz and /readyz answer 200 when every check passes, else 503; with
-  // ?verbose the body lists each check ("[+]name ok" or "[-]name failed: reason"). Every /v1
-  // request needs one of `tokens` (none configured: every one is refused).
+  // ?verbose the body lists each check ("[+]name ok" or "[-]name failed: reason"; an informational
+  // check's reason as "[!]name: reason", never a failure). Every /v1 request needs one of `tokens`
+  // (none configured: every one is refused).
   ApiServer(const std::string& listen, std::vector<ApiToken> tokens, store::Store& store, store::AdminStore& admin,
             HealthChecks checks);
   ~ApiServer();

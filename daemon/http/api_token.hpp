@@ -12,6 +12,8 @@ struct ApiToken {
   std::string name;  // who acts, as the audit trail records it
   ApiScope scope = ApiScope::Read;
   std::string secret;  // the bearer token itself, from `token` or `token_file`
+
+  bool operator==(const ApiToken&) const = default;
 };
 
 }  // namespace compensatord::http

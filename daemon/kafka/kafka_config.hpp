@@ -27,6 +27,8 @@ struct KafkaSourceConfig {
   // Passed through to librdkafka as is (security.protocol, sasl.*, ssl.*, ...), except the keys
   // compensatord owns for its durability guarantee.
   std::map<std::string, std::string> librdkafka;
+
+  bool operator==(const KafkaSourceConfig&) const = default;
 };
 
 // Reads the `sources.kafka` map; errors (key path and line) go to the reader's ConfigErrors and

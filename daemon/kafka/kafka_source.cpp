@@ -238,7 +238,7 @@ struct KafkaSource::Session {
   Batch poll_batch();
   bool joins_batch(const RdKafka::Message& message);
   bool handle_batch(const Batch& batch);  // false: a message must be retried after a backoff
-  ParseResult parse(const RdKafka::Message& message) const;
+  ParseResult parse(const RdKafka::Message& message, const MessageRules& rules) const;
   void store_all(std::vector<ParseResult>& parsed);
   bool dead_letter_all(const Batch& batch, const std::vector<ParseResult>& parsed);
   void dead_letter(RdKafka::Message& message, const Rejection& rejection);
@@ -311,7 +311,8 @@ bool KafkaSource::Session::handle_batch(const Batch& batch) {
   if (batch.empty()) return true;
   std::vector<ParseResult> parsed;
   parsed.reserve(batch.size());
-  for (const auto& message : batch) parsed.push_back(parse(*message));
+  const auto rules = source.rules();  // one batch, one set of rules, whatever a reload does meanwhile
+  for (const auto& message : batch) parsed.push_back(parse(*message, *rules));
   try {
     store_all(parsed);
   } catch (const std::exception& e) {
@@ -324,13 +325,13 @@ bool KafkaSource::Session::handle_batch(const Batch& batch) {
   return dead_letter_all(batch, parsed);
 }
 
-ParseResult KafkaSource::Session::parse(const RdKafka::Message& message) const {
+ParseResult KafkaSource::Session::parse(const RdKafka::Message& message, const MessageRules& rules) const {
   const std::string topic = message.topic_name();
   std::optional<std::string_view> key;
   if (const std::string* k = message.key()) key = *k;
   const std::string_view payload(static_cast<const char*>(message.payload()), message.len());
   return parse_check_message(CheckMessage{topic, key, payload, timestamp_of(message, source.config_.max_clock_skew)},
-                             source.rules_);
+                             rules);
 }
 
 // One multi-row upsert for every transaction of the batch, each message counted as ingested or
@@ -434,7 +435,18 @@ void KafkaSource::Session::check_connection() {
 }
 
 KafkaSource::KafkaSource(KafkaSourceConfig config, MessageRules rules, store::Store& store)
-    : config_(std::move(config)), rules_(std::move(rules)), store_(store) {}
+    : config_(std::move(config)), rules_(std::make_shared<const MessageRules>(std::move(rules))), store_(store) {}
+
+void KafkaSource::use_rules(MessageRules rules) {
+  auto next = std::make_shared<const MessageRules>(std::move(rules));
+  std::lock_guard lock(rules_mutex_);
+  rules_.swap(next);
+}
+
+std::shared_ptr<const MessageRules> KafkaSource::rules() const {
+  std::lock_guard lock(rules_mutex_);
+  return rules_;
+}
 
 KafkaSource::~KafkaSource() = default;
 

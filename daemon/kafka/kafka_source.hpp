@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -46,12 +47,17 @@ class KafkaSource {
   [[nodiscard]] bool connected() const { return connected_.load(); }
   [[nodiscard]] KafkaSourceCounters counters() const;
 
+  // What later poll batches accept (a config reload changed the kinds or participants).
+  void use_rules(MessageRules rules);
+
  private:
   struct Session;
   void run_session(std::stop_token stop);
+  [[nodiscard]] std::shared_ptr<const MessageRules> rules() const;
 
   KafkaSourceConfig config_;
-  MessageRules rules_;
+  mutable std::mutex rules_mutex_;
+  std::shared_ptr<const MessageRules> rules_;
   store::Store& store_;
   std::atomic<bool> connected_{false};
   std::atomic<std::uint64_t> ingested_{0};

@@ -149,7 +149,24 @@ struct Metrics::Families {
                                .Name("compensatord_kafka_consumer_lag")
                                .Help("Messages in the assigned partitions after the committed offsets "
                                      "(librdkafka statistics)")
-                               .Register(r)) {}
+                               .Register(r)),
+        config_reloads_total(BuildCounter()
+                                 .Name("compensatord_config_reloads_total")
+                                 .Help("Config reloads (SIGHUP), by result: ok (applied) or error (refused, the "
+                                       "running config kept)")
+                                 .Register(r)),
+        config_last_reload_success(BuildGauge()
+                                       .Name("compensatord_config_last_reload_success")
+                                       .Help("1 when the last config load (start or reload) was applied, 0 when "
+                                             "it was refused")
+                                       .Register(r)
+                                       .Add({})),
+        config_last_reload_success_timestamp_seconds(
+            BuildGauge()
+                .Name("compensatord_config_last_reload_success_timestamp_seconds")
+                .Help("When the config in force was loaded (start or the last applied reload), in Unix time")
+                .Register(r)
+                .Add({})) {}
 
   Family<Counter>& reconcile_total;
   Counter& reconcile_errors_total;
@@ -170,6 +187,9 @@ struct Metrics::Families {
   Family<Counter>& kafka_errors_total;
   Family<Gauge>& kafka_connected;
   Family<Gauge>& kafka_consumer_lag;
+  Family<Counter>& config_reloads_total;
+  Gauge& config_last_reload_success;
+  Gauge& config_last_reload_success_timestamp_seconds;
   KafkaSnapshot last_kafka;  // counters advance by the difference to the previous snapshot
 };
 
@@ -182,6 +202,9 @@ Metrics::Metrics(const std::string& version)
   for (auto status : kAllStatuses) families_->transactions.Add({{"status", label(to_string(status))}});
   for (const char* stage : kStages) families_->reconcile_stage_seconds.Add({{"stage", stage}}, reconcile_buckets());
   for (auto source : kIngestSources) families_->ingest_conflicts_total.Add({{"source", label(source)}});
+  for (const char* result : {"ok", "error"}) families_->config_reloads_total.Add({{"result", result}});
+  families_->config_last_reload_success.Set(1);
+  families_->config_last_reload_success_timestamp_seconds.SetToCurrentTime();
 }
 
 Metrics::~Metrics() = default;
@@ -232,6 +255,12 @@ void Metrics::set_kafka_snapshot(const KafkaSnapshot& snapshot) {
 
 void Metrics::ingest_conflict(std::string_view source) {
   families_->ingest_conflicts_total.Add({{"source", label(source_label(source))}}).Increment();
+}
+
+void Metrics::config_reloaded(bool applied) {
+  families_->config_reloads_total.Add({{"result", applied ? "ok" : "error"}}).Increment();
+  families_->config_last_reload_success.Set(applied ? 1 : 0);
+  if (applied) families_->config_last_reload_success_timestamp_seconds.SetToCurrentTime();
 }
 
 void Metrics::claimed(int count, int lease_takeovers) {

@@ -62,6 +62,10 @@ class Metrics final : public reconciler::LoopObserver {
   // An ingest refused because its xid is recorded with other branches (PgStoreOptions::on_ingest_conflict).
   void ingest_conflict(std::string_view source);
 
+  // A config reload (SIGHUP): applied, or refused and the running config kept. The config the
+  // daemon started with counts as the first successful load.
+  void config_reloaded(bool applied);
+
   void claimed(int count, int lease_takeovers) override;
   void reconciled(const reconciler::ReconcileObservation& observation) override;
   void reconcile_failed(std::chrono::duration<double> elapsed) override;

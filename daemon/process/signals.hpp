@@ -1,22 +1,27 @@
 #pragma once
-// SIGTERM and SIGINT turned into a stop request, the way a daemon in Kubernetes needs it.
+// The daemon's signals, the way a daemon in Kubernetes needs them: SIGTERM and SIGINT become a
+// stop request, SIGHUP a config reload.
 
 #include <csignal>
+#include <functional>
 #include <stop_token>
 
 namespace compensatord::process {
 
-class ShutdownSignals {
+class ProcessSignals {
  public:
   // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread; threads started afterwards inherit
-  // the mask, so only wait_then_stop() sees them.
-  ShutdownSignals();
-  ~ShutdownSignals();
-  ShutdownSignals(const ShutdownSignals&) = delete;
-  ShutdownSignals& operator=(const ShutdownSignals&) = delete;
+  // the mask, so only watch() sees them.
+  ProcessSignals();
+  ~ProcessSignals();
+  ProcessSignals(const ProcessSignals&) = delete;
+  ProcessSignals& operator=(const ProcessSignals&) = delete;
 
-  // Waits for SIGTERM or SIGINT and requests `stop`; returns early when `own` is stopped.
-  void wait_then_stop(std::stop_token own, std::stop_source& stop);
+  // Runs `reload` on each SIGHUP and returns once SIGTERM or SIGINT has requested `stop`, or
+  // early when `own` is stopped. Signals are taken one at a time on the calling thread: a reload
+  // never overlaps another one, and a SIGTERM that arrives during a reload stops the daemon right
+  // after it; after a stop request no reload starts.
+  void watch(std::stop_token own, std::stop_source& stop, const std::function<void()>& reload);
 
  private:
   sigset_t set_{};

@@ -25,4 +25,10 @@ struct ReconcileContext {
 
 ReconcileContext build_context(const config::DaemonConfig& config, std::shared_ptr<adapters::HttpTransport> transport);
 
+// The context of a reloaded config, replacing `running`: a participant that `running` has too
+// keeps its max_in_flight limit shared with it (resized to the new value), so the calls still in
+// flight through `running` count against the same limit (adapters::Participant).
+ReconcileContext rebuild_context(const config::DaemonConfig& config, std::shared_ptr<adapters::HttpTransport> transport,
+                                 const ReconcileContext& running);
+
 }  // namespace compensatord::reconciler

@@ -63,19 +63,37 @@ struct TransactionReconciler::ActionRun {
   adapters::ActionResult result;
 };
 
-TransactionReconciler::TransactionReconciler(store::Store& store, const ReconcileContext& context, std::string replica)
-    : store_(store), context_(context), replica_(std::move(replica)), random_(std::random_device{}()) {}
+TransactionReconciler::TransactionReconciler(store::Store& store, std::shared_ptr<const ReconcileContext> context,
+                                             std::string replica)
+    : store_(store), context_(std::move(context)), replica_(std::move(replica)), random_(std::random_device{}()) {}
+
+void TransactionReconciler::use_context(std::shared_ptr<const ReconcileContext> context) {
+  std::shared_ptr<const ReconcileContext> replaced;
+  {
+    std::lock_guard lock(context_mutex_);
+    replaced = std::exchange(context_, std::move(context));
+  }
+  // `replaced` may be the last owner: its checks close their connections here, outside the lock
+  // every reconcile takes.
+}
+
+std::shared_ptr<const ReconcileContext> TransactionReconciler::context() const {
+  std::lock_guard lock(context_mutex_);
+  return context_;
+}
 
 ReconcileReport TransactionReconciler::reconcile(Transaction txn, const LeaseCheck& lease_held) {
+  // Held to the end: a reload must not change the check, the retry policy or an adapter half-way.
+  const std::shared_ptr<const ReconcileContext> context = this->context();
   ReconcileReport report;
   store::WriteBack wb = begin_write_back(txn);
-  auto kind = context_.kinds.find(txn.kind);
-  if (kind == context_.kinds.end()) {
+  auto kind = context->kinds.find(txn.kind);
+  if (kind == context->kinds.end()) {
     park(wb, report, fmt::format("unknown kind '{}': not in the config's kinds", txn.kind));
   } else {
     const bool decided = txn.status != Status::Pending || check_and_decide(txn, kind->second, lease_held, wb, report);
     if (decided && awaits_actions(txn.status) && txn.decision) {
-      run_actions(txn, lease_held, wb, report);
+      run_actions(*context, txn, lease_held, wb, report);
     } else if (decided) {
       park(wb, report, fmt::format("claimed in status {} without a decision", to_string(txn.status)));
     }
@@ -141,9 +159,9 @@ bool TransactionReconciler::check_and_decide(Transaction& txn, const KindRuntime
   return true;
 }
 
-void TransactionReconciler::run_actions(const Transaction& txn, const LeaseCheck& lease_held, store::WriteBack& wb,
-                                        ReconcileReport& report) {
-  const auto targets = resolve_participants(txn, wb, report);
+void TransactionReconciler::run_actions(const ReconcileContext& context, const Transaction& txn,
+                                        const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report) {
+  const auto targets = resolve_participants(context, txn, wb, report);
   if (!targets) return;
   // Each call may first wait up to its participant's timeout for a free slot, then take as long again.
   std::chrono::milliseconds needed{0};
@@ -187,12 +205,12 @@ std::vector<Attempt> TransactionReconciler::started_calls(const Transaction& txn
 // one is not configured: then no call is made at all, rather than some calls whose results
 // would be thrown away.
 std::optional<std::vector<TransactionReconciler::BranchTarget>> TransactionReconciler::resolve_participants(
-    const Transaction& txn, store::WriteBack& wb, ReconcileReport& report) {
+    const ReconcileContext& context, const Transaction& txn, store::WriteBack& wb, ReconcileReport& report) {
   std::vector<BranchTarget> targets;
   for (const Branch& branch : txn.branches) {
     if (branch.status != BranchStatus::Waiting) continue;
-    auto participant = context_.participants.find(branch.participant);
-    if (participant == context_.participants.end()) {
+    auto participant = context.participants.find(branch.participant);
+    if (participant == context.participants.end()) {
       park(wb, report, fmt::format("branch {}: unknown participant '{}'", branch.no, branch.participant));
       return std::nullopt;
     }

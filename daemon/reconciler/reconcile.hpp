@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -49,12 +50,18 @@ struct ReconcileReport {
 
 class TransactionReconciler {
  public:
-  TransactionReconciler(store::Store& store, const ReconcileContext& context, std::string replica);
+  TransactionReconciler(store::Store& store, std::shared_ptr<const ReconcileContext> context, std::string replica);
 
   // Store errors propagate (the caller releases the lease); participant and check
   // errors never do: they become requeues or parks. No check or call starts unless
-  // `lease_held` says the lease outlasts it.
+  // `lease_held` says the lease outlasts it. One reconcile uses the context in force when it
+  // starts, to its end, whatever use_context() does meanwhile.
   ReconcileReport reconcile(Transaction txn, const LeaseCheck& lease_held);
+
+  // The context later reconciles use (a config reload). The one replaced lives on until the
+  // reconciles running with it are done.
+  void use_context(std::shared_ptr<const ReconcileContext> context);
+  [[nodiscard]] std::shared_ptr<const ReconcileContext> context() const;
 
  private:
   struct ActionRun;
@@ -66,9 +73,11 @@ class TransactionReconciler {
   store::WriteBack begin_write_back(const Transaction& txn) const;
   bool check_and_decide(Transaction& txn, const KindRuntime& kind, const LeaseCheck& lease_held, store::WriteBack& wb,
                         ReconcileReport& report);
-  void run_actions(const Transaction& txn, const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report);
-  std::optional<std::vector<BranchTarget>> resolve_participants(const Transaction& txn, store::WriteBack& wb,
-                                                                ReconcileReport& report);
+  void run_actions(const ReconcileContext& context, const Transaction& txn, const LeaseCheck& lease_held,
+                   store::WriteBack& wb, ReconcileReport& report);
+  static std::optional<std::vector<BranchTarget>> resolve_participants(const ReconcileContext& context,
+                                                                       const Transaction& txn, store::WriteBack& wb,
+                                                                       ReconcileReport& report);
   std::vector<Attempt> started_calls(const Transaction& txn, Decision decision,
                                      const std::vector<BranchTarget>& targets) const;
   std::vector<ActionRun> call_branches(const Transaction& txn, Decision decision,
@@ -83,7 +92,8 @@ class TransactionReconciler {
   double unit_random();
 
   store::Store& store_;
-  const ReconcileContext& context_;
+  mutable std::mutex context_mutex_;
+  std::shared_ptr<const ReconcileContext> context_;
   std::string replica_;
   std::mutex random_mutex_;
   std::mt19937_64 random_;

@@ -90,6 +90,45 @@ TEST(FairLimiter, RefusesNonsense) {
   EXPECT_THROW(FairLimiter(0), std::invalid_argument);
   FairLimiter limiter(1);
   EXPECT_THROW(limiter.release(), std::logic_error);
+  EXPECT_THROW(limiter.resize(0), std::invalid_argument);
+}
+
+// A reload that lowers max_in_flight below the calls in flight: nobody gets a slot until the
+// surplus has come back, then the new limit holds.
+TEST(FairLimiter, AShrunkLimitRetiresTheSurplusBeforeServingAnyone) {
+  FairLimiter limiter(3);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(limiter.acquire_until(SteadyClock::now()));
+  limiter.resize(1);
+  EXPECT_EQ(limiter.in_use(), 3);
+  limiter.release();
+  EXPECT_FALSE(limiter.acquire_until(SteadyClock::now() + 10ms)) << "two calls still hold slots of the old limit";
+  limiter.release();
+  EXPECT_FALSE(limiter.acquire_until(SteadyClock::now() + 10ms)) << "one call holds the only slot";
+  limiter.release();
+  EXPECT_TRUE(limiter.acquire_until(SteadyClock::now()));
+  EXPECT_FALSE(limiter.acquire_until(SteadyClock::now() + 10ms));
+  limiter.release();
+  EXPECT_EQ(limiter.in_use(), 0);
+  EXPECT_THROW(limiter.release(), std::logic_error);
+}
+
+TEST(FairLimiter, AGrownLimitServesTheWaitersAtOnce) {
+  FairLimiter limiter(1);
+  ASSERT_TRUE(limiter.acquire_until(SteadyClock::now()));
+  std::atomic<int> served{0};
+  std::vector<std::jthread> waiters;
+  for (int i = 0; i < 2; ++i) {
+    waiters.emplace_back([&] {
+      ASSERT_TRUE(limiter.acquire_until(SteadyClock::now() + 30s));
+      ++served;
+    });
+  }
+  while (limiter.waiting() != 2) std::this_thread::yield();
+  limiter.resize(3);
+  waiters.clear();
+  EXPECT_EQ(served.load(), 2);
+  EXPECT_EQ(limiter.in_use(), 3);
+  EXPECT_EQ(limiter.waiting(), 0);
 }
 
 }  // namespace

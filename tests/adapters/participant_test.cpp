@@ -12,8 +12,10 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 
 namespace compensatord::adapters {
 namespace {
@@ -460,6 +462,60 @@ TEST(Participant, WaitingForASlotGivesUpAfterTheTimeout) {
   cv.notify_all();
   first.join();
   EXPECT_EQ(stock.run(Decision::Cancel, make_txn("ORD-3"), branch).outcome, Outcome::Done) << "the slot came back";
+}
+
+// Takes every request and answers none until the test does.
+class HoldingTransport final : public HttpTransport {
+ public:
+  void send(HttpRequest request, ResponseHandler done) override {
+    std::lock_guard lock(mutex_);
+    held_.emplace_back(std::move(request), std::move(done));
+  }
+
+  std::vector<std::pair<HttpRequest, ResponseHandler>> take() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(held_, {});
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::pair<HttpRequest, ResponseHandler>> held_;
+};
+
+// A config reload builds a new Participant for a participant with calls in flight through the old
+// one: both count against one max_in_flight, the new definition's.
+TEST(Participant, ARedefinedParticipantSharesTheLimitWithTheCallsInFlight) {
+  auto transport = std::make_shared<HoldingTransport>();
+  std::string yaml = std::string(kStock);
+  yaml.replace(yaml.find("timeout: 2s"), 11, "timeout: 100ms\nmax_in_flight: 1");
+  auto old_stock = std::make_unique<Participant>("stock", spec_from(yaml), transport);
+  auto branch = make_branch({{"sku", "A-1"}, {"qty", 2}});
+  std::optional<ActionResult> first;
+  old_stock->start(Decision::Cancel, make_txn("ORD-1"), branch, [&](ActionResult r) { first = std::move(r); });
+
+  yaml.replace(yaml.find("/api/stock/rollback/"), 20, "/api/v2/rollback/");
+  Participant new_stock(spec_from(yaml), *old_stock);
+  old_stock.reset();  // the reload dropped the old definition; its call is still in flight
+  EXPECT_EQ(new_stock.name(), "stock");
+  auto refused = new_stock.run(Decision::Cancel, make_txn("ORD-2"), branch);
+  EXPECT_EQ(refused.outcome, Outcome::Retry);
+  EXPECT_NE(refused.error.find("max_in_flight (1)"), std::string::npos) << refused.error;
+
+  auto held = transport->take();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].first.url.find("http://stock.legacy:8080/api/stock/rollback/ORD-1"), 0u);
+  held[0].second(HttpResponse{200, R"({"code":0})", ""});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->outcome, Outcome::Done) << "the old definition's call completes after it was replaced";
+
+  std::optional<ActionResult> third;
+  new_stock.start(Decision::Cancel, make_txn("ORD-3"), branch, [&](ActionResult r) { third = std::move(r); });
+  held = transport->take();
+  ASSERT_EQ(held.size(), 1u) << "the slot came back";
+  EXPECT_EQ(held[0].first.url.find("http://stock.legacy:8080/api/v2/rollback/ORD-3"), 0u) << held[0].first.url;
+  held[0].second(HttpResponse{200, R"({"code":0})", ""});
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->outcome, Outcome::Done);
 }
 
 }  // namespace

@@ -175,6 +175,23 @@ TEST_F(KafkaSourceTest, BadMessagesAreDeadLetteredAndThePartitionKeepsFlowing) {
   EXPECT_EQ(letters[3].value, "");
 }
 
+// A config reload that adds a participant: from the next poll batch on, its messages are stored
+// instead of dead-lettered, without a new consumer session.
+TEST_F(KafkaSourceTest, RulesSwappedByAReloadApplyToTheNextBatches) {
+  auto& source = start();
+  send(check_message("ORD-4", "points"), "ORD-4");
+  ASSERT_TRUE(wait_until([&] { return committed() == 1; }));
+  EXPECT_EQ(source.counters().dead_lettered, 1u);
+
+  source.use_rules(message_rules(config(), {"order"}, {"stock", "coupon", "points"}));
+  send(check_message("ORD-5", "points"), "ORD-5");
+  ASSERT_TRUE(wait_until([&] { return committed() == 2; }));
+  EXPECT_EQ(source.counters().dead_lettered, 1u);
+  EXPECT_EQ(source.counters().ingested, 1u);
+  EXPECT_TRUE(store_.find("ORD-5"));
+  EXPECT_FALSE(store_.find("ORD-4"));
+}
+
 TEST_F(KafkaSourceTest, OffsetWaitsForTheDatabaseAndTheMessageIsReadAgainAfterTheFix) {
   refuse_inserts();
   send(check_message("ORD-4"), "ORD-4");

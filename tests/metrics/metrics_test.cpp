@@ -150,6 +150,23 @@ TEST(Metrics, KafkaSeriesExistOnlyOnceDeclaredAndFollowTheSourceSnapshots) {
   EXPECT_TRUE(has_line(text, "compensatord_kafka_connected 1")) << text;
 }
 
+TEST(Metrics, ConfigReloadsCountByResultAndTheGaugeFollowsTheLastOne) {
+  Metrics metrics("1.2.3");
+  auto text = metrics.text();
+  EXPECT_TRUE(has_line(text, R"(compensatord_config_reloads_total{result="ok"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_config_reloads_total{result="error"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_config_last_reload_success 1")) << "the config the daemon started with";
+  EXPECT_EQ(text.find("compensatord_config_last_reload_success_timestamp_seconds 0\n"), std::string::npos) << text;
+  metrics.config_reloaded(false);
+  text = metrics.text();
+  EXPECT_TRUE(has_line(text, R"(compensatord_config_reloads_total{result="error"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_config_last_reload_success 0")) << text;
+  metrics.config_reloaded(true);
+  text = metrics.text();
+  EXPECT_TRUE(has_line(text, R"(compensatord_config_reloads_total{result="ok"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_config_last_reload_success 1")) << text;
+}
+
 TEST(JsonLogs, ALineCarriesTimeLevelComponentXidAndMessage) {
   const auto line = json_line("reconciler: xid=ORD-7 PARKED: stock said \"no\"");
   EXPECT_EQ(line["time"], "2023-11-14T22:13:20.123Z");

@@ -171,17 +171,23 @@ Branch branch(int no, std::string participant, nlohmann::json fields) {
   return b;
 }
 
+// The participants of `yaml` (a `participants:` map) added to `context`.
+void add_participants(const std::string& yaml, const std::shared_ptr<adapters::HttpTransport>& transport,
+                      ReconcileContext& context) {
+  config::ConfigErrors errors;
+  YAML::Node root = YAML::Load(yaml);
+  config::Reader reader(root, "participants", errors);
+  for (const auto& name : reader.keys()) {
+    auto spec = adapters::parse_participant_spec(reader.child(name));
+    ASSERT_TRUE(spec) << errors.to_string();
+    context.participants.emplace(name, std::make_unique<adapters::Participant>(name, spec, transport));
+  }
+}
+
 class ReconcileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config::ConfigErrors errors;
-    YAML::Node root = YAML::Load(kParticipants);
-    config::Reader reader(root, "participants", errors);
-    for (const auto& name : reader.keys()) {
-      auto spec = adapters::parse_participant_spec(reader.child(name));
-      ASSERT_TRUE(spec) << errors.to_string();
-      context.participants.emplace(name, std::make_unique<adapters::Participant>(name, spec, transport));
-    }
+    add_participants(kParticipants, transport, *context);
     auto owned_check = std::make_unique<ScriptedCheck>(CheckVerdict::Absent);
     check = owned_check.get();
     config::RetryPolicy retry;
@@ -189,7 +195,7 @@ class ReconcileTest : public ::testing::Test {
     retry.max_backoff = 10s;
     retry.jitter = 0.0;
     retry.max_attempts = 3;
-    context.kinds.emplace("order", KindRuntime{retry, std::move(owned_check), 1s});
+    context->kinds.emplace("order", KindRuntime{retry, std::move(owned_check), 1s});
 
     store.txn.xid = "ORD-1";
     store.txn.kind = "order";
@@ -212,7 +218,7 @@ class ReconcileTest : public ::testing::Test {
 
   MemoryStore store;
   std::shared_ptr<ScriptedTransport> transport = std::make_shared<ScriptedTransport>();
-  ReconcileContext context;
+  std::shared_ptr<ReconcileContext> context = std::make_shared<ReconcileContext>();
   ScriptedCheck* check = nullptr;
   bool lease_lasts = true;                              // what the lease check answers
   std::vector<std::chrono::milliseconds> lease_checks;  // what it was asked
@@ -474,6 +480,42 @@ TEST_F(ReconcileTest, HostileBranchFieldsCannotEscapeTheRequest) {
   auto body = nlohmann::json::parse(request.body);
   EXPECT_EQ(body.size(), 1u);
   EXPECT_EQ(body["sku"], "\"},\"admin\":true,\"x\":{\"");
+}
+
+// A config reload swaps the context while a reconcile calls the participants: that reconcile ends
+// with the adapters it started with, though nothing else holds them any more; the next one uses
+// the new ones.
+TEST_F(ReconcileTest, AContextSwappedMidReconcileTakesEffectFromTheNextReconcile) {
+  answer("/rollback/", 200, R"({"code":0})");
+  answer("/unlock/", 200, "{}");
+  std::string moved = kParticipants;
+  for (const std::string path : {"/rollback/", "/unlock/"}) moved.replace(moved.find(path), path.size(), "/v2" + path);
+  auto reloaded = std::make_shared<ReconcileContext>();
+  add_participants(moved, transport, *reloaded);
+  reloaded->kinds.emplace("order", KindRuntime{{}, std::make_unique<ScriptedCheck>(CheckVerdict::Absent), 1s});
+
+  std::weak_ptr<const ReconcileContext> replaced = context;
+  bool swapped = false;
+  transport->before_answer = [&] {
+    if (std::exchange(swapped, true)) return;
+    reconciler.use_context(reloaded);
+    context.reset();
+    EXPECT_FALSE(replaced.expired()) << "the reconcile in progress still holds the context it started with";
+  };
+  EXPECT_EQ(reconcile().result, ReconcileResult::Finished);
+  ASSERT_TRUE(swapped);
+  EXPECT_TRUE(replaced.expired()) << "the replaced context goes once its last reconcile is done";
+  EXPECT_EQ(transport->count("stock.test/rollback/ORD-1"), 1);
+  EXPECT_EQ(transport->count("coupon.test/unlock/ORD-1"), 1) << "the second branch's call used the old adapter";
+  EXPECT_EQ(transport->count("/v2/"), 0);
+
+  store.txn.xid = "ORD-2";
+  store.txn.status = Status::Pending;
+  store.txn.decision.reset();
+  for (auto& b : store.txn.branches) b.status = BranchStatus::Waiting;
+  EXPECT_EQ(reconcile().result, ReconcileResult::Finished);
+  EXPECT_EQ(transport->count("stock.test/v2/rollback/ORD-2"), 1);
+  EXPECT_EQ(transport->count("coupon.test/v2/unlock/ORD-2"), 1);
 }
 
 }  // namespace

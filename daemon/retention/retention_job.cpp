@@ -46,7 +46,6 @@ SELECT status, count(*), (SELECT max(age) FROM deleted)::text FROM deleted GROUP
 // A limit of the config with the statement that applies it; the columns and statuses are those of
 // the partial indexes of 0011_retention.sql.
 struct Limit {
-  std::string_view what;
   std::chrono::milliseconds after;
   std::string sql;
 };
@@ -54,10 +53,10 @@ struct Limit {
 std::vector<Limit> limits_of(const config::RetentionConfig& config) {
   std::vector<Limit> limits;
   if (config.finished_after) {
-    limits.push_back({"finished", *config.finished_after, batch_sql("'CONFIRMED', 'CANCELLED'", "finished_at")});
+    limits.push_back({*config.finished_after, batch_sql("'CONFIRMED', 'CANCELLED'", "finished_at")});
   }
   if (config.parked_after) {
-    limits.push_back({"parked", *config.parked_after, batch_sql("'PARKED', 'ABANDONED'", "updated_at")});
+    limits.push_back({*config.parked_after, batch_sql("'PARKED', 'ABANDONED'", "updated_at")});
   }
   return limits;
 }

@@ -31,8 +31,7 @@ constexpr hours kRecent = 24h * 1;  // within it
 // Records what a job reports; `on_deleted` runs in the job's thread after each batch.
 class Recorder final : public RetentionObserver {
  public:
-  void retention_deleted(std::string_view status, long long count) override {
-    deleted_batches.emplace_back(status, count);
+  void retention_deleted(std::string_view, long long) override {
     if (on_deleted) on_deleted();
   }
   void retention_run(RunOutcome outcome) override {
@@ -43,7 +42,6 @@ class Recorder final : public RetentionObserver {
     ran.notify_all();
   }
 
-  std::vector<std::pair<std::string, long long>> deleted_batches;
   std::function<void()> on_deleted;
   std::mutex mutex;
   std::condition_variable ran;

@@ -1,19 +1,23 @@
 // What purging the finished history costs the reconciler (issue 10): the claim statement's latency
-// while reconciler-like load runs, first alone, then while the retention job deletes the history.
-// Target: purging 1,000,000 finished transactions raises claim time by at most 20 %.
+// while reconciler-like load runs, in slices with and without the retention job deleting the
+// history. Target: purging 1,000,000 finished transactions raises claim time by at most 20 %.
 //
 //   retention_bench --dsn DSN [--history 1000000] [--backlog 20000] [--threads 4] [--claim 10]
-//                   [--baseline-seconds 30] [--max-purge-seconds 1200] [--batch-size 1000] [--pause-ms 100]
+//                   [--slice-seconds 15] [--max-purge-seconds 1200] [--batch-size 1000] [--pause-ms 100]
 //
 // The load: `threads` loops, each claiming `claim` due transactions (PgStore::claim_due, the
 // reconciler's statement) and writing them back due again at once (PgStore::write_back_all), so
 // the backlog never runs dry and every claim competes with write-backs, as under a reconciler at
-// load. Claims are timed from call to return, in three windows: before the purge, during it, and
-// after it (as long as before), so that a drift of a shared machine shows beside the purge's
-// effect. The history: finished transactions (half
-// CONFIRMED, half CANCELLED) two days old, each with two branches and three attempts, written by
+// load. Claims are timed from call to return. The history: finished transactions (half CONFIRMED,
+// half CANCELLED) two days old, each with two branches and three attempts, written by
 // generate_series. The purge: retention::RetentionJob::run_once with finished_after 1d, in a
-// thread of its own, until it has deleted the whole history (or max-purge-seconds pass).
+// thread of its own.
+//
+// Idle and purging slices alternate (idle first and last) until the history is gone: on a shared
+// machine whose speed drifts by tens of percent within minutes, a window before the purge and one
+// during it measure the drift as much as the purge; slices of seconds put both sides under the same
+// drift. Each purging slice is a run that the slice's end stops (the next run resumes: it deletes
+// what is still past the limit); the last one ends by itself.
 
 #include "retention/retention_job.hpp"
 #include "store/pg_store.hpp"
@@ -45,7 +49,7 @@ struct Options {
   long long backlog = 20'000;
   int threads = 4;
   int claim = 10;
-  int baseline_seconds = 30;
+  int slice_seconds = 15;
   int max_purge_seconds = 1200;
   int batch_size = 1000;
   int pause_ms = 100;
@@ -159,15 +163,16 @@ double percentile(std::vector<double> values, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Claim latency under load, without and with the retention job purging the finished history."};
+  CLI::App app{"Claim latency under load, in slices with and without the retention job purging the history."};
   Options options;
   app.add_option("--dsn", options.dsn, "PostgreSQL DSN (its compensatord schema is truncated!)")->required();
   app.add_option("--history", options.history, "finished transactions to purge")->capture_default_str();
   app.add_option("--backlog", options.backlog, "due PENDING transactions the load claims")->capture_default_str();
   app.add_option("--threads", options.threads, "claiming threads (the load)")->capture_default_str();
   app.add_option("--claim", options.claim, "transactions per claim")->capture_default_str();
-  app.add_option("--baseline-seconds", options.baseline_seconds, "load alone")->capture_default_str();
-  app.add_option("--max-purge-seconds", options.max_purge_seconds, "the purge is stopped after this")
+  app.add_option("--slice-seconds", options.slice_seconds, "length of each slice, idle or purging")
+      ->capture_default_str();
+  app.add_option("--max-purge-seconds", options.max_purge_seconds, "purging slices stop after this in all")
       ->capture_default_str();
   app.add_option("--batch-size", options.batch_size, "retention.batch_size")->capture_default_str();
   app.add_option("--pause-ms", options.pause_ms, "retention.pause")->capture_default_str();
@@ -177,50 +182,70 @@ int main(int argc, char** argv) {
   store.migrate();
   fill(options);
 
-  Load load(store, options);
-  load.start();
-  std::this_thread::sleep_for(2s);  // connections opened, caches warm
-  load.take();
-  std::this_thread::sleep_for(std::chrono::seconds(options.baseline_seconds));
-  const auto baseline = load.take();
-
   compensatord::config::RetentionConfig retention;
   retention.finished_after = 24h;
   retention.batch_size = options.batch_size;
   retention.pause = std::chrono::milliseconds(options.pause_ms);
   compensatord::retention::RetentionJob job(options.dsn, {}, retention);
-  compensatord::retention::RunResult purged;
-  const auto purge_started = Clock::now();
-  std::atomic<bool> purging{true};
-  std::jthread purge([&](const std::stop_token& stop) {
-    purged = job.run_once(stop);
-    purging = false;
-  });
-  while (purging && Clock::now() - purge_started < std::chrono::seconds(options.max_purge_seconds)) {
-    std::this_thread::sleep_for(100ms);
-  }
-  const auto during = load.take();
-  purge.request_stop();
-  purge.join();
-  const double purge_seconds = std::chrono::duration<double>(Clock::now() - purge_started).count();
+
+  Load load(store, options);
+  load.start();
+  std::this_thread::sleep_for(2s);  // connections opened, caches warm
   load.take();
-  std::this_thread::sleep_for(std::chrono::seconds(options.baseline_seconds));
-  const auto after = load.take();
+
+  const auto slice = std::chrono::seconds(options.slice_seconds);
+  std::vector<double> idle;
+  std::vector<double> purging;
+  long long purged = 0;
+  int batches = 0;
+  int slices = 0;
+  bool failed = false;
+  bool history_left = true;
+  Clock::duration purge_time{};
+  const auto idle_slice = [&] {
+    std::this_thread::sleep_for(slice);
+    const auto claims = load.take();
+    idle.insert(idle.end(), claims.begin(), claims.end());
+  };
+  while (history_left && purge_time < std::chrono::seconds(options.max_purge_seconds)) {
+    idle_slice();
+    // A run ends by itself only when the history is gone; otherwise the slice's end stops it.
+    const auto started = Clock::now();
+    std::atomic<bool> ended{false};
+    compensatord::retention::RunResult result;
+    std::jthread run([&](const std::stop_token& stop) {
+      result = job.run_once(stop);
+      ended = true;
+    });
+    while (!ended && Clock::now() - started < slice) std::this_thread::sleep_for(50ms);
+    history_left = !ended;
+    run.request_stop();
+    run.join();
+    purge_time += Clock::now() - started;
+    const auto claims = load.take();
+    purging.insert(purging.end(), claims.begin(), claims.end());
+    purged += result.total();
+    batches += result.batches;
+    failed = failed || result.outcome != compensatord::retention::RunOutcome::Ok;
+    ++slices;
+  }
+  idle_slice();  // idle slices on both sides of every purging one
   load.stop();
 
-  const double base50 = percentile(baseline, 0.5);
-  const double base99 = percentile(baseline, 0.99);
-  const double purge50 = percentile(during, 0.5);
-  const double purge99 = percentile(during, 0.99);
+  const double idle50 = percentile(idle, 0.5);
+  const double idle99 = percentile(idle, 0.99);
+  const double purge50 = percentile(purging, 0.5);
+  const double purge99 = percentile(purging, 0.99);
+  const double purge_seconds = std::chrono::duration<double>(purge_time).count();
   fmt::print(
-      "history={} backlog={} threads={} claim={} batch_size={} pause_ms={} baseline_claims={} "
-      "baseline_p50_ms={:.3f} baseline_p99_ms={:.3f} purge_claims={} purge_p50_ms={:.3f} purge_p99_ms={:.3f} "
-      "p50_ratio={:.3f} p99_ratio={:.3f} after_claims={} after_p50_ms={:.3f} after_p99_ms={:.3f} purged={} "
-      "purge_s={:.1f} purged_per_s={:.0f} purge_batches={} purge_result={} load_errors={}\n",
+      "history={} backlog={} threads={} claim={} batch_size={} pause_ms={} slice_s={} slices={} idle_claims={} "
+      "idle_p50_ms={:.3f} idle_p99_ms={:.3f} purge_claims={} purge_p50_ms={:.3f} purge_p99_ms={:.3f} "
+      "p50_ratio={:.3f} p99_ratio={:.3f} purged={} purge_s={:.1f} purged_per_s={:.0f} purge_batches={} "
+      "purge_result={} load_errors={}\n",
       options.history, options.backlog, options.threads, options.claim, options.batch_size, options.pause_ms,
-      baseline.size(), base50, base99, during.size(), purge50, purge99, base50 > 0 ? purge50 / base50 : 0,
-      base99 > 0 ? purge99 / base99 : 0, after.size(), percentile(after, 0.5), percentile(after, 0.99), purged.total(),
-      purge_seconds, purge_seconds > 0 ? static_cast<double>(purged.total()) / purge_seconds : 0, purged.batches,
-      compensatord::retention::to_string(purged.outcome), load.errors());
-  return purged.outcome == compensatord::retention::RunOutcome::Ok && load.errors() == 0 ? 0 : 1;
+      options.slice_seconds, slices, idle.size(), idle50, idle99, purging.size(), purge50, purge99,
+      idle50 > 0 ? purge50 / idle50 : 0, idle99 > 0 ? purge99 / idle99 : 0, purged, purge_seconds,
+      purge_seconds > 0 ? static_cast<double>(purged) / purge_seconds : 0, batches, failed ? "error" : "ok",
+      load.errors());
+  return !failed && purged == options.history && load.errors() == 0 ? 0 : 1;
 }

@@ -21,9 +21,9 @@
 #   kafka     KAFKA_N check messages produced to kafka-broker, then ingested by `run`: msg/s
 #   retention RETENTION_HISTORY finished transactions (2 branches, 3 attempts each, by
 #             generate_series), then RETENTION_THREADS threads claiming and writing back a due
-#             backlog as a reconciler at load does, alone for RETENTION_BASELINE_SECONDS, then while
-#             the retention job deletes the whole history, then alone again: claim p50/p99 before,
-#             during and after the purge, and the purge's rate (bench/retention_bench)
+#             backlog as a reconciler at load does, in slices of RETENTION_SLICE_SECONDS alternately
+#             idle and with the retention job deleting, until the history is gone: claim p50/p99 of
+#             the idle and of the purging slices, and the purge's rate (bench/retention_bench)
 #
 # Settings (environment): BUILD_DIR (build), N (100000), BIG_N (1000000), DRAIN_REPEATS (3),
 # WORKERS (16), BATCH (100), MAX_IN_FLIGHT (32, per participant), LEASE (10s), LOG_LEVEL (info),
@@ -32,8 +32,8 @@
 # LATENCY_TIMEOUT (1 s: begin_transaction's p_timeout), SWEEP_N (5000), SWEEP_WORKERS
 # ("16 64 256"), SWEEP_MAX_IN_FLIGHT ("8 32"), RSS_SECONDS (0 = until drained), REPLICAS_N (N),
 # REPLICA_MAX_IN_FLIGHT (MAX_IN_FLIGHT), KAFKA_N (200000), KAFKA_PARTITIONS (2),
-# KAFKA_TIMEOUT (600), RETENTION_HISTORY (1000000), RETENTION_THREADS (4), RETENTION_BASELINE_SECONDS
-# (30), RETENTION_BATCH_SIZE (1000), RETENTION_PAUSE_MS (100), PG_DURABLE (1; 0 = fsync off like the tests' cluster), KEEP (1 keeps the
+# KAFKA_TIMEOUT (600), RETENTION_HISTORY (1000000), RETENTION_THREADS (4), RETENTION_SLICE_SECONDS
+# (15), RETENTION_BATCH_SIZE (1000), RETENTION_PAUSE_MS (100), PG_DURABLE (1; 0 = fsync off like the tests' cluster), KEEP (1 keeps the
 # work directory with every log).
 set -euo pipefail
 
@@ -68,7 +68,7 @@ kafka_partitions=${KAFKA_PARTITIONS:-2}
 kafka_timeout=${KAFKA_TIMEOUT:-600}
 retention_history=${RETENTION_HISTORY:-1000000}
 retention_threads=${RETENTION_THREADS:-4}
-retention_baseline_seconds=${RETENTION_BASELINE_SECONDS:-30}
+retention_slice_seconds=${RETENTION_SLICE_SECONDS:-15}
 retention_batch_size=${RETENTION_BATCH_SIZE:-1000}
 retention_pause_ms=${RETENTION_PAUSE_MS:-100}
 pg_durable=${PG_DURABLE:-1}
@@ -642,29 +642,26 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 
 stage_retention() {
   log "retention: $retention_history finished transactions purged while $retention_threads threads claim" \
-    "(batch_size $retention_batch_size, pause $retention_pause_ms ms)"
+    "(batch_size $retention_batch_size, pause $retention_pause_ms ms, slices of $retention_slice_seconds s)"
   reset_state
   local line
   line=$("$retention_bench" --dsn "$dsn" --history "$retention_history" --threads "$retention_threads" \
-    --baseline-seconds "$retention_baseline_seconds" --batch-size "$retention_batch_size" \
+    --slice-seconds "$retention_slice_seconds" --batch-size "$retention_batch_size" \
     --pause-ms "$retention_pause_ms" 2>"$work/retention-bench.log" | tail -n 1) ||
     die "retention_bench failed: $(tail -n 5 "$work/retention-bench.log") $line"
   log "  $line"
   local claims
   claims="$retention_threads threads claiming $(field claim "$line") and writing back"
-  add retention "claim p50 / p99, no purge" \
-    "$(field baseline_p50_ms "$line") ms / $(field baseline_p99_ms "$line") ms" \
-    "$(field baseline_claims "$line") claims in ${retention_baseline_seconds}s; $claims"
-  add retention "claim p50 / p99, while purging" \
+  add retention "claim p50 / p99, idle slices" \
+    "$(field idle_p50_ms "$line") ms / $(field idle_p99_ms "$line") ms" \
+    "$(field idle_claims "$line") claims; $claims"
+  add retention "claim p50 / p99, purging slices" \
     "$(field purge_p50_ms "$line") ms / $(field purge_p99_ms "$line") ms" \
-    "$(field purge_claims "$line") claims in $(field purge_s "$line") s"
-  add retention "claim p50 / p99, after the purge" \
-    "$(field after_p50_ms "$line") ms / $(field after_p99_ms "$line") ms" \
-    "$(field after_claims "$line") claims in ${retention_baseline_seconds}s: the machine's drift"
+    "$(field purge_claims "$line") claims in $(field slices "$line") slices of ${retention_slice_seconds}s"
   add retention "claim ratio p50 / p99 (target <= 1.20)" \
-    "$(field p50_ratio "$line") / $(field p99_ratio "$line")" "while purging / no purge"
+    "$(field p50_ratio "$line") / $(field p99_ratio "$line")" "purging / idle"
   add retention "purged transactions/s" "$(field purged_per_s "$line")" \
-    "$(field purged "$line") of $retention_history in $(field purge_batches "$line") batches"
+    "$(field purged "$line") of $retention_history in $(field purge_s "$line") s, $(field purge_batches "$line") batches"
 }
 
 main() {

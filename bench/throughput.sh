@@ -19,6 +19,11 @@
 #   rss       peak RSS (VmHWM) of the daemon draining BIG_N due transactions (BIG_N=0 skips)
 #   replicas  REPLICAS_N transactions drained by 1 replica, then by 2: txn/s each
 #   kafka     KAFKA_N check messages produced to kafka-broker, then ingested by `run`: msg/s
+#   retention RETENTION_HISTORY finished transactions (2 branches, 3 attempts each, by
+#             generate_series), then RETENTION_THREADS threads claiming and writing back a due
+#             backlog as a reconciler at load does, in slices of RETENTION_SLICE_SECONDS alternately
+#             idle and with the retention job deleting, until the history is gone: claim p50/p99 of
+#             the idle and of the purging slices, and the purge's rate (bench/retention_bench)
 #
 # Settings (environment): BUILD_DIR (build), N (100000), BIG_N (1000000), DRAIN_REPEATS (3),
 # WORKERS (16), BATCH (100), MAX_IN_FLIGHT (32, per participant), LEASE (10s), LOG_LEVEL (info),
@@ -27,7 +32,8 @@
 # LATENCY_TIMEOUT (1 s: begin_transaction's p_timeout), SWEEP_N (5000), SWEEP_WORKERS
 # ("16 64 256"), SWEEP_MAX_IN_FLIGHT ("8 32"), RSS_SECONDS (0 = until drained), REPLICAS_N (N),
 # REPLICA_MAX_IN_FLIGHT (MAX_IN_FLIGHT), KAFKA_N (200000), KAFKA_PARTITIONS (2),
-# KAFKA_TIMEOUT (600), PG_DURABLE (1; 0 = fsync off like the tests' cluster), KEEP (1 keeps the
+# KAFKA_TIMEOUT (600), RETENTION_HISTORY (1000000), RETENTION_THREADS (4), RETENTION_SLICE_SECONDS
+# (15), RETENTION_BATCH_SIZE (1000), RETENTION_PAUSE_MS (100), PG_DURABLE (1; 0 = fsync off like the tests' cluster), KEEP (1 keeps the
 # work directory with every log).
 set -euo pipefail
 
@@ -35,7 +41,7 @@ repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-build}
 [[ "$build" = /* ]] || build="$repo/$build"
 
-stages=${STAGES:-ceilings drain latency sweep rss replicas kafka}
+stages=${STAGES:-ceilings drain latency sweep rss replicas kafka retention}
 n=${N:-100000}
 big_n=${BIG_N:-1000000}
 drain_repeats=${DRAIN_REPEATS:-3}
@@ -60,12 +66,18 @@ replica_max_in_flight=${REPLICA_MAX_IN_FLIGHT:-$max_in_flight}
 kafka_n=${KAFKA_N:-200000}
 kafka_partitions=${KAFKA_PARTITIONS:-2}
 kafka_timeout=${KAFKA_TIMEOUT:-600}
+retention_history=${RETENTION_HISTORY:-1000000}
+retention_threads=${RETENTION_THREADS:-4}
+retention_slice_seconds=${RETENTION_SLICE_SECONDS:-15}
+retention_batch_size=${RETENTION_BATCH_SIZE:-1000}
+retention_pause_ms=${RETENTION_PAUSE_MS:-100}
 pg_durable=${PG_DURABLE:-1}
 readonly skus=20
 
 legacy_services="$build/demo/legacy-services"
 compensatord="$build/daemon/compensatord"
 kafka_broker="$build/demo/kafka_broker/kafka-broker"
+retention_bench="$build/bench/retention_bench"
 
 log() { printf '[%(%T)T] bench: %s\n' -1 "$*" >&2; }
 die() {
@@ -154,6 +166,9 @@ check_tools() {
   done
   if [[ " $stages " == *" kafka "* ]]; then
     [[ -x "$kafka_broker" ]] || die "$kafka_broker not found: build it, or leave kafka out of STAGES"
+  fi
+  if [[ " $stages " == *" retention "* ]]; then
+    [[ -x "$retention_bench" ]] || die "$retention_bench not found: build it, or leave retention out of STAGES"
   fi
   for tool in wrk pgbench psql curl kcat awk; do
     command -v "$tool" >/dev/null || die "$tool not found: run scripts/install-deps.sh"
@@ -622,12 +637,39 @@ stage_kafka() {
   add kafka "ingest msg/s (from the daemon's start)" "$rate_all" "$total_s s, group join included"
 }
 
+# field NAME LINE: the value of NAME=value in retention_bench's result line.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+
+stage_retention() {
+  log "retention: $retention_history finished transactions purged while $retention_threads threads claim" \
+    "(batch_size $retention_batch_size, pause $retention_pause_ms ms, slices of $retention_slice_seconds s)"
+  reset_state
+  local line
+  line=$("$retention_bench" --dsn "$dsn" --history "$retention_history" --threads "$retention_threads" \
+    --slice-seconds "$retention_slice_seconds" --batch-size "$retention_batch_size" \
+    --pause-ms "$retention_pause_ms" 2>"$work/retention-bench.log" | tail -n 1) ||
+    die "retention_bench failed: $(tail -n 5 "$work/retention-bench.log") $line"
+  log "  $line"
+  local claims
+  claims="$retention_threads threads claiming $(field claim "$line") and writing back"
+  add retention "claim p50 / p99, idle slices" \
+    "$(field idle_p50_ms "$line") ms / $(field idle_p99_ms "$line") ms" \
+    "$(field idle_claims "$line") claims; $claims"
+  add retention "claim p50 / p99, purging slices" \
+    "$(field purge_p50_ms "$line") ms / $(field purge_p99_ms "$line") ms" \
+    "$(field purge_claims "$line") claims in $(field slices "$line") slices of ${retention_slice_seconds}s"
+  add retention "claim ratio p50 / p99 (target <= 1.20)" \
+    "$(field p50_ratio "$line") / $(field p99_ratio "$line")" "purging / idle"
+  add retention "purged transactions/s" "$(field purged_per_s "$line")" \
+    "$(field purged "$line") of $retention_history in $(field purge_s "$line") s, $(field purge_batches "$line") batches"
+}
+
 main() {
   local stage
   for stage in $stages; do
     case "$stage" in
-      ceilings | drain | latency | sweep | rss | replicas | kafka) ;;
-      *) die "unknown stage '$stage' (known: ceilings drain latency sweep rss replicas kafka)" ;;
+      ceilings | drain | latency | sweep | rss | replicas | kafka | retention) ;;
+      *) die "unknown stage '$stage' (known: ceilings drain latency sweep rss replicas kafka retention)" ;;
     esac
   done
   check_tools
@@ -638,7 +680,7 @@ main() {
   DEMO_SERVICES_URL=$services_url DEMO_DSN=$dsn DEMO_DAEMON_LISTEN=127.0.0.1:1 DEMO_METRICS_LISTEN=127.0.0.1:1 \
     "$compensatord" migrate --config "$work/migrate.yaml" >"$work/migrate.log" 2>&1 ||
     die "compensatord migrate failed: $(tail -n 5 "$work/migrate.log")"
-  for stage in ceilings drain latency sweep rss replicas kafka; do
+  for stage in ceilings drain latency sweep rss replicas kafka retention; do
     [[ " $stages " == *" $stage "* ]] && "stage_$stage"
   done
   log "done; load $(cut -d' ' -f1-3 /proc/loadavg)"

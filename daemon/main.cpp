@@ -15,6 +15,7 @@
 #include "process/signals.hpp"
 #include "reconciler/context.hpp"
 #include "reconciler/reconcile_loop.hpp"
+#include "retention/retention_job.hpp"
 #include "sources/legacy_log_source.hpp"
 #include "store/group_commit.hpp"
 #include "store/migrations.hpp"
@@ -252,6 +253,15 @@ int run(const std::string& path, bool until_idle) {
     kafka_thread = std::jthread([&source = *kafka_source, token = stop.get_token()] { source.run(token); });
   }
 
+  // Not under --until-idle: a drain that exits once nothing is due has no history to keep small,
+  // and a run over a long history would hold its exit back.
+  std::unique_ptr<retention::RetentionJob> retention;
+  if (!until_idle && retention::RetentionJob::enabled(config->retention)) {
+    retention = std::make_unique<retention::RetentionJob>(config->database.dsn, connection_limits(config->database),
+                                                          config->retention, metrics);
+    retention->start();
+  }
+
   spdlog::info("compensatord {}: replica {} reconciling ({} kinds, {} participants)", COMPENSATORD_VERSION,
                config->replica_id, config->kinds.size(), config->participants.size());
   const bool drained = loop.run(stop.get_token(), until_idle);
@@ -262,6 +272,7 @@ int run(const std::string& path, bool until_idle) {
   signal_watcher.request_stop();
   source_threads.clear();
   if (kafka_thread.joinable()) kafka_thread.join();
+  retention.reset();
   if (!drained) {
     // Worker threads still wait on participants; their leases expire and another replica
     // takes the work over. Leave without running destructors that would wait for them.

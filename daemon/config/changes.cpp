@@ -89,6 +89,11 @@ std::vector<std::string> restart_only_changes(const DaemonConfig& running, const
   compare(keys, "http.tokens", running.http.tokens, next.http.tokens);
   compare(keys, "metrics.listen", running.metrics.listen, next.metrics.listen);
   compare(keys, "metrics.refresh_interval", running.metrics.refresh_interval, next.metrics.refresh_interval);
+  compare(keys, "retention.finished_after", running.retention.finished_after, next.retention.finished_after);
+  compare(keys, "retention.parked_after", running.retention.parked_after, next.retention.parked_after);
+  compare(keys, "retention.interval", running.retention.interval, next.retention.interval);
+  compare(keys, "retention.batch_size", running.retention.batch_size, next.retention.batch_size);
+  compare(keys, "retention.pause", running.retention.pause, next.retention.pause);
   compare(keys, "sources.kafka", running.kafka, next.kafka);
   legacy_log_changes(keys, running, next);
   legacy_kind_timeouts(keys, running, next);

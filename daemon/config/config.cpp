@@ -36,6 +36,11 @@ constexpr std::size_t kMaxNameLength = 64;
 // What reconciler.lease must leave beyond the longest check, slot wait and call.
 constexpr milliseconds kLeaseMargin = 1s;
 constexpr std::size_t kMaxReplicaIdLength = 128;
+// A finished transaction must outlive the late arrivals of its own sources: a delayed check
+// message or a legacy log row read again after its row was deleted would be ingested as a new
+// transaction and reconciled a second time.
+constexpr milliseconds kMinRetention = 1h;
+constexpr milliseconds kMaxRetentionPause = 1min;
 constexpr std::array<std::string_view, 5> kLogLevels{"trace", "debug", "info", "warn", "error"};
 
 // A section that is present must be a map; reading keys of a scalar would only produce
@@ -345,6 +350,39 @@ LoggingConfig read_logging(const Reader& root) {
   return logging;
 }
 
+// A retention limit: a duration of at least kMinRetention, or `off` (nullopt: kept for ever).
+void read_retention_limit(const Reader& section, std::string_view key, std::optional<milliseconds>& out) {
+  auto text = section.string(key);
+  if (!text) return;
+  if (*text == "off") {
+    out.reset();
+    return;
+  }
+  auto value = parse_duration(*text);
+  if (!value) {
+    section.child(key).error(fmt::format("expected a duration like 30d, or off, got '{}'", *text));
+    return;
+  }
+  if (*value < kMinRetention || *value > kMaxDuration) {
+    section.child(key).error(fmt::format("must be at least 1h and at most 3650d (or off), got {}", *value));
+    return;
+  }
+  out = *value;
+}
+
+RetentionConfig read_retention(const Reader& root) {
+  RetentionConfig retention;
+  Reader section = root.child("retention");
+  if (!is_section(section)) return retention;
+  section.reject_unknown_keys({"finished_after", "parked_after", "interval", "batch_size", "pause"});
+  read_retention_limit(section, "finished_after", retention.finished_after);
+  read_retention_limit(section, "parked_after", retention.parked_after);
+  read_duration(section, "interval", retention.interval);
+  read_integer(section, "batch_size", 1, 10000, retention.batch_size);
+  read_bounded_duration(section, "pause", kMaxRetentionPause, "1m", retention.pause);
+  return retention;
+}
+
 KindConfig read_kind(const Reader& kind, const std::string& name, const RetryPolicy& top_level_retry) {
   KindConfig config;
   config.name = name;
@@ -557,7 +595,7 @@ HttpClient read_http_client(const Reader& root, HttpClient fallback) {
 DaemonConfig read_config(const Reader& root) {
   DaemonConfig config;
   root.reject_unknown_keys({"replica_id", "verify_tls", "http_client", "database", "reconciler", "retry", "http",
-                            "metrics", "logging", "kinds", "participants", "sources"});
+                            "metrics", "logging", "retention", "kinds", "participants", "sources"});
   config.replica_id = read_replica_id(root);
   if (auto verify = root.boolean("verify_tls")) config.verify_tls = *verify;
   config.http_client = read_http_client(root, config.http_client);
@@ -567,6 +605,7 @@ DaemonConfig read_config(const Reader& root) {
   config.http = read_http(root);
   config.metrics = read_metrics(root);
   config.logging = read_logging(root);
+  config.retention = read_retention(root);
   config.kinds = read_kinds(root, config.retry);
   config.participants = read_participants(root);
   KnownNames known{declared_names(root.child("kinds")), declared_names(root.child("participants"))};

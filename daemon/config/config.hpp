@@ -88,6 +88,19 @@ struct MetricsConfig {
   milliseconds refresh_interval{std::chrono::seconds(5)};  // how often the store gauges are read
 };
 
+// `retention`: which finished history the retention job deletes, and how gently. A limit of
+// nullopt (`off`) keeps those rows for ever; with both limits off the job does not run.
+struct RetentionConfig {
+  // CONFIRMED and CANCELLED transactions, counted from finished_at.
+  std::optional<milliseconds> finished_after{std::chrono::hours(24 * 30)};
+  // PARKED (and ABANDONED) transactions, counted from their last change: deleting one gives up on
+  // its compensation, so it is a decision an operator takes explicitly.
+  std::optional<milliseconds> parked_after;
+  milliseconds interval{std::chrono::minutes(1)};      // between two runs
+  int batch_size = 1000;                               // transactions per DELETE statement
+  milliseconds pause{std::chrono::milliseconds(100)};  // between two batches of one run
+};
+
 struct LoggingConfig {
   std::string level = "info";   // trace, debug, info, warn, error
   std::string format = "json";  // json (one object per line) or text
@@ -104,6 +117,7 @@ struct DaemonConfig {
   HttpConfig http;
   MetricsConfig metrics;
   LoggingConfig logging;
+  RetentionConfig retention;
   std::map<std::string, KindConfig> kinds;
   std::map<std::string, std::shared_ptr<const adapters::ParticipantSpec>> participants;
   std::vector<LegacyLogSource> legacy_logs;

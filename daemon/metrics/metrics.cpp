@@ -30,6 +30,12 @@ constexpr std::array kOutcomes{Outcome::Done, Outcome::AlreadyDone, Outcome::Not
 // created at zero. (A conflicting begin_transaction raises in the order service's session instead.)
 constexpr std::array<std::string_view, 2> kIngestSources{"kafka", "legacy_log"};
 
+// The `status` labels of compensatord_retention_deleted_total, created at zero: the finished and
+// the parked statuses the retention job deletes.
+constexpr std::array<std::string_view, 4> kRetentionStatuses{"confirmed", "cancelled", "parked", "abandoned"};
+constexpr std::array kRetentionOutcomes{retention::RunOutcome::Ok, retention::RunOutcome::SkippedLock,
+                                        retention::RunOutcome::Error};
+
 // The `stage` label of compensatord_reconcile_stage_seconds, in the order of StageTimes.
 constexpr std::array<const char*, 5> kStages{"check", "decide", "start_calls", "calls", "write_back"};
 
@@ -61,6 +67,14 @@ std::string_view outcome_label(std::string_view outcome) {
 std::string_view action_label(std::string_view action) {
   const auto parsed = parse_decision(action);
   return parsed ? action_name(*parsed) : "unknown";
+}
+
+std::string_view retention_status_label(std::string_view status) {
+  if (status == "CONFIRMED") return kRetentionStatuses[0];
+  if (status == "CANCELLED") return kRetentionStatuses[1];
+  if (status == "PARKED") return kRetentionStatuses[2];
+  if (status == "ABANDONED") return kRetentionStatuses[3];
+  return "other";
 }
 
 struct Metrics::Families {
@@ -166,7 +180,17 @@ struct Metrics::Families {
                 .Name("compensatord_config_last_reload_success_timestamp_seconds")
                 .Help("When the config in force was loaded (start or the last applied reload), in Unix time")
                 .Register(r)
-                .Add({})) {}
+                .Add({})),
+        retention_deleted_total(BuildCounter()
+                                    .Name("compensatord_retention_deleted_total")
+                                    .Help("Transactions deleted by the retention job (with their branches, "
+                                          "attempts and admin actions), by the status they had")
+                                    .Register(r)),
+        retention_runs_total(BuildCounter()
+                                 .Name("compensatord_retention_runs_total")
+                                 .Help("Runs of the retention job, by result (ok, skipped_lock: another replica "
+                                       "was purging, error)")
+                                 .Register(r)) {}
 
   Family<Counter>& reconcile_total;
   Counter& reconcile_errors_total;
@@ -190,6 +214,8 @@ struct Metrics::Families {
   Family<Counter>& config_reloads_total;
   Gauge& config_last_reload_success;
   Gauge& config_last_reload_success_timestamp_seconds;
+  Family<Counter>& retention_deleted_total;
+  Family<Counter>& retention_runs_total;
   KafkaSnapshot last_kafka;  // counters advance by the difference to the previous snapshot
 };
 
@@ -205,6 +231,10 @@ Metrics::Metrics(const std::string& version)
   for (const char* result : {"ok", "error"}) families_->config_reloads_total.Add({{"result", result}});
   families_->config_last_reload_success.Set(1);
   families_->config_last_reload_success_timestamp_seconds.SetToCurrentTime();
+  for (auto status : kRetentionStatuses) families_->retention_deleted_total.Add({{"status", label(status)}});
+  for (auto outcome : kRetentionOutcomes) {
+    families_->retention_runs_total.Add({{"result", label(retention::to_string(outcome))}});
+  }
 }
 
 Metrics::~Metrics() = default;
@@ -297,6 +327,15 @@ void Metrics::reconcile_failed(std::chrono::duration<double> elapsed) {
   families_->reconcile_total.Add({{"result", label(kErrorResult)}}).Increment();
   families_->reconcile_errors_total.Increment();
   families_->reconcile_time_seconds.Observe(elapsed.count());
+}
+
+void Metrics::retention_deleted(std::string_view status, long long count) {
+  families_->retention_deleted_total.Add({{"status", label(retention_status_label(status))}})
+      .Increment(static_cast<double>(count));
+}
+
+void Metrics::retention_run(retention::RunOutcome outcome) {
+  families_->retention_runs_total.Add({{"result", label(retention::to_string(outcome))}}).Increment();
 }
 
 std::string Metrics::text() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }

@@ -4,6 +4,7 @@
 // Label values are bounded (results, decisions, outcomes, configured participants): never an xid.
 
 #include "reconciler/reconcile_loop.hpp"
+#include "retention/retention_job.hpp"
 #include "store/store.hpp"
 
 #include <chrono>
@@ -44,8 +45,11 @@ std::string_view source_label(std::string_view source);
 std::string_view outcome_label(std::string_view outcome);
 // The `action` label: confirm or cancel; "unknown" otherwise.
 std::string_view action_label(std::string_view action);
+// The `status` label of compensatord_retention_deleted_total for a deleted row's status:
+// confirmed, cancelled, parked, abandoned, or other.
+std::string_view retention_status_label(std::string_view status);
 
-class Metrics final : public reconciler::LoopObserver {
+class Metrics final : public reconciler::LoopObserver, public retention::RetentionObserver {
  public:
   explicit Metrics(const std::string& version);
   ~Metrics() override;
@@ -69,6 +73,9 @@ class Metrics final : public reconciler::LoopObserver {
   void claimed(int count, int lease_takeovers) override;
   void reconciled(const reconciler::ReconcileObservation& observation) override;
   void reconcile_failed(std::chrono::duration<double> elapsed) override;
+
+  void retention_deleted(std::string_view status, long long count) override;
+  void retention_run(retention::RunOutcome outcome) override;
 
   // The Prometheus text exposition of every metric (what /metrics serves).
   [[nodiscard]] std::string text() const;

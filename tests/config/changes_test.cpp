@@ -78,6 +78,7 @@ TEST(ConfigChanges, ListenAddressesDatabaseSizesAndSourcesNeedARestart) {
                                   "metrics:\n  listen: 127.0.0.1:19464\n"
                                   "reconciler:\n  workers: 4\n  batch_size: 7\n"
                                   "verify_tls: false\n"
+                                  "retention: {finished_after: 7d, batch_size: 50}\n"
                                   "sources:\n"
                                   "  kafka: {brokers: 'k:9092', topics: [checks], dead_letter_topic: dlq}\n"
                                   "  legacy_logs:\n"
@@ -88,7 +89,8 @@ TEST(ConfigChanges, ListenAddressesDatabaseSizesAndSourcesNeedARestart) {
                                   "      branches: [{participant: stock, fields: {sku: sku}}]\n"));
   EXPECT_EQ(restart_only_changes(*a.config, *b.config),
             (Keys{"replica_id", "verify_tls", "reconciler.batch_size", "reconciler.workers", "http.listen",
-                  "http.tokens", "metrics.listen", "sources.kafka", "sources.legacy_logs.old"}));
+                  "http.tokens", "metrics.listen", "retention.finished_after", "retention.batch_size", "sources.kafka",
+                  "sources.legacy_logs.old"}));
   std::string moved = config_text();
   moved.replace(moved.find("localhost/state"), 15, "elsewhere/state");
   const auto c = load(moved);

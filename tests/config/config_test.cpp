@@ -127,6 +127,33 @@ TEST(ConfigTest, DatabaseTimeoutsAreReadWithinTheirBounds) {
   ASSERT_TRUE(equal.errors.empty()) << equal.errors.to_string();
 }
 
+TEST(ConfigTest, RetentionDefaultsKeepFinishedWorkThirtyDaysAndParkedWorkForEver) {
+  auto result = load_config_text(config_with(""));
+  ASSERT_TRUE(result.errors.empty()) << result.errors.to_string();
+  const RetentionConfig& retention = result.config->retention;
+  EXPECT_EQ(retention.finished_after, std::optional<std::chrono::milliseconds>(24h * 30));
+  EXPECT_EQ(retention.parked_after, std::nullopt);
+  EXPECT_EQ(retention.interval, 1min);
+  EXPECT_EQ(retention.batch_size, 1000);
+  EXPECT_EQ(retention.pause, 100ms);
+}
+
+TEST(ConfigTest, RetentionKeysAreReadAndOffTurnsALimitOff) {
+  auto result = load_config_text(
+      config_with("retention:\n  finished_after: off\n  parked_after: 90d\n  interval: 5m\n  batch_size: 200\n  pause: "
+                  "1s\n"));
+  ASSERT_TRUE(result.errors.empty()) << result.errors.to_string();
+  const RetentionConfig& retention = result.config->retention;
+  EXPECT_EQ(retention.finished_after, std::nullopt);
+  EXPECT_EQ(retention.parked_after, std::optional<std::chrono::milliseconds>(24h * 90));
+  EXPECT_EQ(retention.interval, 5min);
+  EXPECT_EQ(retention.batch_size, 200);
+  EXPECT_EQ(retention.pause, 1s);
+  auto shortest = load_config_text(config_with("retention:\n  finished_after: 1h\n  parked_after: off\n"));
+  ASSERT_TRUE(shortest.errors.empty()) << shortest.errors.to_string();
+  EXPECT_EQ(shortest.config->retention.finished_after, std::optional<std::chrono::milliseconds>(1h));
+}
+
 TEST(ConfigTest, ExampleConfigLoads) {
   ScopedEnv pg("PGPASSWORD", "pg-secret");
   ScopedEnv order("ORDER_DB_PASSWORD", "order-secret");
@@ -308,6 +335,21 @@ const BadValue kBadValues[] = {
     {"KindRetryBadJitter",
      "kinds:\n  order:\n    check: {sql: {dsn: x, query: \"SELECT $1\"}}\n    retry: {jitter: 2}\n",
      "kinds.order.retry.jitter", 4, "between 0 and 1"},
+    {"RetentionNotAMap", "retention: 30d\n", "retention", 1, "expected a map"},
+    {"RetentionFinishedAfterWithoutUnit", "retention:\n  finished_after: 30\n", "retention.finished_after", 2,
+     "expected a duration like 30d, or off, got '30'"},
+    {"RetentionFinishedAfterFalse", "retention:\n  finished_after: false\n", "retention.finished_after", 2,
+     "or off, got 'false'"},
+    {"RetentionFinishedAfterUnderAnHour", "retention:\n  finished_after: 59m\n", "retention.finished_after", 2,
+     "must be at least 1h and at most 3650d (or off)"},
+    {"RetentionParkedAfterTooLong", "retention:\n  parked_after: 3651d\n", "retention.parked_after", 2,
+     "must be at least 1h and at most 3650d (or off)"},
+    {"RetentionIntervalZero", "retention:\n  interval: 0s\n", "retention.interval", 2, "must be positive"},
+    {"RetentionBatchSizeZero", "retention:\n  batch_size: 0\n", "retention.batch_size", 2, "between 1 and 10000"},
+    {"RetentionBatchSizeTooBig", "retention:\n  batch_size: 10001\n", "retention.batch_size", 2, "between 1 and 10000"},
+    {"RetentionPauseZero", "retention:\n  pause: 0ms\n", "retention.pause", 2, "must be positive and at most 1m"},
+    {"RetentionPauseTooLong", "retention:\n  pause: 2m\n", "retention.pause", 2, "must be positive and at most 1m"},
+    {"RetentionUnknownKey", "retention:\n  finished: 30d\n", "retention.finished", 2, "unknown key 'finished'"},
     {"LevelUnknown", "logging:\n  level: verbose\n", "logging.level", 2, "one of trace, debug, info, warn, error"},
     {"ListenWithoutPort", "http:\n  listen: localhost\n", "http.listen", 2, "expected host:port"},
     {"ListenPortTooBig", "http:\n  listen: 127.0.0.1:99999\n", "http.listen", 2, "expected host:port"},

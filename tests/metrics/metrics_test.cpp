@@ -72,6 +72,26 @@ TEST(Metrics, RefusedIngestsAreCountedBySourceFromZero) {
   EXPECT_EQ(text.find("orders-eu"), std::string::npos) << text;
 }
 
+TEST(Metrics, RetentionCountsDeletedTransactionsByStatusAndRunsByResultFromZero) {
+  Metrics metrics("1.2.3");
+  EXPECT_TRUE(has_line(metrics.text(), R"(compensatord_retention_deleted_total{status="abandoned"} 0)"));
+  EXPECT_TRUE(has_line(metrics.text(), R"(compensatord_retention_runs_total{result="skipped_lock"} 0)"));
+  metrics.retention_deleted("CONFIRMED", 10);
+  metrics.retention_deleted("CONFIRMED", 5);
+  metrics.retention_deleted("PARKED", 2);
+  metrics.retention_deleted("ORD-1\n{evil=\"1\"}", 1);
+  metrics.retention_run(retention::RunOutcome::Ok);
+  metrics.retention_run(retention::RunOutcome::Error);
+  const std::string text = metrics.text();
+  EXPECT_TRUE(has_line(text, R"(compensatord_retention_deleted_total{status="confirmed"} 15)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_retention_deleted_total{status="cancelled"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_retention_deleted_total{status="parked"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_retention_deleted_total{status="other"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_retention_runs_total{result="ok"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_retention_runs_total{result="error"} 1)")) << text;
+  EXPECT_EQ(text.find("ORD-1"), std::string::npos) << text;
+}
+
 TEST(Metrics, AReconcileCountsItsResultDecisionRetryAndAdapterCallsWithoutTheXid) {
   Metrics metrics("1.2.3");
   ReconcileObservation observation{ReconcileResult::Requeued, Decision::Cancel, 0.2s, {}, {}};

@@ -82,6 +82,19 @@ done
 grep -q 'kind: PrometheusRule' "$work"/ci-*/rendered.yaml || fail "no ci/ file renders the PrometheusRule"
 grep -q 'kind: HorizontalPodAutoscaler' "$work"/ci-*/rendered.yaml || fail "no ci/ file renders the HPA"
 
+# The NetworkPolicy: by default the metrics port admits the monitoring namespace and the API port
+# nobody (an ingress rule without peers would admit everyone, so the API gets no rule at all);
+# named clients open the API port to them only.
+echo "chart-test: the NetworkPolicy closes the API port unless its clients are named"
+quiet_helm template compensatord "$chart" --show-only templates/networkpolicy.yaml >"$work/np-default.yaml" ||
+  fail "the default values render no NetworkPolicy"
+grep -q 'port: metrics' "$work/np-default.yaml" || fail "the default NetworkPolicy does not admit scrapes"
+if grep -q 'port: http' "$work/np-default.yaml"; then fail "the default NetworkPolicy opens the API port"; fi
+quiet_helm template compensatord "$chart" -f "$chart/ci/seed-values.yaml" \
+  --show-only templates/networkpolicy.yaml >"$work/np-seed.yaml" || fail "seed-values: no NetworkPolicy"
+grep -q 'port: http' "$work/np-seed.yaml" || fail "seed-values: the named API clients are not admitted"
+grep -q 'app.kubernetes.io/name: order-service' "$work/np-seed.yaml" || fail "seed-values: order-service missing"
+
 expect_render_failure "$broken/wrong-type-values.yaml" 'replicaCount: Invalid type. Expected: integer'
 expect_render_failure "$broken/unknown-key-values.yaml" 'Additional property replicas is not allowed'
 expect_render_failure "$broken/literal-password-values.yaml" 'literal password'

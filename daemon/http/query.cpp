@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -18,6 +19,9 @@ namespace {
 constexpr std::size_t kMaxQueryBytes = 8 * 1024;
 // Kinds, sources and participants are configured names, far shorter than this.
 constexpr std::size_t kMaxNameBytes = 512;
+// Older than any stored row, and far inside PostgreSQL's timestamp range (now() minus a million
+// days would be out of it: a 500 instead of an empty list).
+constexpr std::chrono::hours kMaxOlderThan{24 * 36'500};
 
 using Parameters = std::map<std::string, std::string, std::less<>>;
 
@@ -100,7 +104,9 @@ std::optional<PathProblem> read_filter(const Parameters& parameters, store::List
   }
   if (const auto* age = find(parameters, "older_than")) {
     const auto parsed = parse_duration(*age);
-    if (!parsed) return PathProblem{"older_than must be a duration like 90s, 15m, 2h or 7d"};
+    if (!parsed || *parsed > kMaxOlderThan) {
+      return PathProblem{"older_than must be a duration like 90s, 15m, 2h or 7d, at most 36500d"};
+    }
     filter.older_than = *parsed;
   }
   if (const auto* after = find(parameters, "after")) {

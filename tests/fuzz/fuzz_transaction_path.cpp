@@ -6,6 +6,7 @@
 #include "model/text.hpp"
 #include "model/transaction.hpp"
 
+#include <chrono>
 #include <string>
 #include <variant>
 
@@ -32,7 +33,7 @@ void check_queries(std::string_view text) {
   const auto filter = compensatord::http::list_filter_from_query(text);
   if (const auto* f = std::get_if<compensatord::store::ListFilter>(&filter)) {
     FUZZ_REQUIRE(f->limit >= 1 && f->limit <= compensatord::store::kMaxPageSize);
-    FUZZ_REQUIRE(f->older_than.count() >= 0);
+    FUZZ_REQUIRE(f->older_than.count() >= 0 && f->older_than <= std::chrono::hours(24 * 36'500));
     FUZZ_REQUIRE(f->after.size() <= compensatord::kMaxXidBytes);
     for (const auto* value : {&f->after, &f->kind, &f->participant, &f->source}) FUZZ_REQUIRE(storable(*value));
   } else {

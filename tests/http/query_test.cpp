@@ -52,7 +52,11 @@ TEST(ListQuery, MistakesAreProblemsNamingTheParameter) {
   EXPECT_EQ(problem_of("limit=10abc"), "limit must be a whole number from 1 to 1000");
   EXPECT_EQ(problem_of("limit=-5"), "limit must be a whole number from 1 to 1000");
   EXPECT_EQ(problem_of("limit=99999999999999999999999"), "limit must be a whole number from 1 to 1000");
-  EXPECT_EQ(problem_of("older_than=yesterday"), "older_than must be a duration like 90s, 15m, 2h or 7d");
+  EXPECT_EQ(problem_of("older_than=yesterday"),
+            "older_than must be a duration like 90s, 15m, 2h or 7d, at most 36500d");
+  EXPECT_EQ(problem_of("older_than=999999999d"),
+            "older_than must be a duration like 90s, 15m, 2h or 7d, at most 36500d");
+  EXPECT_EQ(filter_of("older_than=36500d").older_than, std::chrono::hours(24 * 36'500));
   EXPECT_EQ(problem_of("after="), "after must be an xid of 1..256 bytes");
   EXPECT_EQ(problem_of("kind="), "kind must be 1..512 bytes");
   EXPECT_EQ(problem_of("kind=%"), "malformed percent-encoding in the query");

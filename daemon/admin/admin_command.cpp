@@ -62,16 +62,19 @@ std::string render_table(const std::vector<std::string>& headers, const std::vec
   return out;
 }
 
+// Why a listed transaction is where it is: its parked reason, else its last error.
+nlohmann::json reason_of(const nlohmann::json& txn) {
+  const auto parked = field(txn, "parked_reason");
+  return parked.is_string() && !parked.get<std::string>().empty() ? parked : field(txn, "last_error");
+}
+
 std::vector<std::vector<std::string>> list_rows(const nlohmann::json& transactions) {
   std::vector<std::vector<std::string>> rows;
   if (!transactions.is_array()) return rows;
   for (const auto& t : transactions) {
-    rows.push_back(
-        {printable(field(t, "xid")), printable(field(t, "status")), printable(field(t, "decision")),
-         printable(field(t, "kind")), printable(field(t, "attempt_count")), printable(field(t, "created_at")),
-         printable(field(t, "parked_reason").is_string() && !field(t, "parked_reason").get<std::string>().empty()
-                       ? field(t, "parked_reason")
-                       : field(t, "last_error"))});
+    rows.push_back({printable(field(t, "xid")), printable(field(t, "status")), printable(field(t, "decision")),
+                    printable(field(t, "kind")), printable(field(t, "attempt_count")),
+                    printable(field(t, "created_at")), printable(reason_of(t))});
   }
   return rows;
 }

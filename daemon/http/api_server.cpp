@@ -88,29 +88,16 @@ nlohmann::json admin_body(const http_request& request, std::initializer_list<std
   return json;
 }
 
-std::string_view retry_code(store::RetryOutcome outcome) {
+// `applied` names the success: "retried" or "abandoned".
+std::string_view action_code(store::ActionOutcome outcome, std::string_view applied) {
   switch (outcome) {
-    case store::RetryOutcome::Retried:
-      return "retried";
-    case store::RetryOutcome::Unknown:
+    case store::ActionOutcome::Applied:
+      return applied;
+    case store::ActionOutcome::Unknown:
       return "not_found";
-    case store::RetryOutcome::Finished:
+    case store::ActionOutcome::Finished:
       return "finished";
-    case store::RetryOutcome::InFlight:
-      return "in_flight";
-  }
-  return "unknown";
-}
-
-std::string_view abandon_code(store::AbandonOutcome outcome) {
-  switch (outcome) {
-    case store::AbandonOutcome::Abandoned:
-      return "abandoned";
-    case store::AbandonOutcome::Unknown:
-      return "not_found";
-    case store::AbandonOutcome::Finished:
-      return "finished";
-    case store::AbandonOutcome::InFlight:
+    case store::ActionOutcome::InFlight:
       return "in_flight";
   }
   return "unknown";
@@ -290,23 +277,10 @@ class ApiServer::Impl {
     } catch (const std::invalid_argument& e) {
       return reply_error(request, status_codes::BadRequest, "bad_request", e.what());
     }
-    const auto result = admin_.retry({*xid, caller.name, body.value("reason", "")});
-    const auto code = retry_code(result.outcome);
-    spdlog::info("http: retry xid={:?} by {}: {}", *xid, caller.name, code);
-    switch (result.outcome) {
-      case store::RetryOutcome::Retried:
-        return reply_json(request, status_codes::OK,
-                          {{"xid", *xid}, {"outcome", code}, {"status", to_string(*result.status)}});
-      case store::RetryOutcome::Unknown:
-        return reply_error(request, status_codes::NotFound, code, "unknown xid");
-      case store::RetryOutcome::Finished:
-        return reply_error(request, status_codes::Conflict, code,
-                           fmt::format("the transaction is {}: nothing to retry", to_string(*result.status)));
-      case store::RetryOutcome::InFlight:
-        return reply_error(request, status_codes::Conflict, code,
-                           "a replica is working on the transaction now (its lease holds); try again later");
-    }
+    reply_action(request, *xid, caller, "retry", "retried",
+                 admin_.retry({*xid, caller.name, body.value("reason", "")}));
   }
+
   void decide(const http_request& request, const std::string& encoded_xid, const Caller& caller) {
     const auto xid = xid_of(request, encoded_xid);
     if (!xid) return;
@@ -355,19 +329,25 @@ class ApiServer::Impl {
     } catch (const std::invalid_argument& e) {
       return reply_error(request, status_codes::BadRequest, "bad_request", e.what());
     }
-    const auto result = admin_.abandon({*xid, caller.name, body.value("reason", "")});
-    const auto code = abandon_code(result.outcome);
-    spdlog::info("http: abandon xid={:?} by {}: {}", *xid, caller.name, code);
+    reply_action(request, *xid, caller, "abandon", "abandoned",
+                 admin_.abandon({*xid, caller.name, body.value("reason", "")}));
+  }
+
+  // The answer to a retry or an abandon, which end in the same four ways.
+  static void reply_action(const http_request& request, const std::string& xid, const Caller& caller,
+                           std::string_view action, std::string_view applied, const store::ActionResult& result) {
+    const auto code = action_code(result.outcome, applied);
+    spdlog::info("http: {} xid={:?} by {}: {}", action, xid, caller.name, code);
     switch (result.outcome) {
-      case store::AbandonOutcome::Abandoned:
+      case store::ActionOutcome::Applied:
         return reply_json(request, status_codes::OK,
-                          {{"xid", *xid}, {"outcome", code}, {"status", to_string(*result.status)}});
-      case store::AbandonOutcome::Unknown:
+                          {{"xid", xid}, {"outcome", code}, {"status", to_string(*result.status)}});
+      case store::ActionOutcome::Unknown:
         return reply_error(request, status_codes::NotFound, code, "unknown xid");
-      case store::AbandonOutcome::Finished:
+      case store::ActionOutcome::Finished:
         return reply_error(request, status_codes::Conflict, code,
-                           fmt::format("the transaction is {}: nothing to abandon", to_string(*result.status)));
-      case store::AbandonOutcome::InFlight:
+                           fmt::format("the transaction is {}: nothing to {}", to_string(*result.status), action));
+      case store::ActionOutcome::InFlight:
         return reply_error(request, status_codes::Conflict, code,
                            "a replica is working on the transaction now (its lease holds); try again later");
     }

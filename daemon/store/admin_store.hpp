@@ -19,15 +19,17 @@ struct AdminRequest {
   std::string reason;  // may be empty
 };
 
-enum class RetryOutcome {
-  Retried,   // due now, decision kept, fatal branches waiting, attempts and age restarted
+// How a retry or an abandon ended: both end in one of the same four ways.
+enum class ActionOutcome {
+  Applied,   // retry: due now, decision kept, fatal branches waiting, attempts and age restarted;
+             // abandon: ABANDONED, no replica works on it again, a human finishes it
   Unknown,   // no such xid
-  Finished,  // confirmed or cancelled: nothing to retry
+  Finished,  // confirmed or cancelled (for an abandon, also already abandoned): unchanged
   InFlight,  // a replica holds an unexpired lease: it is being worked on now
 };
 
-struct RetryResult {
-  RetryOutcome outcome = RetryOutcome::Unknown;
+struct ActionResult {
+  ActionOutcome outcome = ActionOutcome::Unknown;
   std::optional<Status> status;  // the status afterwards; none for an unknown xid
 };
 
@@ -42,18 +44,6 @@ struct DecideByHandResult {
   DecideByHandOutcome outcome = DecideByHandOutcome::Unknown;
   std::optional<Status> status;      // afterwards
   std::optional<Decision> decision;  // the decision in force afterwards
-};
-
-enum class AbandonOutcome {
-  Abandoned,  // ABANDONED: no replica works on it again; a human finishes it
-  Unknown,    // no such xid
-  Finished,   // confirmed, cancelled or already abandoned: unchanged
-  InFlight,   // a replica holds an unexpired lease: it may be calling participants now
-};
-
-struct AbandonResult {
-  AbandonOutcome outcome = AbandonOutcome::Unknown;
-  std::optional<Status> status;  // afterwards
 };
 
 // The most rows one page of a list may hold.
@@ -102,11 +92,11 @@ class AdminStore {
   // Every admin action on `xid`, oldest first.
   virtual std::vector<AdminAction> admin_actions(const std::string& xid) = 0;
   // Puts a parked or backing-off transaction back in motion (0009_admin_actions.sql).
-  virtual RetryResult retry(const AdminRequest& request) = 0;
+  virtual ActionResult retry(const AdminRequest& request) = 0;
   // Decides a transaction that has no decision yet, by the reconciler's compare-and-set.
   virtual DecideByHandResult decide_by_hand(const AdminRequest& request, Decision decision) = 0;
   // Stops all work on a transaction that is not finished (0010_abandon_and_list.sql).
-  virtual AbandonResult abandon(const AdminRequest& request) = 0;
+  virtual ActionResult abandon(const AdminRequest& request) = 0;
 };
 
 }  // namespace compensatord::store

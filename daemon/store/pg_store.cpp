@@ -570,6 +570,30 @@ std::unordered_map<std::string, DecideResult> decisions_in_force(pqxx::transacti
   return found;
 }
 
+// A retry or an abandon: `sql` runs one of the admin_* functions of 0009/0010, which answer the
+// outcome ('retried' or 'abandoned' when applied, else 'unknown', 'finished' or 'in_flight') and the
+// status afterwards.
+ActionResult admin_action(ConnectionPool& pool, std::string_view action, const char* sql, const AdminRequest& request) {
+  const auto operation = fmt::format("{} {}", action, shown(request.xid));
+  require_admin_request(operation, request);
+  return run(pool, operation, [&](pqxx::connection& connection) {
+    pqxx::work work(connection);
+    const auto row = work.exec_params1(sql, request.xid, request.actor, request.reason);
+    work.commit();
+    const auto outcome = row["outcome"].as<std::string>();
+    ActionResult result;
+    result.status = parsed_optional(parse_status, row["status"]);
+    if (outcome == "retried" || outcome == "abandoned") {
+      result.outcome = ActionOutcome::Applied;
+    } else if (outcome == "finished") {
+      result.outcome = ActionOutcome::Finished;
+    } else if (outcome == "in_flight") {
+      result.outcome = ActionOutcome::InFlight;
+    }
+    return result;
+  });
+}
+
 }  // namespace
 
 std::string_view claim_due_sql() { return claim_sql(); }
@@ -825,26 +849,8 @@ std::vector<StatusCount> PgStore::count_by_status() {
   });
 }
 
-RetryResult PgStore::retry(const AdminRequest& request) {
-  const auto operation = fmt::format("retry {}", shown(request.xid));
-  require_admin_request(operation, request);
-  return run(*pool_, operation, [&](pqxx::connection& connection) {
-    pqxx::work work(connection);
-    const auto row = work.exec_params1("SELECT outcome, status FROM compensatord.admin_retry($1, $2, $3)", request.xid,
-                                       request.actor, request.reason);
-    work.commit();
-    const auto outcome = row["outcome"].as<std::string>();
-    RetryResult result;
-    result.status = parsed_optional(parse_status, row["status"]);
-    if (outcome == "retried") {
-      result.outcome = RetryOutcome::Retried;
-    } else if (outcome == "finished") {
-      result.outcome = RetryOutcome::Finished;
-    } else if (outcome == "in_flight") {
-      result.outcome = RetryOutcome::InFlight;
-    }
-    return result;
-  });
+ActionResult PgStore::retry(const AdminRequest& request) {
+  return admin_action(*pool_, "retry", "SELECT outcome, status FROM compensatord.admin_retry($1, $2, $3)", request);
 }
 
 DecideByHandResult PgStore::decide_by_hand(const AdminRequest& request, Decision decision) {
@@ -893,26 +899,8 @@ int PgStore::schema_version() {
   });
 }
 
-AbandonResult PgStore::abandon(const AdminRequest& request) {
-  const auto operation = fmt::format("abandon {}", shown(request.xid));
-  require_admin_request(operation, request);
-  return run(*pool_, operation, [&](pqxx::connection& connection) {
-    pqxx::work work(connection);
-    const auto row = work.exec_params1("SELECT outcome, status FROM compensatord.admin_abandon($1, $2, $3)",
-                                       request.xid, request.actor, request.reason);
-    work.commit();
-    const auto outcome = row["outcome"].as<std::string>();
-    AbandonResult result;
-    result.status = parsed_optional(parse_status, row["status"]);
-    if (outcome == "abandoned") {
-      result.outcome = AbandonOutcome::Abandoned;
-    } else if (outcome == "finished") {
-      result.outcome = AbandonOutcome::Finished;
-    } else if (outcome == "in_flight") {
-      result.outcome = AbandonOutcome::InFlight;
-    }
-    return result;
-  });
+ActionResult PgStore::abandon(const AdminRequest& request) {
+  return admin_action(*pool_, "abandon", "SELECT outcome, status FROM compensatord.admin_abandon($1, $2, $3)", request);
 }
 
 TransactionPage PgStore::list(const ListFilter& filter) {

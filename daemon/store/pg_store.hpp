@@ -71,9 +71,9 @@ class PgStore final : public Store, public AdminStore {
   std::vector<Attempt> attempts(const std::string& xid) override;
   std::vector<StatusCount> count_by_status() override;
   long long count_due() override;
-  RetryResult retry(const AdminRequest& request) override;
+  ActionResult retry(const AdminRequest& request) override;
   DecideByHandResult decide_by_hand(const AdminRequest& request, Decision decision) override;
-  AbandonResult abandon(const AdminRequest& request) override;
+  ActionResult abandon(const AdminRequest& request) override;
   TransactionPage list(const ListFilter& filter) override;
   AttemptPage attempt_page(const std::string& xid, std::int64_t after_id, int limit) override;
   std::vector<AdminAction> admin_actions(const std::string& xid) override;

@@ -29,7 +29,7 @@ class AdminRetry : public AdminRetryTest {
 TEST_F(AdminRetry, AParkedTransactionIsDueAgainWithItsDecisionAndItsFatalBranchWaiting) {
   park_after_cancel("ORD-1");
   const auto result = store_.retry({"ORD-1", "ops", "stock fixed the SKU"});
-  EXPECT_EQ(result.outcome, RetryOutcome::Retried);
+  EXPECT_EQ(result.outcome, ActionOutcome::Applied);
   EXPECT_EQ(result.status, Status::Cancelling);
 
   const auto t = store_.find("ORD-1");
@@ -60,24 +60,24 @@ TEST_F(AdminRetry, ABackingOffTransactionIsDueNow) {
   result.requeue_after = std::chrono::hours(1);
   ASSERT_TRUE(store_.write_back(result));
   EXPECT_TRUE(store_.claim_due({"replica-b", 10, 60s}).empty());
-  EXPECT_EQ(store_.retry({"ORD-1", "ops", ""}).outcome, RetryOutcome::Retried);
+  EXPECT_EQ(store_.retry({"ORD-1", "ops", ""}).outcome, ActionOutcome::Applied);
   EXPECT_EQ(store_.claim_due({"replica-b", 10, 60s}).size(), 1u);
 }
 
 TEST_F(AdminRetry, WorkInFlightFinishedOrUnknownIsLeftAloneAndNotAudited) {
   ingest_and_claim("ORD-1", "replica-a");
   const auto in_flight = store_.retry({"ORD-1", "ops", ""});
-  EXPECT_EQ(in_flight.outcome, RetryOutcome::InFlight);
+  EXPECT_EQ(in_flight.outcome, ActionOutcome::InFlight);
   EXPECT_EQ(store_.find("ORD-1")->lease_owner, "replica-a") << "the lease stands";
 
   ASSERT_TRUE(store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Confirm).decided_by_us);
   ASSERT_TRUE(store_.write_back(write_back_for("ORD-1", "replica-a", Status::Confirming, Status::Confirmed, 1)));
   const auto finished = store_.retry({"ORD-1", "ops", ""});
-  EXPECT_EQ(finished.outcome, RetryOutcome::Finished);
+  EXPECT_EQ(finished.outcome, ActionOutcome::Finished);
   EXPECT_EQ(finished.status, Status::Confirmed);
   EXPECT_EQ(store_.find("ORD-1")->status, Status::Confirmed);
 
-  EXPECT_EQ(store_.retry({"ORD-404", "ops", ""}).outcome, RetryOutcome::Unknown);
+  EXPECT_EQ(store_.retry({"ORD-404", "ops", ""}).outcome, ActionOutcome::Unknown);
   EXPECT_EQ(audit_rows("ORD-1"), 0);
 }
 
@@ -85,7 +85,7 @@ TEST_F(AdminRetry, ARetryFencesOffAReplicaWhoseLeaseLapsed) {
   ingest_and_claim("ORD-1", "replica-a");
   const Lease stale = lease_as("replica-a", "ORD-1");
   exec("UPDATE compensatord.transactions SET lease_expires_at = now() - interval '1 second' WHERE xid = 'ORD-1'");
-  ASSERT_EQ(store_.retry({"ORD-1", "ops", ""}).outcome, RetryOutcome::Retried);
+  ASSERT_EQ(store_.retry({"ORD-1", "ops", ""}).outcome, ActionOutcome::Applied);
   EXPECT_TRUE(store_.decide("ORD-1", stale, Decision::Cancel).lease_lost);
   EXPECT_FALSE(store_.find("ORD-1")->decision);
 }
@@ -93,7 +93,7 @@ TEST_F(AdminRetry, ARetryFencesOffAReplicaWhoseLeaseLapsed) {
 TEST_F(AdminRetry, EveryRetryIsAnAppendOnlyAuditRowWithWhoWhyAndBeforeAndAfter) {
   park_after_cancel("ORD-1");
   const std::string reason = "ticket OPS-42: stock fixed the SKU 'A-1' \"quoted\" 🚀";
-  ASSERT_EQ(store_.retry({"ORD-1", "ops", reason}).outcome, RetryOutcome::Retried);
+  ASSERT_EQ(store_.retry({"ORD-1", "ops", reason}).outcome, ActionOutcome::Applied);
   const auto audit =
       row("SELECT action, actor, reason, before ->> 'status', after ->> 'status', before -> 'fatal_branches', "
           "after -> 'fatal_branches', (before ->> 'attempt_count')::int FROM compensatord.admin_actions WHERE xid = $1",

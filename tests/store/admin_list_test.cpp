@@ -24,7 +24,7 @@ class AdminAbandon : public StoreTest {
 TEST_F(AdminAbandon, AParkedTransactionIsAbandonedVisibleAuditedAndNeverClaimedAgain) {
   park("ORD-1");
   const auto result = store_.abandon({"ORD-1", "ops", "finance refunds it by hand (INC-7)"});
-  EXPECT_EQ(result.outcome, AbandonOutcome::Abandoned);
+  EXPECT_EQ(result.outcome, ActionOutcome::Applied);
   EXPECT_EQ(result.status, Status::Abandoned);
 
   const auto t = store_.find("ORD-1");
@@ -49,17 +49,17 @@ TEST_F(AdminAbandon, AParkedTransactionIsAbandonedVisibleAuditedAndNeverClaimedA
 
 TEST_F(AdminAbandon, WorkInFlightFinishedOrUnknownIsLeftAlone) {
   ingest_and_claim("ORD-1", "replica-a");
-  EXPECT_EQ(store_.abandon({"ORD-1", "ops", "why"}).outcome, AbandonOutcome::InFlight);
+  EXPECT_EQ(store_.abandon({"ORD-1", "ops", "why"}).outcome, ActionOutcome::InFlight);
   ASSERT_TRUE(store_.decide("ORD-1", lease_as("replica-a", "ORD-1"), Decision::Cancel).decided_by_us);
   ASSERT_TRUE(store_.write_back(write_back_for("ORD-1", "replica-a", Status::Cancelling, Status::Cancelled, 1)));
   const auto finished = store_.abandon({"ORD-1", "ops", "why"});
-  EXPECT_EQ(finished.outcome, AbandonOutcome::Finished);
+  EXPECT_EQ(finished.outcome, ActionOutcome::Finished);
   EXPECT_EQ(finished.status, Status::Cancelled);
-  EXPECT_EQ(store_.abandon({"ORD-404", "ops", "why"}).outcome, AbandonOutcome::Unknown);
+  EXPECT_EQ(store_.abandon({"ORD-404", "ops", "why"}).outcome, ActionOutcome::Unknown);
 
   park("ORD-2");
-  ASSERT_EQ(store_.abandon({"ORD-2", "ops", "why"}).outcome, AbandonOutcome::Abandoned);
-  EXPECT_EQ(store_.abandon({"ORD-2", "ops", "again"}).outcome, AbandonOutcome::Finished);
+  ASSERT_EQ(store_.abandon({"ORD-2", "ops", "why"}).outcome, ActionOutcome::Applied);
+  EXPECT_EQ(store_.abandon({"ORD-2", "ops", "again"}).outcome, ActionOutcome::Finished);
   EXPECT_TRUE(store_.admin_actions("ORD-1").empty());
   EXPECT_EQ(store_.admin_actions("ORD-2").size(), 1u);
 }
@@ -68,7 +68,7 @@ TEST_F(AdminAbandon, AReplicaWhoseLeaseLapsedIsFencedOff) {
   ingest_and_claim("ORD-1", "replica-a");
   const Lease stale = lease_as("replica-a", "ORD-1");
   exec("UPDATE compensatord.transactions SET lease_expires_at = now() - interval '1 second' WHERE xid = 'ORD-1'");
-  ASSERT_EQ(store_.abandon({"ORD-1", "ops", "why"}).outcome, AbandonOutcome::Abandoned);
+  ASSERT_EQ(store_.abandon({"ORD-1", "ops", "why"}).outcome, ActionOutcome::Applied);
   EXPECT_TRUE(store_.decide("ORD-1", stale, Decision::Cancel).lease_lost);
   WriteBack late = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Pending, 1);
   late.lease = stale;
@@ -78,7 +78,7 @@ TEST_F(AdminAbandon, AReplicaWhoseLeaseLapsedIsFencedOff) {
 
 TEST_F(AdminAbandon, TheOrderServiceCannotCommitAnUndecidedAbandonedTransaction) {
   park("ORD-1");
-  ASSERT_EQ(store_.abandon({"ORD-1", "ops", "why"}).outcome, AbandonOutcome::Abandoned);
+  ASSERT_EQ(store_.abandon({"ORD-1", "ops", "why"}).outcome, ActionOutcome::Applied);
   EXPECT_FALSE(row("SELECT compensatord.commit_transaction($1)", "ORD-1")[0].as<bool>()) << "roll the order back";
   EXPECT_EQ(store_.find("ORD-1")->status, Status::Abandoned);
   EXPECT_FALSE(store_.find("ORD-1")->decision);
@@ -86,9 +86,9 @@ TEST_F(AdminAbandon, TheOrderServiceCannotCommitAnUndecidedAbandonedTransaction)
 
 TEST_F(AdminAbandon, ARetryPutsAnAbandonedTransactionBackInMotion) {
   park("ORD-1");
-  ASSERT_EQ(store_.abandon({"ORD-1", "ops", "why"}).outcome, AbandonOutcome::Abandoned);
+  ASSERT_EQ(store_.abandon({"ORD-1", "ops", "why"}).outcome, ActionOutcome::Applied);
   const auto retried = store_.retry({"ORD-1", "ops", "the human gave it back"});
-  EXPECT_EQ(retried.outcome, RetryOutcome::Retried);
+  EXPECT_EQ(retried.outcome, ActionOutcome::Applied);
   EXPECT_EQ(retried.status, Status::Pending);
   EXPECT_TRUE(row("SELECT finished_at FROM compensatord.transactions WHERE xid = $1", "ORD-1")[0].is_null());
   EXPECT_EQ(store_.claim_due({"replica-b", 10, 60s}).size(), 1u);

@@ -521,7 +521,7 @@ stage_latency() {
   write_config "$work/latency.yaml" bench-latency "$workers" "$max_in_flight" 0
   start_daemon "$work/latency.yaml" "$work/compensatord-latency.log"
   local pid=$daemon_pid
-  wait_for_http "http://$daemon_listen/healthz" "$pid" "$work/compensatord-latency.log"
+  wait_for_http "http://$daemon_metrics/healthz" "$pid" "$work/compensatord-latency.log"
   start=$(now_us)
   arrivals "lat-" "$rate" "$latency_seconds" | psql "$dsn" -Xq -v ON_ERROR_STOP=1 >/dev/null 2>"$work/arrivals.log" ||
     die "the arrival inserter failed: $(tail -n 5 "$work/arrivals.log")"

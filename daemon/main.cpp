@@ -65,36 +65,23 @@ void poll_once_or_log(sources::LegacyLogSource& source) {
   }
 }
 
-// Failure reason of `check`, or nothing; an exception is a failure with its message.
-template <typename Check>
-std::optional<std::string> failure_of(Check&& check) {
-  try {
-    return check();
-  } catch (const std::exception& e) {
-    return std::string(e.what());
-  }
-}
-
 std::optional<std::string> loop_failure(const reconciler::ReconcileLoop& loop, std::chrono::milliseconds bound) {
   if (!loop.stalled(bound)) return std::nullopt;
   return "work is waiting and no claim or reconcile completed within reconciler.stall_timeout";
 }
 
-// The cheapest statement that needs the database: it reads one row of schema_migrations.
+// The cheapest statement that needs the database: it reads one row of schema_migrations. A
+// database that cannot answer throws, which fails the check with its message.
 std::optional<std::string> database_failure(store::PgStore& store) {
-  return failure_of([&] {
-    store.schema_version();
-    return std::optional<std::string>();
-  });
+  store.schema_version();
+  return std::nullopt;
 }
 
 std::optional<std::string> migrations_failure(store::PgStore& store) {
-  return failure_of([&]() -> std::optional<std::string> {
-    const int latest = store::migrations().back().version;
-    const int version = store.schema_version();
-    if (version >= latest) return std::nullopt;
-    return fmt::format("schema version {} is older than {}: run compensatord migrate", version, latest);
-  });
+  const int latest = store::migrations().back().version;
+  const int version = store.schema_version();
+  if (version >= latest) return std::nullopt;
+  return fmt::format("schema version {} is older than {}: run compensatord migrate", version, latest);
 }
 
 std::optional<std::string> kafka_failure(const kafka::KafkaSource& source) {
@@ -102,10 +89,10 @@ std::optional<std::string> kafka_failure(const kafka::KafkaSource& source) {
   return "no Kafka broker reachable: delayed check messages are not ingested (reconciling goes on)";
 }
 
-http::HealthChecks health_checks(store::PgStore& store, const reconciler::ReconcileLoop& loop,
-                                 std::chrono::milliseconds stall_timeout, const kafka::KafkaSource* kafka,
-                                 const process::ConfigReloader& reloader) {
-  http::HealthChecks checks{
+health::HealthChecks health_checks(store::PgStore& store, const reconciler::ReconcileLoop& loop,
+                                   std::chrono::milliseconds stall_timeout, const kafka::KafkaSource* kafka,
+                                   const process::ConfigReloader& reloader) {
+  health::HealthChecks checks{
       .liveness = {{"reconcile_loop", [&loop, stall_timeout] { return loop_failure(loop, stall_timeout); }}},
       .readiness = {{"database", [&store] { return database_failure(store); }},
                     {"migrations", [&store] { return migrations_failure(store); }}},
@@ -115,6 +102,18 @@ http::HealthChecks health_checks(store::PgStore& store, const reconciler::Reconc
   // replica out of service (HealthCheck::informational).
   checks.readiness.push_back({"config", [&reloader] { return reloader.last_failure(); }, true});
   return checks;
+}
+
+// The /v1 API, or nothing when http.listen is off.
+std::unique_ptr<http::ApiServer> open_api(const config::HttpConfig& config, store::PgStore& store) {
+  if (!config.listen) {
+    spdlog::info("compensatord: http.listen is off: no API port is open");
+    return nullptr;
+  }
+  if (config.tokens.empty()) {
+    spdlog::warn("compensatord: http.tokens is empty: the /v1 API refuses every request (401)");
+  }
+  return std::make_unique<http::ApiServer>(*config.listen, config.tokens, store, store);
 }
 
 std::unique_ptr<kafka::KafkaSource> make_kafka_source(const config::DaemonConfig& config, store::Store& store) {
@@ -209,19 +208,18 @@ int run(const std::string& path, bool until_idle) {
       {.reconciler = reconciler, .transport = transport, .metrics = metrics, .kafka = kafka_source.get()});
 
   // The API's database work has connections of its own: a flood of API requests waits for these,
-  // never for the reconciler's.
+  // never for the reconciler's. The probes have one more, so that the flood cannot fail readiness.
   store::PgStore api_store(config->database.dsn, store::PgStoreOptions{.pool_size = http::kApiDatabaseConnections,
                                                                        .limits = connection_limits(config->database)});
-  std::unique_ptr<http::ApiServer> api;
+  store::PgStore probe_store(config->database.dsn,
+                             store::PgStoreOptions{.pool_size = 1, .limits = connection_limits(config->database)});
   std::unique_ptr<metrics::MetricsServer> metrics_server;
+  std::unique_ptr<http::ApiServer> api;
   try {
-    if (config->http.tokens.empty()) {
-      spdlog::warn("compensatord: http.tokens is empty: the /v1 API refuses every request (401)");
-    }
-    api = std::make_unique<http::ApiServer>(
-        config->http.listen, config->http.tokens, api_store, api_store,
-        health_checks(api_store, loop, config->reconciler.stall_timeout, kafka_source.get(), reloader));
-    metrics_server = std::make_unique<metrics::MetricsServer>(config->metrics.listen, metrics);
+    metrics_server = std::make_unique<metrics::MetricsServer>(
+        config->metrics.listen, metrics,
+        health_checks(probe_store, loop, config->reconciler.stall_timeout, kafka_source.get(), reloader));
+    api = open_api(config->http, api_store);
   } catch (const std::exception& e) {
     spdlog::critical("compensatord: {}", e.what());
     return kExitFailure;

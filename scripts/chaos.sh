@@ -165,7 +165,7 @@ start_replica() {
 
 for ((i = 0; i < replicas; i++)); do
   start_replica "$i"
-  wait_for_http "http://127.0.0.1:${daemon_ports[i]}/healthz" "$work/replica-$i.log" "${replica_pids[i]}"
+  wait_for_http "http://127.0.0.1:${metrics_ports[i]}/healthz" "$work/replica-$i.log" "${replica_pids[i]}"
 done
 
 "$demo_traffic" --dsn "$CHAOS_DSN" --services-url "$CHAOS_SERVICES_URL" --orders "$orders" --die-rate "$die_rate" \
@@ -220,7 +220,7 @@ for fault in "${schedule[@]}"; do
       start_replica "$i"
       # compensatord exits when it cannot reach its database at start (a supervisor restarts it):
       # the next fault, maybe the PostgreSQL restart, waits until this replica is up.
-      wait_for_http "http://127.0.0.1:${daemon_ports[i]}/healthz" "$work/replica-$i.log" "${replica_pids[i]}"
+      wait_for_http "http://127.0.0.1:${metrics_ports[i]}/healthz" "$work/replica-$i.log" "${replica_pids[i]}"
       done_kills=$((done_kills + 1))
       ;;
     freeze)

@@ -104,7 +104,7 @@ echo "demo: starting compensatord on $DEMO_DAEMON_LISTEN" >&2
   { keep_logs=1; die "compensatord migrate failed: $(tail -n 5 "$work/compensatord.log")"; }
 "$compensatord" run --config "$repo/config/demo.yaml" >>"$work/compensatord.log" 2>&1 &
 pids+=($!)
-wait_for_http "http://$DEMO_DAEMON_LISTEN/healthz" "$work/compensatord.log" "${pids[-1]}"
+wait_for_http "http://$DEMO_METRICS_LISTEN/healthz" "$work/compensatord.log" "${pids[-1]}"
 
 echo "demo: placing $orders orders (checks: $checks), $die_rate of them dying half-way" >&2
 status=0

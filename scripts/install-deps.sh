@@ -12,7 +12,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libcpprest-dev libcurl4-openssl-dev libssl-dev librdkafka-dev libpqxx-dev libpq-dev libyaml-cpp-dev
-  prometheus-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
 )
 if [[ "${DEPS:-all}" != build ]]; then

@@ -305,9 +305,11 @@ HttpConfig read_http(const Reader& root) {
   Reader section = root.child("http");
   if (!is_section(section)) return http;
   section.reject_unknown_keys({"listen", "tokens"});
-  if (auto listen = section.string("listen")) {
+  if (auto listen = section.string("listen"); listen && *listen == "off") {
+    http.listen.reset();
+  } else if (listen) {
     if (!valid_listen(*listen)) {
-      section.child("listen").error(fmt::format("expected host:port like 0.0.0.0:8080, got '{}'", *listen));
+      section.child("listen").error(fmt::format("expected host:port like 0.0.0.0:8080 (or off), got '{}'", *listen));
     }
     http.listen = *listen;
   }

@@ -79,12 +79,13 @@ struct ReconcilerConfig {
 };
 
 struct HttpConfig {
-  std::string listen = "127.0.0.1:8080";  // health, readiness and the /v1 API
-  std::vector<http::ApiToken> tokens;     // none: every /v1 request is refused (401)
+  // The /v1 API; nothing (`off`) opens no API port at all (the probes are on metrics.listen).
+  std::optional<std::string> listen = "127.0.0.1:8080";
+  std::vector<http::ApiToken> tokens;  // none: every /v1 request is refused (401)
 };
 
 struct MetricsConfig {
-  std::string listen = "0.0.0.0:9464";                     // Prometheus scrapes /metrics here
+  std::string listen = "0.0.0.0:9464";                     // /metrics, /healthz and /readyz
   milliseconds refresh_interval{std::chrono::seconds(5)};  // how often the store gauges are read
 };
 

@@ -117,37 +117,14 @@ std::string_view decide_code(store::DecideByHandOutcome outcome) {
   return "unknown";
 }
 
-// Kubernetes-style probe answer: the status says it all; ?verbose adds one line per check.
-void reply_checks(const http_request& request, const std::string& endpoint, const std::vector<HealthCheck>& checks) {
-  std::string lines;
-  bool passed = true;
-  for (const auto& check : checks) {
-    if (auto failure = check.failure(); failure && check.informational) {
-      lines += fmt::format("[!]{}: {}\n", check.name, *failure);
-    } else if (failure) {
-      passed = false;
-      spdlog::warn("http: {} check {} failed: {}", endpoint, check.name, *failure);
-      lines += fmt::format("[-]{} failed: {}\n", check.name, *failure);
-    } else {
-      lines += fmt::format("[+]{} ok\n", check.name);
-    }
-  }
-  const bool verbose = request.relative_uri().query().find("verbose") != std::string::npos;
-  std::string body = verbose ? lines : std::string();
-  body += fmt::format("{} check {}\n", endpoint, passed ? "passed" : "failed");
-  observe(request.reply(passed ? status_codes::OK : status_codes::ServiceUnavailable, body));
-}
-
 }  // namespace
 
 class ApiServer::Impl {
  public:
-  Impl(const std::string& listen, std::vector<ApiToken> tokens, store::Store& store, store::AdminStore& admin,
-       HealthChecks checks)
+  Impl(const std::string& listen, std::vector<ApiToken> tokens, store::Store& store, store::AdminStore& admin)
       : store_(store),
         admin_(admin),
         authenticator_(std::move(tokens)),
-        checks_(std::move(checks)),
         listener_(utility::conversions::to_string_t(fmt::format("http://{}/", listen))) {
     listener_.support([this](const http_request& r) { hand_over(r); });
     try {
@@ -185,8 +162,6 @@ class ApiServer::Impl {
     const std::string path = request.relative_uri().path();
     const bool get = request.method() == web::http::methods::GET;
     const bool post = request.method() == web::http::methods::POST;
-    if (get && path == "/healthz") return reply_checks(request, "healthz", checks_.liveness);
-    if (get && path == "/readyz") return reply_checks(request, "readyz", checks_.readiness);
     if (path == "/v1/transactions") {
       if (!get)
         return reply_error(request, status_codes::MethodNotAllowed, "method_not_allowed", "only GET is allowed here");
@@ -356,7 +331,6 @@ class ApiServer::Impl {
   store::Store& store_;
   store::AdminStore& admin_;
   Authenticator authenticator_;
-  HealthChecks checks_;
   // Before the listener: destroyed after it is closed, so no request is handed over to a
   // worker that is gone.
   RequestWorkers workers_{kWorkerThreads, kMaxQueuedRequests};
@@ -364,8 +338,8 @@ class ApiServer::Impl {
 };
 
 ApiServer::ApiServer(const std::string& listen, std::vector<ApiToken> tokens, store::Store& store,
-                     store::AdminStore& admin, HealthChecks checks)
-    : impl_(std::make_unique<Impl>(listen, std::move(tokens), store, admin, std::move(checks))) {}
+                     store::AdminStore& admin)
+    : impl_(std::make_unique<Impl>(listen, std::move(tokens), store, admin)) {}
 ApiServer::~ApiServer() = default;
 
 }  // namespace compensatord::http

@@ -1,14 +1,13 @@
 #pragma once
-// Serves Metrics on metrics.listen at /metrics (prometheus-cpp's embedded HTTP server).
+// The metrics port (metrics.listen): /metrics for Prometheus and the probes /healthz and /readyz,
+// unauthenticated, so that the API port can stay closed. CivetWeb stays in the .cpp; it answers
+// on threads of its own, never on the pool that outgoing participant calls use.
 
+#include "health/health.hpp"
 #include "metrics/metrics.hpp"
 
 #include <memory>
 #include <string>
-
-namespace prometheus {
-class Exposer;
-}
 
 namespace compensatord::metrics {
 
@@ -16,14 +15,17 @@ class MetricsServer {
  public:
   static constexpr const char* kPath = "/metrics";
 
-  // Starts listening on `listen` ("host:port"); throws std::runtime_error naming the address when it cannot.
-  MetricsServer(const std::string& listen, const Metrics& metrics);
+  // Starts listening on `listen` ("host:port"); throws std::runtime_error naming the address when
+  // it cannot. /healthz and /readyz answer 200 when every check passes, else 503; ?verbose lists
+  // the checks (health::answer_probe).
+  MetricsServer(const std::string& listen, const Metrics& metrics, health::HealthChecks checks);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
  private:
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  class Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace compensatord::metrics

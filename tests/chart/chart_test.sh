@@ -95,6 +95,18 @@ quiet_helm template compensatord "$chart" -f "$chart/ci/seed-values.yaml" \
 grep -q 'port: http' "$work/np-seed.yaml" || fail "seed-values: the named API clients are not admitted"
 grep -q 'app.kubernetes.io/name: order-service' "$work/np-seed.yaml" || fail "seed-values: order-service missing"
 
+# The probes are on the metrics port, so that the API port can be closed entirely (api.enabled).
+echo "chart-test: the probes use the metrics port; api.enabled=false opens no API port"
+grep -Eq 'httpGet: \{path: /(healthz|readyz), port: http\}' "$work/default/rendered.yaml" &&
+  fail "a probe still uses the API port"
+[[ $(grep -Ec 'httpGet: \{path: /(healthz|readyz), port: metrics\}' "$work/default/rendered.yaml") == 3 ]] ||
+  fail "the startup, liveness and readiness probes are not all on the metrics port"
+check_values "api-off" --set api.enabled=false
+grep -Eq '^ *listen: "?off"?$' "$work/api-off/config.yaml" || fail "api.enabled=false: http.listen is not off"
+if grep -Eq 'name: http$|port: http$' "$work/api-off/rendered.yaml"; then
+  fail "api.enabled=false still renders an API port"
+fi
+
 expect_render_failure "$broken/wrong-type-values.yaml" 'replicaCount: Invalid type. Expected: integer'
 expect_render_failure "$broken/unknown-key-values.yaml" 'Additional property replicas is not allowed'
 expect_render_failure "$broken/literal-password-values.yaml" 'literal password'

@@ -116,6 +116,16 @@ TEST(ConfigTest, HttpClientChoosesTheTransport) {
   }
 }
 
+TEST(ConfigTest, HttpListenOffOpensNoApiPortAndAnythingElseMustBeAnAddress) {
+  auto off = load_config_text(config_with("http:\n  listen: \"off\"\n"));
+  ASSERT_TRUE(off.errors.empty()) << off.errors.to_string();
+  EXPECT_FALSE(off.config->http.listen.has_value());
+  auto typo = load_config_text(config_with("http:\n  listen: of\n"));
+  ASSERT_FALSE(typo.errors.empty());
+  EXPECT_NE(typo.errors.to_string().find("http.listen"), std::string::npos) << typo.errors.to_string();
+  EXPECT_NE(typo.errors.to_string().find("(or off)"), std::string::npos) << typo.errors.to_string();
+}
+
 TEST(ConfigTest, DatabaseTimeoutsAreReadWithinTheirBounds) {
   auto result = load_config_text(
       config_with("database:\n  dsn: x\n  connect_timeout: 2s\n  statement_timeout: 1d\n  lock_timeout: 250ms\n"));

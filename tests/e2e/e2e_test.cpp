@@ -72,7 +72,7 @@ TEST_F(EndToEnd, HalfFinishedOrdersAreRepairedWhileParticipantsFail) {
   const std::string config = write_config("daemon.yaml", 50, 8, daemon_port, "e2e");
   migrate(config);
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
-  wait_for_http(fmt::format("http://127.0.0.1:{}/healthz", daemon_port), daemon);
+  wait_for_http(probe_url("/healthz"), daemon);
 
   auto traffic = run_to_completion(
       {DEMO_TRAFFIC_BIN, "--dsn", db.dsn(), "--services-url", services_url, "--orders", "200", "--die-rate", "0.4",
@@ -234,7 +234,7 @@ TEST_F(EndToEnd, DelayedChecksFromKafkaRollBackAbandonedOrdersAndLeaveCreatedOne
   ASSERT_EQ(produce_all(broker.bootstrap(), messages), "");
 
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
-  wait_for_http(fmt::format("http://127.0.0.1:{}/healthz", daemon_port), daemon);
+  wait_for_http(probe_url("/healthz"), daemon);
   for (int i = 0; i < 600 && query_count("SELECT count(*) FROM compensatord.transactions WHERE status IN "
                                          "('CONFIRMED', 'CANCELLED')") < 40;
        ++i) {
@@ -252,8 +252,8 @@ TEST_F(EndToEnd, DelayedChecksFromKafkaRollBackAbandonedOrdersAndLeaveCreatedOne
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].headers["reason"], "malformed_json") << dead[0].value;
 
-  demo::HttpClient api(fmt::format("http://127.0.0.1:{}", daemon_port));
-  auto ready = api.get("/readyz?verbose");
+  demo::HttpClient probes(fmt::format("http://127.0.0.1:{}", metrics_port));
+  auto ready = probes.get("/readyz?verbose");
   EXPECT_EQ(ready.status, 200) << ready.body;
   EXPECT_NE(ready.body.find("kafka"), std::string::npos) << ready.body;
   daemon.signal(SIGTERM);
@@ -266,7 +266,7 @@ TEST_F(EndToEnd, TransactionApiShowsTheDecisionAndRefusesHostileXids) {
   migrate(config);
   place_abandoned_orders(1);
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
-  wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
+  wait_for_http(probe_url("/readyz"), daemon);
   demo::HttpClient api = api_client(kReadToken);
   nlohmann::json txn;
   for (int i = 0; i < 100; ++i) {
@@ -287,7 +287,8 @@ TEST_F(EndToEnd, TransactionApiShowsTheDecisionAndRefusesHostileXids) {
   EXPECT_EQ(api.get("/v1/transactions/%FF%FE").status, 400) << "not UTF-8";
   EXPECT_EQ(api.get("/v1/transactions/%C3%A9t%C3%A9").status, 404) << "UTF-8 is a fine xid";
   EXPECT_EQ(api.get("/nowhere").status, 404);
-  EXPECT_EQ(api.get("/healthz").status, 200);
+  EXPECT_EQ(api.get("/healthz").status, 404) << "the probes are on the metrics port, not the API's";
+  EXPECT_EQ(demo::HttpClient(probe_url("")).get("/healthz").status, 200);
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
 }
@@ -305,7 +306,7 @@ TEST_F(EndToEnd, AnOperatorListsRetriesAndAbandonsParkedTransactionsThroughTheAp
   demo::HttpClient services(services_url);
   ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"reject_rate": 1.0}})").status, 200);
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
-  wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
+  wait_for_http(probe_url("/readyz"), daemon);
   const auto count_in = [&](const std::string& status) {
     return query_count("SELECT count(*) FROM compensatord.transactions WHERE status = '" + status + "'");
   };
@@ -452,7 +453,7 @@ TEST_F(EndToEnd, PasswordsNeverReachTheLogTheAttemptsOrTheApi) {
     tx.commit();
   }
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
-  wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
+  wait_for_http(probe_url("/readyz"), daemon);
   demo::HttpClient api = api_client(kReadToken);
   const auto settled = [&] {
     return query_count(
@@ -495,7 +496,7 @@ TEST_F(EndToEnd, AFloodOfApiRequestsDoesNotHoldBackTheReconciler) {
   migrate(config);
   place_abandoned_orders(kOrders);
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
-  wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
+  wait_for_http(probe_url("/readyz"), daemon);
 
   std::atomic<bool> flooding{true};
   std::mutex mutex;
@@ -533,8 +534,7 @@ TEST_F(EndToEnd, AFloodOfApiRequestsDoesNotHoldBackTheReconciler) {
     if (status == 200) served = count;
   }
   EXPECT_GT(served, kOrders) << "the API answered while flooded";
-  demo::HttpClient api(fmt::format("http://127.0.0.1:{}", daemon_port));
-  EXPECT_EQ(api.get("/healthz").status, 200);
+  EXPECT_EQ(demo::HttpClient(probe_url("")).get("/healthz").status, 200);
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
 }

@@ -33,6 +33,7 @@ class EndToEnd : public ::testing::Test {
   void SetUp() override {
     services_url = fmt::format("http://127.0.0.1:{}", free_port());
     daemon_port = free_port();
+    metrics_port = free_port();
   }
 
   void start_services(std::vector<std::string> extra = {}) {
@@ -62,7 +63,13 @@ class EndToEnd : public ::testing::Test {
     FAIL() << url << " did not answer: " << process.log();
   }
 
-  // config/demo.yaml with the given reconciler settings and listen port, written to a file.
+  // The daemon's probe (/healthz or /readyz, on its metrics port) for a config written with daemon_port.
+  std::string probe_url(const std::string& path) const {
+    return fmt::format("http://127.0.0.1:{}{}", metrics_port, path);
+  }
+
+  // config/demo.yaml with the given reconciler settings and listen port, written to a file. The
+  // daemon on daemon_port has its metrics and probes on metrics_port; any other on a free port.
   std::string write_config(const std::string& name, int batch_size, int workers, int listen_port,
                            const std::string& replica, const std::string& lease = "10s") {
     YAML::Node config = YAML::LoadFile(DEMO_CONFIG);
@@ -70,7 +77,7 @@ class EndToEnd : public ::testing::Test {
     config["reconciler"]["batch_size"] = batch_size;
     config["reconciler"]["workers"] = workers;
     config["http"]["listen"] = fmt::format("127.0.0.1:{}", listen_port);
-    config["metrics"]["listen"] = fmt::format("127.0.0.1:{}", free_port());
+    config["metrics"]["listen"] = fmt::format("127.0.0.1:{}", listen_port == daemon_port ? metrics_port : free_port());
     config["kinds"]["order"]["timeout"] = "500ms";
     config["reconciler"]["lease"] = lease;
     // Short timeouts, so that short leases pass the lease bound (check + 2 x call + 1 s).
@@ -147,6 +154,7 @@ class EndToEnd : public ::testing::Test {
   TestDatabase db;
   std::string services_url;
   int daemon_port = 0;
+  int metrics_port = 0;
   std::unique_ptr<ChildProcess> services;
 };
 

@@ -58,13 +58,12 @@ TEST_F(Reload, SighupKeepsTheRunningConfigWhenTheFileIsBrokenAndAppliesAGoodOneW
   const std::string config = write_config("daemon.yaml", 20, 4, daemon_port, "reload-e2e");
   const YAML::Node original = YAML::LoadFile(config);
   demo::HttpClient metrics(fmt::format("http://{}", original["metrics"]["listen"].as<std::string>()));
-  demo::HttpClient api(fmt::format("http://127.0.0.1:{}", daemon_port));
   const auto metrics_show = [&](const std::string& line) {
     return metrics.get("/metrics").body.find(line + "\n") != std::string::npos;
   };
   migrate(config);
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
-  wait_for_http(fmt::format("http://127.0.0.1:{}/readyz", daemon_port), daemon);
+  wait_for_http(probe_url("/readyz"), daemon);
   ASSERT_TRUE(eventually([&] { return metrics_show("compensatord_config_last_reload_success 1"); }));
 
   // A broken file: an invalid method, with the new path that must not be applied either.
@@ -76,7 +75,7 @@ TEST_F(Reload, SighupKeepsTheRunningConfigWhenTheFileIsBrokenAndAppliesAGoodOneW
   ASSERT_TRUE(eventually([&] { return metrics_show(R"(compensatord_config_reloads_total{result="error"} 1)"); }))
       << daemon.log();
   EXPECT_TRUE(metrics_show("compensatord_config_last_reload_success 0"));
-  const auto ready = api.get("/readyz?verbose");
+  const auto ready = metrics.get("/readyz?verbose");
   EXPECT_EQ(ready.status, 200) << "the previous config keeps working: " << ready.body;
   EXPECT_NE(ready.body.find("[!]config: "), std::string::npos) << ready.body;
   EXPECT_NE(ready.body.find("participants.stock.actions.cancel.method (line "), std::string::npos) << ready.body;
@@ -97,7 +96,7 @@ TEST_F(Reload, SighupKeepsTheRunningConfigWhenTheFileIsBrokenAndAppliesAGoodOneW
   ASSERT_TRUE(eventually([&] { return metrics_show(R"(compensatord_config_reloads_total{result="ok"} 1)"); }))
       << daemon.log();
   EXPECT_TRUE(metrics_show("compensatord_config_last_reload_success 1"));
-  const auto healed = api.get("/readyz?verbose");
+  const auto healed = metrics.get("/readyz?verbose");
   EXPECT_EQ(healed.status, 200);
   EXPECT_NE(healed.body.find("[+]config ok"), std::string::npos) << healed.body;
   EXPECT_NE(daemon.log().find("changed: participants.stock, logging.level"), std::string::npos) << daemon.log();

@@ -117,7 +117,7 @@ class Observability : public ::testing::Test {
     environment.insert(environment.end(), extra_env.begin(), extra_env.end());
     auto daemon = std::make_unique<ChildProcess>(std::vector<std::string>{COMPENSATORD_BIN, "run", "--config", config},
                                                  work.file("compensatord.log"), environment);
-    wait_for_status("http://" + daemon_listen, "/healthz", 200, *daemon);
+    wait_for_status("http://" + metrics_listen, "/healthz", 200, *daemon);
     return daemon;
   }
 
@@ -263,7 +263,7 @@ TEST_F(Observability, HealthzFailsWhileTheLoopIsWedged) {
   auto migrate = run_to_completion({COMPENSATORD_BIN, "migrate", "--config", config}, 60s, env(db.dsn()));
   ASSERT_EQ(migrate.exit_code, 0) << migrate.output;
   auto daemon = start_daemon(config, db.dsn());
-  demo::HttpClient client("http://" + daemon_listen, 2s);
+  demo::HttpClient client("http://" + metrics_listen, 2s);
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(client.get("/healthz").status, 200) << "idle is not stuck";
 
@@ -302,7 +302,7 @@ TEST_F(Observability, LogsAreJsonLinesAndNeverShowTheParticipantToken) {
       },
       30s))
       << daemon->log();
-  demo::HttpClient("http://" + daemon_listen).get("/readyz?verbose");
+  demo::HttpClient("http://" + metrics_listen).get("/readyz?verbose");
   daemon->signal(SIGTERM);
   ASSERT_EQ(daemon->wait_for(30s), 0) << daemon->log();
 
@@ -369,11 +369,15 @@ class OwnCluster {
   std::string port_;
 };
 
+// With the API port closed (http.listen: off), as the chart can run it: the probes need only the
+// metrics port.
 TEST_F(Observability, ReadyzFollowsTheDatabaseThroughAStopAndRestart) {
   OwnCluster cluster(work.file("pg"));
-  const std::string config = write_config();
+  const std::string config = write_config([](YAML::Node& c) { c["http"]["listen"] = "off"; });
   auto daemon = start_daemon(config, cluster.dsn());
-  demo::HttpClient client("http://" + daemon_listen, 5s);
+  EXPECT_EQ(demo::HttpClient("http://" + daemon_listen, 1s).get("/v1/transactions").status, 0)
+      << "http.listen: off opens no API port";
+  demo::HttpClient client("http://" + metrics_listen, 5s);
   auto ready = client.get("/readyz?verbose");
   ASSERT_EQ(ready.status, 200) << ready.body;
   EXPECT_NE(ready.body.find("[+]database ok"), std::string::npos) << ready.body;

@@ -62,7 +62,7 @@ fails the render: it would land in a ConfigMap, readable by anyone who can read 
 {{- $_ = set $config "reconciler" $reconciler -}}
 {{- $_ = set $config "replica_id" "${POD_NAME}" -}}
 {{- $http := default dict $config.http -}}
-{{- $_ = set $http "listen" (printf "0.0.0.0:%d" (int .Values.ports.http)) -}}
+{{- $_ = set $http "listen" (ternary (printf "0.0.0.0:%d" (int .Values.ports.http)) "off" .Values.api.enabled) -}}
 {{- $_ = set $config "http" $http -}}
 {{- $_ = set $config "metrics" (dict "listen" (printf "0.0.0.0:%d" (int .Values.ports.metrics))) -}}
 {{- $rendered := toYaml $config -}}

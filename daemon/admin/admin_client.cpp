@@ -48,6 +48,11 @@ ApiAnswer AdminClient::act(std::string_view xid, std::string_view action, const 
   return send("POST", fmt::format("/v1/transactions/{}/{}", percent_encoded(xid), action), body.dump());
 }
 
+ApiAnswer AdminClient::retry_matching(const std::vector<std::pair<std::string, std::string>>& query,
+                                      const nlohmann::json& body) {
+  return send("POST", "/v1/transactions:retry" + query_string(query), body.dump());
+}
+
 ApiAnswer AdminClient::send(std::string method, const std::string& path_and_query, std::string body) {
   adapters::HttpRequest request{.method = std::move(method),
                                 .url = base_url_ + path_and_query,

@@ -31,6 +31,8 @@ class AdminClient {
   ApiAnswer show(std::string_view xid, const std::vector<std::pair<std::string, std::string>>& query);
   // POST /v1/transactions/{xid}/{action} with a JSON object of string fields.
   ApiAnswer act(std::string_view xid, std::string_view action, const nlohmann::json& body);
+  // POST /v1/transactions:retry?<query>: the bulk retry of the list's filter.
+  ApiAnswer retry_matching(const std::vector<std::pair<std::string, std::string>>& query, const nlohmann::json& body);
 
  private:
   ApiAnswer send(std::string method, const std::string& path_and_query, std::string body);

@@ -151,6 +151,10 @@ ApiAnswer call(const AdminOptions& o, AdminClient& client) {
   }
   nlohmann::json body = nlohmann::json::object();
   if (!o.reason.empty()) body["reason"] = o.reason;
+  if (o.command == "retry-matching") {
+    body["dry_run"] = !o.apply;
+    return client.retry_matching(list_query(o), body);
+  }
   if (o.command == "decide") body["decision"] = o.decision;
   return client.act(o.xid, o.command, body);
 }
@@ -159,6 +163,7 @@ std::string render(const AdminOptions& o, const nlohmann::json& body) {
   if (o.json) return body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (o.command == "list") return render_list(body);
   if (o.command == "show") return render_transaction(body);
+  if (o.command == "retry-matching") return render_retry_matching(body);
   return render_action(body);
 }
 
@@ -237,11 +242,32 @@ std::string render_action(const nlohmann::json& answer) {
   return out + "\n";
 }
 
+std::string render_retry_matching(const nlohmann::json& answer) {
+  const bool dry_run = field(answer, "dry_run") != false;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& t :
+       field(answer, "transactions").is_array() ? field(answer, "transactions") : nlohmann::json::array()) {
+    rows.push_back({printable(field(t, "xid"), 300), printable(field(t, "status")),
+                    dry_run ? "would retry" : printable(field(t, "outcome"))});
+  }
+  std::string out = render_table({"XID", "STATUS", "OUTCOME"}, rows);
+  if (dry_run) {
+    out += fmt::format("dry run: {} transactions would be retried; add --apply --reason '...' to retry them\n",
+                       rows.size());
+  } else {
+    out += fmt::format("{} of {} transactions retried\n", printable(field(answer, "retried")), rows.size());
+  }
+  const auto next = field(answer, "next_after");
+  if (next.is_string()) out += fmt::format("(more match: run again, or --after '{}')\n", printable(next, 300));
+  return out;
+}
+
 CLI::App& add_admin_command(CLI::App& app, AdminOptions& o) {
-  CLI::App* admin = app.add_subcommand(
-      "admin",
-      "Operate on transactions through a replica's /v1 API: list, show, retry, decide, abandon. The token comes from "
-      "COMPENSATORD_TOKEN or --token-file (never a flag: command lines are visible to every user).");
+  CLI::App* admin =
+      app.add_subcommand("admin",
+                         "Operate on transactions through a replica's /v1 API: list, show, retry, retry-matching, "
+                         "decide, abandon. The token comes from "
+                         "COMPENSATORD_TOKEN or --token-file (never a flag: command lines are visible to every user).");
   admin->require_subcommand(1);
   admin->add_option("--url", o.url, "The API of any replica")->envname("COMPENSATORD_URL")->capture_default_str();
   admin->add_option("--token-file", o.token_file, "File holding the API token (scope read; admin to act)");
@@ -270,6 +296,20 @@ CLI::App& add_admin_command(CLI::App& app, AdminOptions& o) {
   retry->add_option("xid", o.xid, "The transaction")->required();
   retry->add_option("--reason", o.reason, "Why, for the audit");
 
+  CLI::App* retry_matching = admin->add_subcommand(
+      "retry-matching",
+      "Retry one page of the transactions a filter matches (at most --limit, 1000); a dry run unless --apply");
+  retry_matching->add_option("--status", o.status, "Required: PARKED, ABANDONED or another unfinished status")
+      ->required();
+  retry_matching->add_option("--kind", o.kind, "Only this kind");
+  retry_matching->add_option("--participant", o.participant, "Only those with a branch of this participant");
+  retry_matching->add_option("--source", o.source, "Only this source (pending_log, kafka:<topic>, legacy:<name>)");
+  retry_matching->add_option("--older-than", o.older_than, "Only those created at least this long ago");
+  retry_matching->add_option("--limit", o.limit, "At most this many, 1 to 1000 (default 100)");
+  retry_matching->add_option("--after", o.after, "Start after this xid");
+  retry_matching->add_flag("--apply", o.apply, "Retry them (else only show what would be retried)");
+  retry_matching->add_option("--reason", o.reason, "Why, for the audit (required with --apply)");
+
   CLI::App* decide = admin->add_subcommand("decide", "Decide a transaction that has no decision yet");
   decide->add_option("xid", o.xid, "The transaction")->required();
   decide->add_option("--decision", o.decision, "confirm or cancel")
@@ -281,7 +321,7 @@ CLI::App& add_admin_command(CLI::App& app, AdminOptions& o) {
   abandon->add_option("xid", o.xid, "The transaction")->required();
   abandon->add_option("--reason", o.reason, "Who took it over and why, for the audit")->required();
 
-  for (CLI::App* command : {list, show, retry, decide, abandon}) {
+  for (CLI::App* command : {list, show, retry, retry_matching, decide, abandon}) {
     command->callback([&o, command] { o.command = command->get_name(); });
   }
   return *admin;

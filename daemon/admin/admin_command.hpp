@@ -1,5 +1,5 @@
 #pragma once
-// `compensatord admin list|show|retry|decide|abandon`: the operator's commands, talking to a
+// `compensatord admin list|show|retry|retry-matching|decide|abandon`: the operator's commands, talking to a
 // replica's /v1 API. Human tables by default, the API's JSON with --json; the exit code says what
 // kind of failure happened (kExit* below), so scripts can branch on it.
 
@@ -30,7 +30,7 @@ struct AdminOptions {
   std::string token_file;  // else the COMPENSATORD_TOKEN environment variable
   bool json = false;
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
-  std::string command;  // list, show, retry, decide or abandon
+  std::string command;  // list, show, retry, retry-matching, decide or abandon
   std::string xid;
   std::string reason;
   std::string decision;
@@ -38,6 +38,8 @@ struct AdminOptions {
   std::string status, kind, participant, source, older_than, after;
   std::optional<int> limit;
   bool all_pages = false;
+  // retry-matching (with list's filters)
+  bool apply = false;
   // show
   std::optional<long long> attempts_after;
   std::optional<int> attempts_limit;
@@ -58,5 +60,6 @@ int exit_code_for(const ApiAnswer& answer);
 std::string render_list(const nlohmann::json& page);
 std::string render_transaction(const nlohmann::json& txn);
 std::string render_action(const nlohmann::json& answer);
+std::string render_retry_matching(const nlohmann::json& answer);
 
 }  // namespace compensatord::admin

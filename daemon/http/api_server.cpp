@@ -61,9 +61,11 @@ std::string authorization_of(const http_request& request) {
   return found == headers.end() ? std::string() : utility::conversions::to_utf8string(found->second);
 }
 
-// The body of an admin request: a JSON object of string fields among `allowed`, or an empty body
-// (an empty object). Throws std::invalid_argument saying what is wrong.
-nlohmann::json admin_body(const http_request& request, std::initializer_list<std::string_view> allowed) {
+// The body of an admin request: a JSON object of string fields among `allowed` and boolean fields
+// among `flags`, or an empty body (an empty object). Throws std::invalid_argument saying what is
+// wrong.
+nlohmann::json admin_body(const http_request& request, std::initializer_list<std::string_view> allowed,
+                          std::initializer_list<std::string_view> flags = {}) {
   if (request.headers().content_length() > kMaxBodyBytes) {
     throw std::invalid_argument(fmt::format("the body must be at most {} bytes", kMaxBodyBytes));
   }
@@ -77,6 +79,10 @@ nlohmann::json admin_body(const http_request& request, std::initializer_list<std
   auto json = nlohmann::json::parse(body, nullptr, false);
   if (json.is_discarded() || !json.is_object()) throw std::invalid_argument("the body must be a JSON object");
   for (const auto& [key, value] : json.items()) {
+    if (std::find(flags.begin(), flags.end(), key) != flags.end()) {
+      if (!value.is_boolean()) throw std::invalid_argument(fmt::format("{} must be true or false", key));
+      continue;
+    }
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       throw std::invalid_argument(fmt::format("unknown field '{}'", utf8_prefix(key, 64)));
     }
@@ -166,6 +172,11 @@ class ApiServer::Impl {
       if (!get)
         return reply_error(request, status_codes::MethodNotAllowed, "method_not_allowed", "only GET is allowed here");
       return with_caller(request, ApiScope::Read, [&](const Caller&) { list(request); });
+    }
+    if (path == "/v1/transactions:retry") {
+      if (!post)
+        return reply_error(request, status_codes::MethodNotAllowed, "method_not_allowed", "only POST is allowed here");
+      return with_caller(request, ApiScope::Admin, [&](const Caller& caller) { retry_matching(request, caller); });
     }
     const std::string prefix = "/v1/transactions/";
     if (path.rfind(prefix, 0) != 0)
@@ -291,6 +302,43 @@ class ApiServer::Impl {
         return reply_error(request, status_codes::Conflict, code,
                            "a replica is working on the transaction now (its lease holds); try again later");
     }
+  }
+
+  // The bulk retry: one page of the list's filter (?status=...&limit=...&after=...), shown as it
+  // is (dry run, the default) or each retried as by POST .../retry, each with its own audit row.
+  // The status filter is required, and unfinished: a bulk action names what it acts on.
+  void retry_matching(const http_request& request, const Caller& caller) {
+    const auto filter = query_of(request, list_filter_from_query);
+    if (!filter) return;
+    if (!filter->status || is_terminal(*filter->status)) {
+      return reply_error(request, status_codes::BadRequest, "bad_request",
+                         "status is required and must be unfinished (PARKED, ABANDONED, PENDING, ...): a bulk retry "
+                         "names what it retries");
+    }
+    nlohmann::json body;
+    try {
+      body = admin_body(request, {"reason"}, {"dry_run"});
+      if (!body.value("dry_run", true) && body.value("reason", "").empty())
+        throw std::invalid_argument("reason is required to retry (dry_run false): say why, for the audit");
+    } catch (const std::invalid_argument& e) {
+      return reply_error(request, status_codes::BadRequest, "bad_request", e.what());
+    }
+    const bool dry_run = body.value("dry_run", true);
+    const std::string reason = body.value("reason", "");
+    auto answer = to_json(admin_.list(*filter));
+    int retried = 0;
+    for (auto& txn : answer["transactions"]) {
+      if (dry_run) continue;
+      const auto result = admin_.retry({txn["xid"].get<std::string>(), caller.name, reason});
+      txn["outcome"] = action_code(result.outcome, "retried");
+      if (result.status) txn["status"] = to_string(*result.status);
+      retried += result.outcome == store::ActionOutcome::Applied ? 1 : 0;
+    }
+    answer["dry_run"] = dry_run;
+    answer["retried"] = retried;
+    spdlog::info("http: bulk retry of status {} by {}: {} matched, {} retried{}", to_string(*filter->status),
+                 caller.name, answer["transactions"].size(), retried, dry_run ? " (dry run)" : "");
+    reply_json(request, status_codes::OK, answer);
   }
 
   void abandon(const http_request& request, const std::string& encoded_xid, const Caller& caller) {

@@ -57,6 +57,22 @@ TEST(AdminCommand, HostileTextNeitherDrivesTheTerminalNorWidensTheTable) {
   EXPECT_NO_THROW(render_list(nlohmann::json::parse("[1, 2]")));
   EXPECT_NO_THROW(render_transaction(nlohmann::json::parse(R"({"branches": 7, "attempts": [{"id": "x"}]})")));
   EXPECT_NO_THROW(render_action(nlohmann::json(nullptr)));
+  EXPECT_NO_THROW(render_retry_matching(nlohmann::json::parse(R"({"transactions": {"xid": 1}, "dry_run": 3})")));
+}
+
+TEST(AdminCommand, ABulkRetrySaysWhatWouldBeOrWasRetriedAndWhetherMoreMatch) {
+  const auto dry = render_retry_matching(nlohmann::json::parse(R"({"dry_run": true, "retried": 0,
+      "transactions": [{"xid": "ORD-1", "status": "PARKED"}, {"xid": "ORD-2", "status": "PARKED"}],
+      "next_after": "ORD-2"})"));
+  EXPECT_NE(dry.find("ORD-1  PARKED  would retry"), std::string::npos) << dry;
+  EXPECT_NE(dry.find("dry run: 2 transactions would be retried; add --apply"), std::string::npos) << dry;
+  EXPECT_NE(dry.find("--after 'ORD-2'"), std::string::npos) << dry;
+  const auto applied = render_retry_matching(nlohmann::json::parse(R"({"dry_run": false, "retried": 1,
+      "transactions": [{"xid": "ORD-1", "status": "CANCELLING", "outcome": "retried"},
+                       {"xid": "ORD-2", "status": "PARKED", "outcome": "in_flight"}], "next_after": null})"));
+  EXPECT_NE(applied.find("ORD-2  PARKED      in_flight"), std::string::npos) << applied;
+  EXPECT_NE(applied.find("1 of 2 transactions retried"), std::string::npos) << applied;
+  EXPECT_EQ(applied.find("more match"), std::string::npos) << applied;
 }
 
 TEST(AdminCommand, ATransactionShowsBranchesAttemptsAndAdminActions) {

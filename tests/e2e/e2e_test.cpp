@@ -425,6 +425,76 @@ TEST_F(EndToEnd, AnOperatorListsRetriesAndAbandonsParkedTransactionsThroughTheAp
   EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
 }
 
+// After an incident at one participant, its parked transactions go back to work in one request:
+// shown first (a dry run is the default), then retried a page at a time, each audited.
+TEST_F(EndToEnd, AnOperatorRetriesTheParkedTransactionsOfAParticipantInBulkAfterADryRun) {
+  start_services();
+  const std::string config = write_config("daemon.yaml", 50, 4, daemon_port, "bulk-e2e");
+  migrate(config);
+  place_abandoned_orders(3);
+  demo::HttpClient services(services_url);
+  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"reject_rate": 1.0}})").status, 200);
+  ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
+  wait_for_http(probe_url("/readyz"), daemon);
+  const auto count_in = [&](const std::string& status) {
+    return query_count("SELECT count(*) FROM compensatord.transactions WHERE status = '" + status + "'");
+  };
+  for (int i = 0; i < 600 && count_in("PARKED") < 3; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(count_in("PARKED"), 3) << daemon.log();
+
+  demo::HttpClient admin = api_client(kAdminToken);
+  const std::string bulk = "/v1/transactions:retry?status=PARKED&participant=stock";
+  EXPECT_EQ(api_client(kReadToken).post(bulk, "{}").status, 403);
+  EXPECT_EQ(admin.post("/v1/transactions:retry?participant=stock", "{}").status, 400) << "no status";
+  EXPECT_EQ(admin.post("/v1/transactions:retry?status=CANCELLED", "{}").status, 400) << "a finished status";
+  EXPECT_EQ(admin.post("/v1/transactions:retry?status=PARKED&limit=1001", "{}").status, 400) << "over the cap";
+  EXPECT_EQ(admin.post(bulk, R"({"dry_run": "no"})").status, 400);
+  EXPECT_EQ(admin.post(bulk, R"({"dry_run": false})").status, 400) << "retrying needs a reason";
+  EXPECT_EQ(admin.get(bulk).status, 405);
+
+  const auto dry = admin.post(bulk, "");
+  ASSERT_EQ(dry.status, 200) << dry.body;
+  const auto shown = nlohmann::json::parse(dry.body);
+  EXPECT_EQ(shown["dry_run"], true);
+  EXPECT_EQ(shown["retried"], 0);
+  ASSERT_EQ(shown["transactions"].size(), 3u) << dry.body;
+  EXPECT_EQ(shown["transactions"][2]["xid"], "ABANDONED-2");
+  EXPECT_EQ(count_in("PARKED"), 3) << "a dry run changes nothing";
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.admin_actions"), 0);
+
+  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"reject_rate": 0}})").status, 200);
+  const auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {COMPENSATORD_BIN, "admin"});
+    return run_to_completion(args, 30s,
+                             {std::string("COMPENSATORD_TOKEN=") + kAdminToken,
+                              fmt::format("COMPENSATORD_URL=http://127.0.0.1:{}", daemon_port)});
+  };
+  const auto dry_table = cli({"retry-matching", "--status", "PARKED"});
+  EXPECT_EQ(dry_table.exit_code, 0) << dry_table.output;
+  EXPECT_NE(dry_table.output.find("dry run: 3 transactions would be retried"), std::string::npos) << dry_table.output;
+  EXPECT_EQ(cli({"retry-matching", "--status", "PARKED", "--apply"}).exit_code, 2) << "--apply needs a reason";
+  const auto first_page = cli({"retry-matching", "--status", "PARKED", "--participant", "stock", "--limit", "2",
+                               "--apply", "--reason", "stock accepts our token again (INC-9)"});
+  ASSERT_EQ(first_page.exit_code, 0) << first_page.output;
+  EXPECT_NE(first_page.output.find("2 of 2 transactions retried"), std::string::npos) << first_page.output;
+  EXPECT_NE(first_page.output.find("(more match"), std::string::npos) << first_page.output;
+  const auto rest = admin.post(bulk, R"j({"dry_run": false, "reason": "the rest (INC-9)"})j");
+  ASSERT_EQ(rest.status, 200) << rest.body;
+  const auto rest_json = nlohmann::json::parse(rest.body);
+  ASSERT_EQ(rest_json["transactions"].size(), 1u) << rest.body;
+  EXPECT_EQ(rest_json["transactions"][0]["xid"], "ABANDONED-2");
+  EXPECT_EQ(rest_json["transactions"][0]["outcome"], "retried");
+  EXPECT_EQ(rest_json["retried"], 1);
+
+  for (int i = 0; i < 600 && count_in("CANCELLED") < 3; ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(count_in("CANCELLED"), 3) << daemon.log();
+  EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.admin_actions WHERE action = 'retry' AND actor = 'ops' "
+                        "AND before ->> 'status' = 'PARKED' AND reason LIKE '%INC-9%'"),
+            3);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
+}
+
 // Passwords in a participant's base_url, a check's DSN and a legacy source's DSN never reach the
 // daemon's log, the attempts table or the API, though calls and failures name those places.
 TEST_F(EndToEnd, PasswordsNeverReachTheLogTheAttemptsOrTheApi) {

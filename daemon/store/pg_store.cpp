@@ -1,5 +1,6 @@
 #include "store/pg_store.hpp"
 
+#include "common/shown.hpp"
 #include "model/text.hpp"
 #include "store/connection_pool.hpp"
 #include "store/json_rows.hpp"
@@ -241,11 +242,6 @@ std::string cut(std::string_view text, std::size_t limit) {
   return fmt::format("{}... ({} bytes)", utf8_prefix(text, limit), text.size());
 }
 
-// An xid or owner as it appears in an error message: hostile values stay readable and short.
-std::string shown(std::string_view value) {
-  return nlohmann::json(cut(value, kShownLength)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 // The server's first line only: the DETAIL of a constraint violation repeats the whole row,
 // which may be megabytes of hostile text or business data.
 std::string server_message(std::string_view what) {
@@ -286,7 +282,7 @@ template <typename Enum>
 Enum parsed(std::optional<Enum> (*parse)(std::string_view), const pqxx::field& field) {
   const auto text = field.as<std::string>();
   const auto value = parse(text);
-  if (!value) throw StoreError(fmt::format("unknown {} {} in the database", field.name(), shown(text)));
+  if (!value) throw StoreError(fmt::format("unknown {} {} in the database", field.name(), shown(text, kShownLength)));
   return *value;
 }
 
@@ -370,7 +366,7 @@ nlohmann::json branches_json(std::string_view operation, const std::vector<NewBr
     require_nonempty(operation, fmt::format("branch {} participant", i), branch.participant);
     if (!branch.fields.is_object()) {
       throw StoreError(fmt::format("{}: branch {} ({}) fields must be a JSON object, got {}", operation, i,
-                                   shown(branch.participant), branch.fields.type_name()));
+                                   shown(branch.participant, kShownLength), branch.fields.type_name()));
     }
     document.push_back({{"participant", branch.participant}, {"fields", branch.fields}});
   }
@@ -387,7 +383,7 @@ std::string branches_document(std::string_view operation, const std::vector<NewB
 
 // One element of kIngestBatchSql's input, checked like ingest() checks its transaction.
 std::string batch_element(const NewTransaction& txn) {
-  const auto operation = fmt::format("ingest_batch {}", shown(txn.xid));
+  const auto operation = fmt::format("ingest_batch {}", shown(txn.xid, kShownLength));
   require_nonempty(operation, "xid", txn.xid);
   require_text(operation, "kind", txn.kind);
   require_text(operation, "source", txn.source);
@@ -439,7 +435,8 @@ void add_branch_updates(JsonRows& document, const WriteBack& result) {
 void add_attempts(JsonRows& document, std::string_view operation, const WriteBack& result) {
   for (const auto& a : result.attempts) {
     if (!a.xid.empty() && a.xid != result.xid) {
-      throw StoreError(fmt::format("{}: an attempt names another transaction {}", operation, shown(a.xid)));
+      throw StoreError(
+          fmt::format("{}: an attempt names another transaction {}", operation, shown(a.xid, kShownLength)));
     }
     document.row();
     if (a.id) document.number("id", static_cast<long long>(*a.id));
@@ -475,8 +472,9 @@ std::string leases_document(std::string_view operation, const std::vector<Leased
   for (const auto& leased : leases) {
     require_nonempty(operation, "xid", leased.xid);
     if (leased.lease.owner != leases.front().lease.owner) {
-      throw StoreError(fmt::format("{}: leases of two owners, {} and {}", operation, shown(leases.front().lease.owner),
-                                   shown(leased.lease.owner)));
+      throw StoreError(fmt::format("{}: leases of two owners, {} and {}", operation,
+                                   shown(leases.front().lease.owner, kShownLength),
+                                   shown(leased.lease.owner, kShownLength)));
     }
     document.row().text("xid", leased.xid).number("token", static_cast<long long>(leased.lease.token));
   }
@@ -489,7 +487,8 @@ std::string start_calls_document(std::string_view operation, const std::vector<C
     require_nonempty(operation, "xid", r.xid);
     require_nonempty(operation, "owner", r.lease.owner);
     for (const auto& call : r.calls) {
-      if (!call.branch_no) throw StoreError(fmt::format("{}: a call of {} names no branch", operation, shown(r.xid)));
+      if (!call.branch_no)
+        throw StoreError(fmt::format("{}: a call of {} names no branch", operation, shown(r.xid, kShownLength)));
       document.row()
           .text("xid", r.xid)
           .text("owner", r.lease.owner)
@@ -531,7 +530,7 @@ std::string not_inserted_document(const std::vector<NewTransaction>& txns, const
 // A refused ingest: the recorded transaction stands, and an operator sees which source lost.
 void report_conflict(const PgStoreOptions& options, const NewTransaction& txn, std::string_view recorded_source) {
   spdlog::warn("store: refused xid={} from {}: it is recorded with other branches (by {}); the recorded ones stand",
-               shown(txn.xid), shown(txn.source), shown(recorded_source));
+               shown(txn.xid, kShownLength), shown(txn.source, kShownLength), shown(recorded_source, kShownLength));
   options.on_ingest_conflict(txn.source);
 }
 
@@ -574,7 +573,7 @@ std::unordered_map<std::string, DecideResult> decisions_in_force(pqxx::transacti
 // outcome ('retried' or 'abandoned' when applied, else 'unknown', 'finished' or 'in_flight') and the
 // status afterwards.
 ActionResult admin_action(ConnectionPool& pool, std::string_view action, const char* sql, const AdminRequest& request) {
-  const auto operation = fmt::format("{} {}", action, shown(request.xid));
+  const auto operation = fmt::format("{} {}", action, shown(request.xid, kShownLength));
   require_admin_request(operation, request);
   return run(pool, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
@@ -609,7 +608,7 @@ PgStore::~PgStore() = default;
 std::vector<int> PgStore::migrate() { return store::migrate(dsn_, options_.limits.connect_timeout); }
 
 IngestResult PgStore::ingest(const NewTransaction& txn) {
-  const auto operation = fmt::format("ingest {}", shown(txn.xid));
+  const auto operation = fmt::format("ingest {}", shown(txn.xid, kShownLength));
   require_nonempty(operation, "xid", txn.xid);
   require_text(operation, "kind", txn.kind);
   require_text(operation, "source", txn.source);
@@ -660,7 +659,7 @@ std::vector<IngestResult> PgStore::ingest_batch(const std::vector<NewTransaction
 }
 
 std::vector<Transaction> PgStore::claim_due(const ClaimRequest& request) {
-  const auto operation = fmt::format("claim_due for {}", shown(request.owner));
+  const auto operation = fmt::format("claim_due for {}", shown(request.owner, kShownLength));
   require_nonempty(operation, "owner", request.owner);
   if (request.limit < 1)
     throw StoreError(fmt::format("{}: limit must be at least 1, got {}", operation, request.limit));
@@ -685,7 +684,7 @@ std::vector<Transaction> PgStore::claim_due(const ClaimRequest& request) {
 }
 
 std::vector<DecideResult> PgStore::decide_all(const std::vector<DecideRequest>& requests) {
-  const auto operation = requests.size() == 1 ? fmt::format("decide {}", shown(requests.front().xid))
+  const auto operation = requests.size() == 1 ? fmt::format("decide {}", shown(requests.front().xid, kShownLength))
                                               : fmt::format("decide {} transactions", requests.size());
   if (requests.empty()) return {};
   const auto document = decide_document(operation, requests);
@@ -718,7 +717,7 @@ std::vector<DecideResult> PgStore::decide_all(const std::vector<DecideRequest>& 
 }
 
 std::vector<StartedCalls> PgStore::start_calls_all(const std::vector<CallsStart>& requests) {
-  const auto operation = requests.size() == 1 ? fmt::format("start_calls {}", shown(requests.front().xid))
+  const auto operation = requests.size() == 1 ? fmt::format("start_calls {}", shown(requests.front().xid, kShownLength))
                                               : fmt::format("start_calls of {} transactions", requests.size());
   if (requests.empty()) return {};
   const auto document = start_calls_document(operation, requests);
@@ -746,7 +745,7 @@ std::vector<StartedCalls> PgStore::start_calls_all(const std::vector<CallsStart>
 }
 
 std::vector<bool> PgStore::write_back_all(const std::vector<WriteBack>& results) {
-  const auto operation = results.size() == 1 ? fmt::format("write_back {}", shown(results.front().xid))
+  const auto operation = results.size() == 1 ? fmt::format("write_back {}", shown(results.front().xid, kShownLength))
                                              : fmt::format("write_back {} transactions", results.size());
   if (results.empty()) return {};
   JsonRows rows;
@@ -812,7 +811,7 @@ void PgStore::release(const std::vector<LeasedXid>& leases) {
 }
 
 std::optional<Transaction> PgStore::find(const std::string& xid) {
-  const auto operation = fmt::format("find {}", shown(xid));
+  const auto operation = fmt::format("find {}", shown(xid, kShownLength));
   require_text(operation, "xid", xid);
   return run(*pool_, operation, [&](pqxx::connection& connection) -> std::optional<Transaction> {
     pqxx::read_transaction work(connection);
@@ -825,7 +824,7 @@ std::optional<Transaction> PgStore::find(const std::string& xid) {
 }
 
 std::vector<Attempt> PgStore::attempts(const std::string& xid) {
-  const auto operation = fmt::format("attempts of {}", shown(xid));
+  const auto operation = fmt::format("attempts of {}", shown(xid, kShownLength));
   require_text(operation, "xid", xid);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::read_transaction work(connection);
@@ -854,7 +853,7 @@ ActionResult PgStore::retry(const AdminRequest& request) {
 }
 
 DecideByHandResult PgStore::decide_by_hand(const AdminRequest& request, Decision decision) {
-  const auto operation = fmt::format("decide {} by hand", shown(request.xid));
+  const auto operation = fmt::format("decide {} by hand", shown(request.xid, kShownLength));
   require_admin_request(operation, request);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
@@ -932,7 +931,7 @@ TransactionPage PgStore::list(const ListFilter& filter) {
 }
 
 AttemptPage PgStore::attempt_page(const std::string& xid, std::int64_t after_id, int limit) {
-  const auto operation = fmt::format("attempts of {}", shown(xid));
+  const auto operation = fmt::format("attempts of {}", shown(xid, kShownLength));
   require_text(operation, "xid", xid);
   require_page_size(operation, limit);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
@@ -950,7 +949,7 @@ AttemptPage PgStore::attempt_page(const std::string& xid, std::int64_t after_id,
 }
 
 std::vector<AdminAction> PgStore::admin_actions(const std::string& xid) {
-  const auto operation = fmt::format("admin actions of {}", shown(xid));
+  const auto operation = fmt::format("admin actions of {}", shown(xid, kShownLength));
   require_text(operation, "xid", xid);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::read_transaction work(connection);

@@ -33,6 +33,12 @@ constexpr const char* kTransactionColumns = R"(
   (extract(epoch FROM t.next_attempt_at) * 1000000)::bigint AS next_attempt_us,
   t.attempt_count, t.last_error, t.last_http_status, t.parked_reason, coalesce(t.lease_owner, '') AS lease_owner)";
 
+// A transaction the reconciler has work on, due now. The status list is the predicate of the
+// partial index transactions_due (0001_schema.sql), word for word, so that every statement that
+// looks for due rows reads that index, whose size is the work left rather than the history.
+constexpr const char* kDue =
+    "status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now()";
+
 // The WHERE and ORDER BY match the partial index transactions_due (see 0001_schema.sql): the
 // claim reads only the due end of the backlog, however many finished rows the table holds. Each
 // claimed row gets a new fencing token (0003_fenced_leases.sql). $4 lists the xids the claiming
@@ -42,7 +48,7 @@ const std::string& claim_sql() {
 WITH due AS (
   SELECT xid, lease_owner AS previous_owner
     FROM compensatord.transactions
-   WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now()
+   WHERE )") + kDue + R"(
      AND xid NOT IN (SELECT jsonb_array_elements_text($4::jsonb))
    ORDER BY next_attempt_at
    LIMIT $2
@@ -55,7 +61,7 @@ UPDATE compensatord.transactions AS t
        updated_at = now()
   FROM due
  WHERE t.xid = due.xid
-RETURNING )") + kTransactionColumns +
+RETURNING )" + kTransactionColumns +
                                  ",\n  t.lease_token,"
                                  "\n  due.previous_owner IS NOT NULL AND due.previous_owner <> $1 AS lease_taken_over";
   return sql;
@@ -220,15 +226,19 @@ const std::string& page_sql() {
 
 constexpr const char* kCountByStatusSql = "SELECT status, count(*) FROM compensatord.transactions GROUP BY status";
 
-constexpr const char* kCountDueSql = R"(
-SELECT count(*) FROM compensatord.transactions
- WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now())";
+const std::string& count_due_sql() {
+  static const std::string sql = std::string("SELECT count(*) FROM compensatord.transactions WHERE ") + kDue;
+  return sql;
+}
 
 // min() over the partial index's key with its predicate: an index scan that reads one entry.
-constexpr const char* kOldestDueAgeSql = R"(
+const std::string& oldest_due_age_sql() {
+  static const std::string sql = std::string(R"(
 SELECT coalesce((extract(epoch FROM now() - min(next_attempt_at)) * 1000)::bigint, 0)
   FROM compensatord.transactions
- WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now())";
+ WHERE )") + kDue;
+  return sql;
+}
 
 constexpr const char* kMigrationsTableSql = "SELECT to_regclass('compensatord.schema_migrations') IS NOT NULL";
 constexpr const char* kSchemaVersionSql = "SELECT coalesce(max(version), 0) FROM compensatord.schema_migrations";
@@ -879,14 +889,14 @@ DecideByHandResult PgStore::decide_by_hand(const AdminRequest& request, Decision
 long long PgStore::count_due() {
   return run(*pool_, "count_due", [&](pqxx::connection& connection) {
     pqxx::read_transaction work(connection);
-    return work.exec1(kCountDueSql)[0].as<long long>();
+    return work.exec1(count_due_sql())[0].as<long long>();
   });
 }
 
 std::chrono::milliseconds PgStore::oldest_due_age() {
   return run(*pool_, "oldest_due_age", [&](pqxx::connection& connection) {
     pqxx::read_transaction work(connection);
-    return std::chrono::milliseconds(work.exec1(kOldestDueAgeSql)[0].as<long long>());
+    return std::chrono::milliseconds(work.exec1(oldest_due_age_sql())[0].as<long long>());
   });
 }
 

@@ -1,5 +1,6 @@
 #include "kafka/check_message.hpp"
 
+#include "common/shown.hpp"
 #include "model/duration.hpp"
 #include "model/text.hpp"
 
@@ -45,13 +46,6 @@ std::string tagged(std::string_view reason, std::string_view value) {
   return is_name(value) ? fmt::format("{}:{}", reason, value) : std::string(reason);
 }
 
-// A bounded, escaped rendering of untrusted text for error messages.
-std::string shown(std::string_view text, std::size_t limit = kShownBytes) {
-  const std::string_view head = utf8_prefix(text, limit);
-  std::string out = json(std::string(head)).dump(-1, ' ', true, json::error_handler_t::replace);
-  return head.size() < text.size() ? out + "..." : out;
-}
-
 // Depth of [ and { outside strings, counted before parsing so hostile nesting costs nothing.
 std::size_t nesting_depth(std::string_view text) {
   std::size_t depth = 0;
@@ -83,7 +77,7 @@ Failure reject_unknown_fields(const json& object, const std::array<std::string_v
                               std::string_view where) {
   for (const auto& [name, value] : object.items()) {
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      return reject(tagged("unknown_field", name), fmt::format("{}unknown field {}", where, shown(name)));
+      return reject(tagged("unknown_field", name), fmt::format("{}unknown field {}", where, shown(name, kShownBytes)));
     }
   }
   return std::nullopt;
@@ -105,9 +99,11 @@ Failure check_xid(const std::string& xid, const std::optional<std::string_view>&
   if (xid.empty() || xid.size() > kMaxXidBytes) {
     return reject("invalid_xid", fmt::format("xid must be 1 to {} bytes, got {}", kMaxXidBytes, xid.size()));
   }
-  if (has_control(xid)) return reject("invalid_xid", fmt::format("xid {} contains control characters", shown(xid)));
+  if (has_control(xid))
+    return reject("invalid_xid", fmt::format("xid {} contains control characters", shown(xid, kShownBytes)));
   if (key && *key != xid) {
-    return reject("key_mismatch", fmt::format("message key {} differs from xid {}", shown(*key), shown(xid)));
+    return reject("key_mismatch",
+                  fmt::format("message key {} differs from xid {}", shown(*key, kShownBytes), shown(xid, kShownBytes)));
   }
   return std::nullopt;
 }
@@ -136,7 +132,7 @@ Failure parse_fields(const json& branch, const std::string& where, store::NewBra
   for (const auto& [name, value] : it->items()) {
     if (!is_name(name)) {
       return reject("invalid_fields", fmt::format("{}field name {} must be 1 to {} letters, digits, '_' or '-'", where,
-                                                  shown(name), kMaxFieldNameBytes));
+                                                  shown(name, kShownBytes), kMaxFieldNameBytes));
     }
     if (auto failure = check_field_value(name, value, where)) return failure;
   }
@@ -154,7 +150,7 @@ Failure parse_branch(const json& branch, std::size_t index, const MessageRules& 
   out.participant = branch.at("participant").get<std::string>();
   if (!rules.participants.contains(out.participant)) {
     return reject(tagged("unknown_participant", out.participant),
-                  fmt::format("{}unknown participant {}", where, shown(out.participant)));
+                  fmt::format("{}unknown participant {}", where, shown(out.participant, kShownBytes)));
   }
   return parse_fields(branch, where, out);
 }
@@ -225,7 +221,7 @@ Failure parse_document(const json& document, const CheckMessage& message, const 
   if (auto failure = require_string(document, "kind", "")) return failure;
   out.kind = document.at("kind").get<std::string>();
   if (!rules.kinds.contains(out.kind)) {
-    return reject(tagged("unknown_kind", out.kind), fmt::format("unknown kind {}", shown(out.kind)));
+    return reject(tagged("unknown_kind", out.kind), fmt::format("unknown kind {}", shown(out.kind, kShownBytes)));
   }
   if (auto failure = parse_branches(document, rules, out.branches)) return failure;
   std::chrono::milliseconds delay{0};

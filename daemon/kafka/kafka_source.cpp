@@ -1,5 +1,7 @@
 #include "kafka/kafka_source.hpp"
 
+#include "common/sleep.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -8,7 +10,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -206,13 +207,6 @@ TimePoint timestamp_of(const RdKafka::Message& message, milliseconds max_clock_s
   std::optional<std::int64_t> produced;
   if (ts.type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) produced = ts.timestamp;
   return message_time(produced, Clock::now(), max_clock_skew);
-}
-
-void sleep_for(const std::stop_token& stop, milliseconds duration) {
-  std::mutex mutex;
-  std::condition_variable_any wake;
-  std::unique_lock lock(mutex);
-  wake.wait_for(lock, stop, duration, [] { return false; });
 }
 
 }  // namespace

@@ -1,9 +1,8 @@
 #include "metrics/store_gauges.hpp"
 
-#include <spdlog/spdlog.h>
+#include "common/sleep.hpp"
 
-#include <condition_variable>
-#include <mutex>
+#include <spdlog/spdlog.h>
 
 namespace compensatord::metrics {
 
@@ -15,12 +14,9 @@ StoreGaugePoller::StoreGaugePoller(std::function<StoreSnapshot()> read, Metrics&
       thread_([this](const std::stop_token& stop) { run(stop); }) {}
 
 void StoreGaugePoller::run(const std::stop_token& stop) {
-  std::mutex mutex;
-  std::condition_variable_any wake;
   while (!stop.stop_requested()) {
     refresh();
-    std::unique_lock lock(mutex);
-    wake.wait_for(lock, stop, interval_, [] { return false; });
+    sleep_for(stop, interval_);
   }
 }
 

@@ -59,7 +59,9 @@ inline std::string_view action_name(Decision d) { return to_string(d); }
 bool acknowledged(Outcome o);
 bool is_terminal(Status s);
 
-// The longest xid in bytes; the schema's transactions_xid_length check states the same number.
+// The longest xid in bytes that the API, Kafka messages and legacy log rows may carry. The schema
+// enforces the same number (the transactions_xid_length check, begin_transaction's check of p_xid),
+// in characters: the database takes every xid this limit lets in.
 inline constexpr std::size_t kMaxXidBytes = 256;
 
 // The most branches one transaction may carry, enforced by every source (begin_transaction,

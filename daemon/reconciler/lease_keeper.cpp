@@ -1,5 +1,7 @@
 #include "reconciler/lease_keeper.hpp"
 
+#include "common/sleep.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -11,11 +13,6 @@ LeaseKeeper::LeaseKeeper(store::Store& store, std::string owner, std::chrono::mi
       owner_(std::move(owner)),
       lease_(lease),
       renewer_([this](std::stop_token stop) { renew_periodically(std::move(stop)); }) {}
-
-LeaseKeeper::~LeaseKeeper() {
-  renewer_.request_stop();
-  wake_.notify_all();
-}
 
 void LeaseKeeper::keep(const Transaction& txn, SteadyClock::time_point claim_sent) {
   std::lock_guard lock(mutex_);
@@ -74,10 +71,7 @@ void LeaseKeeper::renew_now() {
 
 void LeaseKeeper::renew_periodically(std::stop_token stop) {
   while (!stop.stop_requested()) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, stop, renew_interval(), [] { return false; });
-    }
+    sleep_for(stop, renew_interval());
     if (stop.stop_requested()) return;
     renew_now();
   }

@@ -8,7 +8,6 @@
 #include "store/store.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -26,7 +25,6 @@ class LeaseKeeper {
  public:
   // Starts the renewal thread; the destructor stops and joins it.
   LeaseKeeper(store::Store& store, std::string owner, std::chrono::milliseconds lease);
-  ~LeaseKeeper();
   LeaseKeeper(const LeaseKeeper&) = delete;
   LeaseKeeper& operator=(const LeaseKeeper&) = delete;
 
@@ -57,7 +55,6 @@ class LeaseKeeper {
   const std::string owner_;
   const std::chrono::milliseconds lease_;
   mutable std::mutex mutex_;
-  std::condition_variable_any wake_;
   std::map<std::string, Held, std::less<>> held_;
   std::jthread renewer_;  // last: it uses the members above
 };

@@ -1,5 +1,6 @@
 #include "retention/retention_job.hpp"
 
+#include "common/sleep.hpp"
 #include "model/redact.hpp"
 #include "store/connection_pool.hpp"
 
@@ -155,7 +156,7 @@ void RetentionJob::purge(const std::stop_token& stop, RunResult& result) {
         observer_.retention_deleted(status, count);
       }
       if (deleted < config_.batch_size) break;
-      wait(stop, config_.pause);
+      sleep_for(stop, config_.pause);
     }
   }
   // Closing the connection releases the lock.
@@ -168,13 +169,8 @@ void RetentionJob::start() {
 void RetentionJob::run_every_interval(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     run_once(stop);
-    wait(stop, config_.interval);
+    sleep_for(stop, config_.interval);
   }
-}
-
-void RetentionJob::wait(const std::stop_token& stop, std::chrono::milliseconds how_long) {
-  std::unique_lock lock(wait_mutex_);
-  wake_.wait_for(lock, stop, how_long, [] { return false; });
 }
 
 }  // namespace compensatord::retention

@@ -11,9 +11,7 @@
 #include "store/conninfo.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -78,15 +76,11 @@ class RetentionJob {
   void run_every_interval(const std::stop_token& stop);
   // run_once's work; `result` keeps what was deleted when it throws.
   void purge(const std::stop_token& stop, RunResult& result);
-  // Waits `how_long`, or less when `stop` is requested.
-  void wait(const std::stop_token& stop, std::chrono::milliseconds how_long);
 
   std::string dsn_;
   store::ConnectionLimits limits_;
   config::RetentionConfig config_;
   RetentionObserver& observer_;
-  std::mutex wait_mutex_;
-  std::condition_variable_any wake_;
   std::jthread thread_;  // last: stopped and joined before the fields it uses go
 };
 

@@ -1,5 +1,6 @@
 #include "sources/legacy_log_source.hpp"
 
+#include "common/sleep.hpp"
 #include "model/redact.hpp"
 #include "model/text.hpp"
 #include "model/transaction.hpp"
@@ -310,8 +311,7 @@ void LegacyLogSource::run(std::stop_token stop) {
     } catch (const std::exception& e) {
       spdlog::error("legacy log {}: poll failed, retrying in {}: {}", config_.name, config_.interval, e.what());
     }
-    std::unique_lock lock(wait_mutex_);
-    wake_.wait_for(lock, stop, config_.interval, [] { return false; });
+    sleep_for(stop, config_.interval);
   }
 }
 

@@ -7,9 +7,7 @@
 #include "store/store.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <stop_token>
 #include <vector>
 
@@ -57,8 +55,6 @@ class LegacyLogSource {
   store::Store& store_;
   std::string source_;
   std::unique_ptr<Connection> connection_;
-  std::mutex wait_mutex_;
-  std::condition_variable_any wake_;
 };
 
 // One LegacyLogSource per `sources.legacy_logs` entry of a validated config.

@@ -1,5 +1,6 @@
 #include "store/pg_store.hpp"
 
+#include "common/shown.hpp"
 #include "model/text.hpp"
 #include "store/connection_pool.hpp"
 #include "store/json_rows.hpp"
@@ -32,6 +33,12 @@ constexpr const char* kTransactionColumns = R"(
   (extract(epoch FROM t.next_attempt_at) * 1000000)::bigint AS next_attempt_us,
   t.attempt_count, t.last_error, t.last_http_status, t.parked_reason, coalesce(t.lease_owner, '') AS lease_owner)";
 
+// A transaction the reconciler has work on, due now. The status list is the predicate of the
+// partial index transactions_due (0001_schema.sql), word for word, so that every statement that
+// looks for due rows reads that index, whose size is the work left rather than the history.
+constexpr const char* kDue =
+    "status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now()";
+
 // The WHERE and ORDER BY match the partial index transactions_due (see 0001_schema.sql): the
 // claim reads only the due end of the backlog, however many finished rows the table holds. Each
 // claimed row gets a new fencing token (0003_fenced_leases.sql). $4 lists the xids the claiming
@@ -41,7 +48,7 @@ const std::string& claim_sql() {
 WITH due AS (
   SELECT xid, lease_owner AS previous_owner
     FROM compensatord.transactions
-   WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now()
+   WHERE )") + kDue + R"(
      AND xid NOT IN (SELECT jsonb_array_elements_text($4::jsonb))
    ORDER BY next_attempt_at
    LIMIT $2
@@ -54,7 +61,7 @@ UPDATE compensatord.transactions AS t
        updated_at = now()
   FROM due
  WHERE t.xid = due.xid
-RETURNING )") + kTransactionColumns +
+RETURNING )" + kTransactionColumns +
                                  ",\n  t.lease_token,"
                                  "\n  due.previous_owner IS NOT NULL AND due.previous_owner <> $1 AS lease_taken_over";
   return sql;
@@ -219,15 +226,19 @@ const std::string& page_sql() {
 
 constexpr const char* kCountByStatusSql = "SELECT status, count(*) FROM compensatord.transactions GROUP BY status";
 
-constexpr const char* kCountDueSql = R"(
-SELECT count(*) FROM compensatord.transactions
- WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now())";
+const std::string& count_due_sql() {
+  static const std::string sql = std::string("SELECT count(*) FROM compensatord.transactions WHERE ") + kDue;
+  return sql;
+}
 
 // min() over the partial index's key with its predicate: an index scan that reads one entry.
-constexpr const char* kOldestDueAgeSql = R"(
+const std::string& oldest_due_age_sql() {
+  static const std::string sql = std::string(R"(
 SELECT coalesce((extract(epoch FROM now() - min(next_attempt_at)) * 1000)::bigint, 0)
   FROM compensatord.transactions
- WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now())";
+ WHERE )") + kDue;
+  return sql;
+}
 
 constexpr const char* kMigrationsTableSql = "SELECT to_regclass('compensatord.schema_migrations') IS NOT NULL";
 constexpr const char* kSchemaVersionSql = "SELECT coalesce(max(version), 0) FROM compensatord.schema_migrations";
@@ -239,11 +250,6 @@ constexpr std::size_t kMessageLength = 500;
 std::string cut(std::string_view text, std::size_t limit) {
   if (text.size() <= limit) return std::string(text);
   return fmt::format("{}... ({} bytes)", utf8_prefix(text, limit), text.size());
-}
-
-// An xid or owner as it appears in an error message: hostile values stay readable and short.
-std::string shown(std::string_view value) {
-  return nlohmann::json(cut(value, kShownLength)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // The server's first line only: the DETAIL of a constraint violation repeats the whole row,
@@ -286,7 +292,7 @@ template <typename Enum>
 Enum parsed(std::optional<Enum> (*parse)(std::string_view), const pqxx::field& field) {
   const auto text = field.as<std::string>();
   const auto value = parse(text);
-  if (!value) throw StoreError(fmt::format("unknown {} {} in the database", field.name(), shown(text)));
+  if (!value) throw StoreError(fmt::format("unknown {} {} in the database", field.name(), shown(text, kShownLength)));
   return *value;
 }
 
@@ -370,7 +376,7 @@ nlohmann::json branches_json(std::string_view operation, const std::vector<NewBr
     require_nonempty(operation, fmt::format("branch {} participant", i), branch.participant);
     if (!branch.fields.is_object()) {
       throw StoreError(fmt::format("{}: branch {} ({}) fields must be a JSON object, got {}", operation, i,
-                                   shown(branch.participant), branch.fields.type_name()));
+                                   shown(branch.participant, kShownLength), branch.fields.type_name()));
     }
     document.push_back({{"participant", branch.participant}, {"fields", branch.fields}});
   }
@@ -387,7 +393,7 @@ std::string branches_document(std::string_view operation, const std::vector<NewB
 
 // One element of kIngestBatchSql's input, checked like ingest() checks its transaction.
 std::string batch_element(const NewTransaction& txn) {
-  const auto operation = fmt::format("ingest_batch {}", shown(txn.xid));
+  const auto operation = fmt::format("ingest_batch {}", shown(txn.xid, kShownLength));
   require_nonempty(operation, "xid", txn.xid);
   require_text(operation, "kind", txn.kind);
   require_text(operation, "source", txn.source);
@@ -439,7 +445,8 @@ void add_branch_updates(JsonRows& document, const WriteBack& result) {
 void add_attempts(JsonRows& document, std::string_view operation, const WriteBack& result) {
   for (const auto& a : result.attempts) {
     if (!a.xid.empty() && a.xid != result.xid) {
-      throw StoreError(fmt::format("{}: an attempt names another transaction {}", operation, shown(a.xid)));
+      throw StoreError(
+          fmt::format("{}: an attempt names another transaction {}", operation, shown(a.xid, kShownLength)));
     }
     document.row();
     if (a.id) document.number("id", static_cast<long long>(*a.id));
@@ -475,8 +482,9 @@ std::string leases_document(std::string_view operation, const std::vector<Leased
   for (const auto& leased : leases) {
     require_nonempty(operation, "xid", leased.xid);
     if (leased.lease.owner != leases.front().lease.owner) {
-      throw StoreError(fmt::format("{}: leases of two owners, {} and {}", operation, shown(leases.front().lease.owner),
-                                   shown(leased.lease.owner)));
+      throw StoreError(fmt::format("{}: leases of two owners, {} and {}", operation,
+                                   shown(leases.front().lease.owner, kShownLength),
+                                   shown(leased.lease.owner, kShownLength)));
     }
     document.row().text("xid", leased.xid).number("token", static_cast<long long>(leased.lease.token));
   }
@@ -489,7 +497,8 @@ std::string start_calls_document(std::string_view operation, const std::vector<C
     require_nonempty(operation, "xid", r.xid);
     require_nonempty(operation, "owner", r.lease.owner);
     for (const auto& call : r.calls) {
-      if (!call.branch_no) throw StoreError(fmt::format("{}: a call of {} names no branch", operation, shown(r.xid)));
+      if (!call.branch_no)
+        throw StoreError(fmt::format("{}: a call of {} names no branch", operation, shown(r.xid, kShownLength)));
       document.row()
           .text("xid", r.xid)
           .text("owner", r.lease.owner)
@@ -531,7 +540,7 @@ std::string not_inserted_document(const std::vector<NewTransaction>& txns, const
 // A refused ingest: the recorded transaction stands, and an operator sees which source lost.
 void report_conflict(const PgStoreOptions& options, const NewTransaction& txn, std::string_view recorded_source) {
   spdlog::warn("store: refused xid={} from {}: it is recorded with other branches (by {}); the recorded ones stand",
-               shown(txn.xid), shown(txn.source), shown(recorded_source));
+               shown(txn.xid, kShownLength), shown(txn.source, kShownLength), shown(recorded_source, kShownLength));
   options.on_ingest_conflict(txn.source);
 }
 
@@ -574,7 +583,7 @@ std::unordered_map<std::string, DecideResult> decisions_in_force(pqxx::transacti
 // outcome ('retried' or 'abandoned' when applied, else 'unknown', 'finished' or 'in_flight') and the
 // status afterwards.
 ActionResult admin_action(ConnectionPool& pool, std::string_view action, const char* sql, const AdminRequest& request) {
-  const auto operation = fmt::format("{} {}", action, shown(request.xid));
+  const auto operation = fmt::format("{} {}", action, shown(request.xid, kShownLength));
   require_admin_request(operation, request);
   return run(pool, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
@@ -609,7 +618,7 @@ PgStore::~PgStore() = default;
 std::vector<int> PgStore::migrate() { return store::migrate(dsn_, options_.limits.connect_timeout); }
 
 IngestResult PgStore::ingest(const NewTransaction& txn) {
-  const auto operation = fmt::format("ingest {}", shown(txn.xid));
+  const auto operation = fmt::format("ingest {}", shown(txn.xid, kShownLength));
   require_nonempty(operation, "xid", txn.xid);
   require_text(operation, "kind", txn.kind);
   require_text(operation, "source", txn.source);
@@ -660,7 +669,7 @@ std::vector<IngestResult> PgStore::ingest_batch(const std::vector<NewTransaction
 }
 
 std::vector<Transaction> PgStore::claim_due(const ClaimRequest& request) {
-  const auto operation = fmt::format("claim_due for {}", shown(request.owner));
+  const auto operation = fmt::format("claim_due for {}", shown(request.owner, kShownLength));
   require_nonempty(operation, "owner", request.owner);
   if (request.limit < 1)
     throw StoreError(fmt::format("{}: limit must be at least 1, got {}", operation, request.limit));
@@ -685,7 +694,7 @@ std::vector<Transaction> PgStore::claim_due(const ClaimRequest& request) {
 }
 
 std::vector<DecideResult> PgStore::decide_all(const std::vector<DecideRequest>& requests) {
-  const auto operation = requests.size() == 1 ? fmt::format("decide {}", shown(requests.front().xid))
+  const auto operation = requests.size() == 1 ? fmt::format("decide {}", shown(requests.front().xid, kShownLength))
                                               : fmt::format("decide {} transactions", requests.size());
   if (requests.empty()) return {};
   const auto document = decide_document(operation, requests);
@@ -718,7 +727,7 @@ std::vector<DecideResult> PgStore::decide_all(const std::vector<DecideRequest>& 
 }
 
 std::vector<StartedCalls> PgStore::start_calls_all(const std::vector<CallsStart>& requests) {
-  const auto operation = requests.size() == 1 ? fmt::format("start_calls {}", shown(requests.front().xid))
+  const auto operation = requests.size() == 1 ? fmt::format("start_calls {}", shown(requests.front().xid, kShownLength))
                                               : fmt::format("start_calls of {} transactions", requests.size());
   if (requests.empty()) return {};
   const auto document = start_calls_document(operation, requests);
@@ -746,7 +755,7 @@ std::vector<StartedCalls> PgStore::start_calls_all(const std::vector<CallsStart>
 }
 
 std::vector<bool> PgStore::write_back_all(const std::vector<WriteBack>& results) {
-  const auto operation = results.size() == 1 ? fmt::format("write_back {}", shown(results.front().xid))
+  const auto operation = results.size() == 1 ? fmt::format("write_back {}", shown(results.front().xid, kShownLength))
                                              : fmt::format("write_back {} transactions", results.size());
   if (results.empty()) return {};
   JsonRows rows;
@@ -812,7 +821,7 @@ void PgStore::release(const std::vector<LeasedXid>& leases) {
 }
 
 std::optional<Transaction> PgStore::find(const std::string& xid) {
-  const auto operation = fmt::format("find {}", shown(xid));
+  const auto operation = fmt::format("find {}", shown(xid, kShownLength));
   require_text(operation, "xid", xid);
   return run(*pool_, operation, [&](pqxx::connection& connection) -> std::optional<Transaction> {
     pqxx::read_transaction work(connection);
@@ -825,7 +834,7 @@ std::optional<Transaction> PgStore::find(const std::string& xid) {
 }
 
 std::vector<Attempt> PgStore::attempts(const std::string& xid) {
-  const auto operation = fmt::format("attempts of {}", shown(xid));
+  const auto operation = fmt::format("attempts of {}", shown(xid, kShownLength));
   require_text(operation, "xid", xid);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::read_transaction work(connection);
@@ -854,7 +863,7 @@ ActionResult PgStore::retry(const AdminRequest& request) {
 }
 
 DecideByHandResult PgStore::decide_by_hand(const AdminRequest& request, Decision decision) {
-  const auto operation = fmt::format("decide {} by hand", shown(request.xid));
+  const auto operation = fmt::format("decide {} by hand", shown(request.xid, kShownLength));
   require_admin_request(operation, request);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::work work(connection);
@@ -880,14 +889,14 @@ DecideByHandResult PgStore::decide_by_hand(const AdminRequest& request, Decision
 long long PgStore::count_due() {
   return run(*pool_, "count_due", [&](pqxx::connection& connection) {
     pqxx::read_transaction work(connection);
-    return work.exec1(kCountDueSql)[0].as<long long>();
+    return work.exec1(count_due_sql())[0].as<long long>();
   });
 }
 
 std::chrono::milliseconds PgStore::oldest_due_age() {
   return run(*pool_, "oldest_due_age", [&](pqxx::connection& connection) {
     pqxx::read_transaction work(connection);
-    return std::chrono::milliseconds(work.exec1(kOldestDueAgeSql)[0].as<long long>());
+    return std::chrono::milliseconds(work.exec1(oldest_due_age_sql())[0].as<long long>());
   });
 }
 
@@ -932,7 +941,7 @@ TransactionPage PgStore::list(const ListFilter& filter) {
 }
 
 AttemptPage PgStore::attempt_page(const std::string& xid, std::int64_t after_id, int limit) {
-  const auto operation = fmt::format("attempts of {}", shown(xid));
+  const auto operation = fmt::format("attempts of {}", shown(xid, kShownLength));
   require_text(operation, "xid", xid);
   require_page_size(operation, limit);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
@@ -950,7 +959,7 @@ AttemptPage PgStore::attempt_page(const std::string& xid, std::int64_t after_id,
 }
 
 std::vector<AdminAction> PgStore::admin_actions(const std::string& xid) {
-  const auto operation = fmt::format("admin actions of {}", shown(xid));
+  const auto operation = fmt::format("admin actions of {}", shown(xid, kShownLength));
   require_text(operation, "xid", xid);
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::read_transaction work(connection);

@@ -4,6 +4,7 @@
 #include "adapters/http_transport.hpp"
 #include "adapters/participant.hpp"
 #include "adapters/participant_spec.hpp"
+#include "support/child_process.hpp"
 #include "test_support.hpp"
 
 #include <fmt/format.h>
@@ -29,25 +30,9 @@ namespace compensatord::adapters {
 namespace {
 
 using namespace std::chrono_literals;
+using compensatord::testing::free_port;
 using web::http::http_request;
 using web::http::experimental::listener::http_listener;
-
-// A port nobody listens on right now (bound to 0, read back, released).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 std::size_t thread_count() {
   const std::filesystem::directory_iterator tasks("/proc/self/task");

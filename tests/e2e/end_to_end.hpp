@@ -3,6 +3,7 @@
 // PostgreSQL), legacy-services over real HTTP, and helpers to configure and start compensatord.
 
 #include "support/child_process.hpp"
+#include "support/legacy_services.hpp"
 #include "support/test_database.hpp"
 #include "support/work_dir.hpp"
 
@@ -36,20 +37,9 @@ class EndToEnd : public ::testing::Test {
     metrics_port = free_port();
   }
 
-  void start_services(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{LEGACY_SERVICES_BIN,
-                                  "--listen",
-                                  services_url.substr(7),
-                                  "--order-dsn",
-                                  db.dsn(),
-                                  "--skus",
-                                  "5",
-                                  "--stock-per-sku",
-                                  "100000",
-                                  "--coupons",
-                                  "100000"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    services = std::make_unique<ChildProcess>(argv, work.file("legacy-services.log"));
+  void start_services(const std::vector<std::string>& extra = {}) {
+    services = start_legacy_services(LEGACY_SERVICES_BIN, services_url.substr(7), db.dsn(),
+                                     work.file("legacy-services.log"), extra);
     wait_for_http(services_url + "/healthz", *services);
   }
 

@@ -138,6 +138,7 @@ void prepare(Transfer& transfer, const TransportOptions& options) {
   set(easy, CURLOPT_TCP_KEEPALIVE, 1L);  // notice pooled connections that died quietly
   set(easy, CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);
   set(easy, CURLOPT_SSL_VERIFYHOST, options.verify_tls ? 2L : 0L);
+  if (!options.ca_file.empty()) set(easy, CURLOPT_CAINFO, options.ca_file.c_str());
   set_method_and_body(easy, transfer.request);
 }
 

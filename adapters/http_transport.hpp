@@ -31,6 +31,9 @@ inline constexpr std::size_t kMaxResponseBody = 1 << 20;
 
 struct TransportOptions {
   bool verify_tls = true;
+  // PEM file of the certificate authorities that servers are verified with, instead of the
+  // system's (curl transport); empty: the system's.
+  std::string ca_file{};
   // Connections kept open to one host:port at most (curl transport; 0: no limit). Requests beyond it
   // wait inside the transport for a free connection, their timeout running.
   int max_host_connections = 0;

@@ -91,7 +91,7 @@ std::optional<std::string> kafka_failure(const kafka::KafkaSource& source) {
 
 health::HealthChecks health_checks(store::PgStore& store, const reconciler::ReconcileLoop& loop,
                                    std::chrono::milliseconds stall_timeout, const kafka::KafkaSource* kafka,
-                                   const process::ConfigReloader& reloader) {
+                                   const process::ConfigReloader& reloader, const http::ApiServer* tls_api) {
   health::HealthChecks checks{
       .liveness = {{"reconcile_loop", [&loop, stall_timeout] { return loop_failure(loop, stall_timeout); }}},
       .readiness = {{"database", [&store] { return database_failure(store); }},
@@ -101,6 +101,10 @@ health::HealthChecks health_checks(store::PgStore& store, const reconciler::Reco
   // A refused reload leaves the previous config running: worth a look, not a reason to take the
   // replica out of service (HealthCheck::informational).
   checks.readiness.push_back({"config", [&reloader] { return reloader.last_failure(); }, true});
+  // Likewise a renewed certificate that cannot be read: the previous one is still served.
+  if (tls_api != nullptr) {
+    checks.readiness.push_back({"api_tls", [tls_api] { return tls_api->tls_failure(); }, true});
+  }
   return checks;
 }
 
@@ -113,7 +117,7 @@ std::unique_ptr<http::ApiServer> open_api(const config::HttpConfig& config, stor
   if (config.tokens.empty()) {
     spdlog::warn("compensatord: http.tokens is empty: the /v1 API refuses every request (401)");
   }
-  return std::make_unique<http::ApiServer>(*config.listen, config.tokens, store, store);
+  return std::make_unique<http::ApiServer>(*config.listen, config.tokens, config.tls, store, store);
 }
 
 std::unique_ptr<kafka::KafkaSource> make_kafka_source(const config::DaemonConfig& config, store::Store& store) {
@@ -213,13 +217,14 @@ int run(const std::string& path, bool until_idle) {
                                                                        .limits = connection_limits(config->database)});
   store::PgStore probe_store(config->database.dsn,
                              store::PgStoreOptions{.pool_size = 1, .limits = connection_limits(config->database)});
-  std::unique_ptr<metrics::MetricsServer> metrics_server;
   std::unique_ptr<http::ApiServer> api;
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
   try {
+    api = open_api(config->http, api_store);
     metrics_server = std::make_unique<metrics::MetricsServer>(
         config->metrics.listen, metrics,
-        health_checks(probe_store, loop, config->reconciler.stall_timeout, kafka_source.get(), reloader));
-    api = open_api(config->http, api_store);
+        health_checks(probe_store, loop, config->reconciler.stall_timeout, kafka_source.get(), reloader,
+                      config->http.tls ? api.get() : nullptr));
   } catch (const std::exception& e) {
     spdlog::critical("compensatord: {}", e.what());
     return kExitFailure;

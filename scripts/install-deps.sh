@@ -17,7 +17,7 @@ packages=(
 )
 if [[ "${DEPS:-all}" != build ]]; then
   # Tests, the demo and the chart test.
-  packages+=(postgresql postgresql-client kcat prometheus curl procps util-linux unzip)
+  packages+=(postgresql postgresql-client kcat prometheus curl openssl procps util-linux unzip)
   packages+=(wrk)  # the benchmarks' load generator (bench/)
   # The chart test's tools come from npm. This machine kind ships Node.js with npm; Debian's
   # nodejs/npm are the fallback where node is missing (Debian's npm conflicts with a bundled one).

@@ -271,6 +271,8 @@ CLI::App& add_admin_command(CLI::App& app, AdminOptions& o) {
   admin->require_subcommand(1);
   admin->add_option("--url", o.url, "The API of any replica")->envname("COMPENSATORD_URL")->capture_default_str();
   admin->add_option("--token-file", o.token_file, "File holding the API token (scope read; admin to act)");
+  admin->add_option("--ca-file", o.ca_file, "PEM certificate authorities to verify an https:// API with")
+      ->envname("COMPENSATORD_CA_FILE");
   admin->add_flag("--json", o.json, "Print the API's JSON instead of a table");
   admin->footer(
       "Exit codes: 0 ok, 1 no answer or the API failed, 2 bad usage or request refused (400), 3 no such "
@@ -335,7 +337,8 @@ int run_admin(const AdminOptions& options, std::ostream& out, std::ostream& err)
     err << "compensatord admin: " << e.what() << "\n";
     return kExitUsage;
   }
-  auto transport = adapters::make_curl_transport({.verify_tls = true, .kept_connections = 1});
+  auto transport =
+      adapters::make_curl_transport({.verify_tls = true, .ca_file = options.ca_file, .kept_connections = 1});
   AdminClient client(options.url, std::move(token), *transport, options.timeout);
   const auto answer = call(options, client);
   const int code = exit_code_for(answer);

@@ -28,6 +28,7 @@ inline constexpr int kExitDenied = 5;       // no valid token, or a token withou
 struct AdminOptions {
   std::string url = "http://127.0.0.1:8080";
   std::string token_file;  // else the COMPENSATORD_TOKEN environment variable
+  std::string ca_file;     // verifies an https:// API; empty: the system's certificate authorities
   bool json = false;
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};
   std::string command;  // list, show, retry, retry-matching, decide or abandon

@@ -86,6 +86,7 @@ std::vector<std::string> restart_only_changes(const DaemonConfig& running, const
   compare(keys, "reconciler.shutdown_grace", running.reconciler.shutdown_grace, next.reconciler.shutdown_grace);
   compare(keys, "reconciler.stall_timeout", running.reconciler.stall_timeout, next.reconciler.stall_timeout);
   compare(keys, "http.listen", running.http.listen, next.http.listen);
+  compare(keys, "http.tls", running.http.tls, next.http.tls);
   compare(keys, "http.tokens", running.http.tokens, next.http.tokens);
   compare(keys, "metrics.listen", running.metrics.listen, next.metrics.listen);
   compare(keys, "metrics.refresh_interval", running.metrics.refresh_interval, next.metrics.refresh_interval);

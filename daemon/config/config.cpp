@@ -300,11 +300,23 @@ std::vector<http::ApiToken> read_api_tokens(const Reader& section) {
   return tokens;
 }
 
+// `http.tls`: both files, or no section at all (plain HTTP).
+std::optional<http::ApiTls> read_api_tls(const Reader& http) {
+  Reader section = http.child("tls");
+  if (!is_section(section)) return std::nullopt;
+  section.reject_unknown_keys({"cert_file", "key_file", "reload_interval"});
+  http::ApiTls tls;
+  if (auto cert = section.string("cert_file", true)) tls.cert_file = *cert;
+  if (auto key = section.string("key_file", true)) tls.key_file = *key;
+  read_duration(section, "reload_interval", tls.reload_interval);
+  return tls;
+}
+
 HttpConfig read_http(const Reader& root) {
   HttpConfig http;
   Reader section = root.child("http");
   if (!is_section(section)) return http;
-  section.reject_unknown_keys({"listen", "tokens"});
+  section.reject_unknown_keys({"listen", "tokens", "tls"});
   if (auto listen = section.string("listen"); listen && *listen == "off") {
     http.listen.reset();
   } else if (listen) {
@@ -314,6 +326,7 @@ HttpConfig read_http(const Reader& root) {
     http.listen = *listen;
   }
   http.tokens = read_api_tokens(section);
+  http.tls = read_api_tls(section);
   return http;
 }
 

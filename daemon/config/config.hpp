@@ -3,6 +3,7 @@
 // docs/configuration.md; load_config() is the only way to build one.
 
 #include "config/yaml_reader.hpp"
+#include "http/api_tls.hpp"
 #include "http/api_token.hpp"
 #include "kafka/kafka_config.hpp"
 
@@ -82,6 +83,7 @@ struct HttpConfig {
   // The /v1 API; nothing (`off`) opens no API port at all (the probes are on metrics.listen).
   std::optional<std::string> listen = "127.0.0.1:8080";
   std::vector<http::ApiToken> tokens;  // none: every /v1 request is refused (401)
+  std::optional<http::ApiTls> tls;     // none: plain HTTP
 };
 
 struct MetricsConfig {

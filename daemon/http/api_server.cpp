@@ -1,8 +1,10 @@
 #include "http/api_server.hpp"
 
+#include "common/sleep.hpp"
 #include "http/auth.hpp"
 #include "http/query.hpp"
 #include "http/request_workers.hpp"
+#include "http/tls_certificate.hpp"
 #include "http/transaction_json.hpp"
 #include "http/transaction_path.hpp"
 #include "model/text.hpp"
@@ -14,6 +16,8 @@
 #include <cpprest/http_listener.h>
 
 #include <map>
+#include <stop_token>
+#include <thread>
 #include <variant>
 
 namespace compensatord::http {
@@ -127,16 +131,22 @@ std::string_view decide_code(store::DecideByHandOutcome outcome) {
 
 class ApiServer::Impl {
  public:
-  Impl(const std::string& listen, std::vector<ApiToken> tokens, store::Store& store, store::AdminStore& admin)
+  Impl(const std::string& listen, std::vector<ApiToken> tokens, std::optional<ApiTls> tls, store::Store& store,
+       store::AdminStore& admin)
       : store_(store),
         admin_(admin),
         authenticator_(std::move(tokens)),
-        listener_(utility::conversions::to_string_t(fmt::format("http://{}/", listen))) {
+        certificate_(tls ? std::make_unique<TlsCertificate>(std::move(*tls)) : nullptr),
+        listener_(utility::conversions::to_string_t(fmt::format("{}://{}/", certificate_ ? "https" : "http", listen)),
+                  listener_config()) {
     listener_.support([this](const http_request& r) { hand_over(r); });
     try {
       listener_.open().wait();
     } catch (const std::exception& e) {
       throw std::runtime_error(fmt::format("cannot listen on http.listen {}: {}", listen, e.what()));
+    }
+    if (certificate_) {
+      certificate_watch_ = std::jthread([this](const std::stop_token& stop) { watch_certificate(stop); });
     }
   }
   ~Impl() {
@@ -147,7 +157,27 @@ class ApiServer::Impl {
     }
   }
 
+  std::optional<std::string> tls_failure() const { return certificate_ ? certificate_->last_failure() : std::nullopt; }
+
  private:
+  web::http::experimental::listener::http_listener_config listener_config() {
+    web::http::experimental::listener::http_listener_config config;
+    if (certificate_) {
+      config.set_ssl_context_callback(
+          [this](boost::asio::ssl::context& context) { certificate_->serve_on(context.native_handle()); });
+    }
+    return config;
+  }
+
+  // Every reload_interval until stopped: a renewed certificate is served from the next handshake.
+  void watch_certificate(const std::stop_token& stop) {
+    for (;;) {
+      sleep_for(stop, certificate_->files().reload_interval);
+      if (stop.stop_requested()) return;
+      certificate_->reload_if_changed();
+    }
+  }
+
   // On a cpprestsdk pool thread: queue the request for the API's own workers and return.
   void hand_over(const http_request& request) {
     if (!workers_.post([this, request] { handle(request); })) {
@@ -379,15 +409,20 @@ class ApiServer::Impl {
   store::Store& store_;
   store::AdminStore& admin_;
   Authenticator authenticator_;
+  // Before the listener, whose handshakes use it; nothing without TLS.
+  std::unique_ptr<TlsCertificate> certificate_;
+  std::jthread certificate_watch_;
   // Before the listener: destroyed after it is closed, so no request is handed over to a
   // worker that is gone.
   RequestWorkers workers_{kWorkerThreads, kMaxQueuedRequests};
   web::http::experimental::listener::http_listener listener_;
 };
 
-ApiServer::ApiServer(const std::string& listen, std::vector<ApiToken> tokens, store::Store& store,
-                     store::AdminStore& admin)
-    : impl_(std::make_unique<Impl>(listen, std::move(tokens), store, admin)) {}
+ApiServer::ApiServer(const std::string& listen, std::vector<ApiToken> tokens, std::optional<ApiTls> tls,
+                     store::Store& store, store::AdminStore& admin)
+    : impl_(std::make_unique<Impl>(listen, std::move(tokens), std::move(tls), store, admin)) {}
+
+std::optional<std::string> ApiServer::tls_failure() const { return impl_->tls_failure(); }
 ApiServer::~ApiServer() = default;
 
 }  // namespace compensatord::http

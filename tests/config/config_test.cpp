@@ -126,6 +126,25 @@ TEST(ConfigTest, HttpListenOffOpensNoApiPortAndAnythingElseMustBeAnAddress) {
   EXPECT_NE(typo.errors.to_string().find("(or off)"), std::string::npos) << typo.errors.to_string();
 }
 
+TEST(ConfigTest, HttpTlsNeedsBothFilesAndNothingElse) {
+  auto tls = load_config_text(
+      config_with("http:\n  tls:\n    cert_file: /tls/tls.crt\n    key_file: /tls/tls.key\n    reload_interval: 5s\n"));
+  ASSERT_TRUE(tls.errors.empty()) << tls.errors.to_string();
+  ASSERT_TRUE(tls.config->http.tls.has_value());
+  EXPECT_EQ(tls.config->http.tls->cert_file, "/tls/tls.crt");
+  EXPECT_EQ(tls.config->http.tls->key_file, "/tls/tls.key");
+  EXPECT_EQ(tls.config->http.tls->reload_interval, 5s);
+  EXPECT_FALSE(load_config_text(config_with("")).config->http.tls.has_value()) << "plain HTTP by default";
+
+  auto half = load_config_text(config_with("http:\n  tls:\n    cert_file: /tls/tls.crt\n"));
+  EXPECT_NE(half.errors.to_string().find("http.tls.key_file"), std::string::npos) << half.errors.to_string();
+  auto typo = load_config_text(config_with("http:\n  tls:\n    cert_file: a\n    key_file: b\n    ca_file: c\n"));
+  EXPECT_NE(typo.errors.to_string().find("http.tls.ca_file"), std::string::npos) << typo.errors.to_string();
+  auto zero =
+      load_config_text(config_with("http:\n  tls:\n    cert_file: a\n    key_file: b\n    reload_interval: 0s\n"));
+  EXPECT_NE(zero.errors.to_string().find("http.tls.reload_interval"), std::string::npos) << zero.errors.to_string();
+}
+
 TEST(ConfigTest, DatabaseTimeoutsAreReadWithinTheirBounds) {
   auto result = load_config_text(
       config_with("database:\n  dsn: x\n  connect_timeout: 2s\n  statement_timeout: 1d\n  lock_timeout: 250ms\n"));

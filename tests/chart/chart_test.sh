@@ -107,6 +107,12 @@ if grep -Eq 'name: http$|port: http$' "$work/api-off/rendered.yaml"; then
   fail "api.enabled=false still renders an API port"
 fi
 
+# TLS by reference to a kubernetes.io/tls Secret: mounted read-only, named in http.tls.
+check_values "api-tls" --set api.tls.secretName=api-cert
+grep -q 'cert_file: /etc/compensatord/tls/tls.crt' "$work/api-tls/config.yaml" || fail "api.tls: http.tls.cert_file not set"
+grep -q 'secretName: api-cert' "$work/api-tls/rendered.yaml" || fail "api.tls: the Secret is not mounted"
+if grep -Eq '^ *tls:' "$work/default/config.yaml"; then fail "TLS is configured without api.tls.secretName"; fi
+
 expect_render_failure "$broken/wrong-type-values.yaml" 'replicaCount: Invalid type. Expected: integer'
 expect_render_failure "$broken/unknown-key-values.yaml" 'Additional property replicas is not allowed'
 expect_render_failure "$broken/literal-password-values.yaml" 'literal password'

@@ -63,6 +63,9 @@ fails the render: it would land in a ConfigMap, readable by anyone who can read 
 {{- $_ = set $config "replica_id" "${POD_NAME}" -}}
 {{- $http := default dict $config.http -}}
 {{- $_ = set $http "listen" (ternary (printf "0.0.0.0:%d" (int .Values.ports.http)) "off" .Values.api.enabled) -}}
+{{- if .Values.api.tls.secretName -}}
+{{- $_ = set $http "tls" (dict "cert_file" "/etc/compensatord/tls/tls.crt" "key_file" "/etc/compensatord/tls/tls.key") -}}
+{{- end -}}
 {{- $_ = set $config "http" $http -}}
 {{- $_ = set $config "metrics" (dict "listen" (printf "0.0.0.0:%d" (int .Values.ports.metrics))) -}}
 {{- $rendered := toYaml $config -}}
@@ -99,6 +102,11 @@ volumeMounts:
     readOnly: true
   - name: tmp
     mountPath: /tmp
+  {{- if .Values.api.tls.secretName }}
+  - name: api-tls
+    mountPath: /etc/compensatord/tls
+    readOnly: true
+  {{- end }}
 securityContext:
   {{- toYaml .Values.containerSecurityContext | nindent 2 }}
 {{- end -}}

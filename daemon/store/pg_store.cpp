@@ -209,19 +209,30 @@ SELECT id, action, actor, reason, (extract(epoch FROM at) * 1000000)::bigint AS 
 
 // Each filter that is not set is a constant true once PostgreSQL plans the statement with its
 // parameters (an unnamed statement gets a custom plan), so a status filter reaches the partial index
-// transactions_unfinished_by_status and no filter at all reads the primary key in xid order.
-const std::string& page_sql() {
-  static const std::string sql = std::string("SELECT ") + kTransactionColumns + R"(
+// transactions_unfinished_by_status and no filter at all reads the primary key in xid order. The
+// participant filter is the exception, written into the statement only when set: PostgreSQL turns
+// an EXISTS into a semi join (one branch lookup per row read) only when it stands alone in the
+// WHERE clause, and plans one under an OR ("$7 = '' OR EXISTS ...") as a hashed subplan that
+// reads every branch of that participant, seconds on a long history.
+const std::string& page_sql(bool by_participant) {
+  static const auto build = [](bool participant) {
+    return std::string("SELECT ") + kTransactionColumns + R"(
   FROM compensatord.transactions AS t
  WHERE t.xid > $1
    AND ($2 = '' OR t.status = $2)
    AND ($3 = '' OR t.kind = $3)
    AND ($4 = '' OR t.source = $4)
-   AND ($5::bigint = 0 OR t.created_at <= now() - $5::bigint * interval '1 millisecond')
-   AND ($6 = '' OR EXISTS (SELECT 1 FROM compensatord.branches AS b WHERE b.xid = t.xid AND b.participant = $6))
+   AND ($5::bigint = 0 OR t.created_at <= now() - $5::bigint * interval '1 millisecond'))" +
+           (participant ? R"(
+   AND EXISTS (SELECT 1 FROM compensatord.branches AS b WHERE b.xid = t.xid AND b.participant = $7))"
+                        : "") +
+           R"(
  ORDER BY t.xid
- LIMIT $7)";
-  return sql;
+ LIMIT $6)";
+  };
+  static const std::string any_participant = build(false);
+  static const std::string one_participant = build(true);
+  return by_participant ? one_participant : any_participant;
 }
 
 constexpr const char* kCountByStatusSql = "SELECT status, count(*) FROM compensatord.transactions GROUP BY status";
@@ -606,7 +617,7 @@ ActionResult admin_action(ConnectionPool& pool, std::string_view action, const c
 }  // namespace
 
 std::string_view claim_due_sql() { return claim_sql(); }
-std::string_view list_sql() { return page_sql(); }
+std::string_view list_sql(bool by_participant) { return page_sql(by_participant); }
 
 PgStore::PgStore(std::string dsn, PgStoreOptions options)
     : dsn_(std::move(dsn)),
@@ -925,9 +936,12 @@ TransactionPage PgStore::list(const ListFilter& filter) {
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::read_transaction work(connection);
     // One row more than asked for says whether another page follows.
-    const auto rows =
-        work.exec_params(page_sql(), filter.after, status, filter.kind, filter.source,
-                         static_cast<long long>(filter.older_than.count()), filter.participant, filter.limit + 1);
+    const auto older_than = static_cast<long long>(filter.older_than.count());
+    const auto rows = filter.participant.empty()
+                          ? work.exec_params(page_sql(false), filter.after, status, filter.kind, filter.source,
+                                             older_than, filter.limit + 1)
+                          : work.exec_params(page_sql(true), filter.after, status, filter.kind, filter.source,
+                                             older_than, filter.limit + 1, filter.participant);
     TransactionPage page;
     for (const auto& row : rows) {
       if (static_cast<int>(page.transactions.size()) == filter.limit) {

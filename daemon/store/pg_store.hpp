@@ -93,8 +93,8 @@ class PgStore final : public Store, public AdminStore {
 // The statement claim_due runs, for EXPLAIN in tests and in operations:
 // $1 owner, $2 limit, $3 lease in milliseconds, $4 excluded xids (a JSON array).
 std::string_view claim_due_sql();
-// The statement list runs: $1 after, $2 status, $3 kind, $4 source, $5 older_than in milliseconds,
-// $6 participant ('' or 0: any), $7 limit.
-std::string_view list_sql();
+// The statement list runs: $1 after, $2 status, $3 kind, $4 source, $5 older_than in milliseconds
+// ('' or 0: any), $6 limit; with `by_participant`, also $7 participant.
+std::string_view list_sql(bool by_participant);
 
 }  // namespace compensatord::store

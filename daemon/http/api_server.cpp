@@ -16,6 +16,7 @@
 #include <cpprest/http_listener.h>
 
 #include <map>
+#include <mutex>
 #include <stop_token>
 #include <thread>
 #include <variant>
@@ -65,19 +66,15 @@ std::string authorization_of(const http_request& request) {
   return found == headers.end() ? std::string() : utility::conversions::to_utf8string(found->second);
 }
 
+std::string too_large() { return fmt::format("the body must be at most {} bytes", kMaxBodyBytes); }
+
 // The body of an admin request: a JSON object of string fields among `allowed` and boolean fields
 // among `flags`, or an empty body (an empty object). Throws std::invalid_argument saying what is
 // wrong.
-nlohmann::json admin_body(const http_request& request, std::initializer_list<std::string_view> allowed,
+nlohmann::json admin_body(const std::string& body, std::initializer_list<std::string_view> allowed,
                           std::initializer_list<std::string_view> flags = {}) {
-  if (request.headers().content_length() > kMaxBodyBytes) {
-    throw std::invalid_argument(fmt::format("the body must be at most {} bytes", kMaxBodyBytes));
-  }
-  // On the API's own worker: waiting here holds none of cpprestsdk's shared threads.
-  http_request handle = request;
-  const std::string body = handle.extract_utf8string(true).get();
   if (body.size() > kMaxBodyBytes) {
-    throw std::invalid_argument(fmt::format("the body must be at most {} bytes", kMaxBodyBytes));
+    throw std::invalid_argument(too_large());
   }
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return nlohmann::json::object();
   auto json = nlohmann::json::parse(body, nullptr, false);
@@ -150,6 +147,10 @@ class ApiServer::Impl {
     }
   }
   ~Impl() {
+    {
+      std::lock_guard lock(intake_->mutex);
+      intake_->open = false;
+    }
     try {
       listener_.close().wait();
     } catch (const std::exception& e) {
@@ -178,23 +179,39 @@ class ApiServer::Impl {
     }
   }
 
-  // On a cpprestsdk pool thread: queue the request for the API's own workers and return.
+  // On a cpprestsdk pool thread: read the body without waiting for it, then queue the request for
+  // the API's own workers. No thread waits for a body, so a client that sends its headers and then
+  // stalls holds a connection, never a worker.
   void hand_over(const http_request& request) {
-    if (!workers_.post([this, request] { handle(request); })) {
-      reply_error(request, status_codes::ServiceUnavailable, "busy", "too many requests in progress");
+    if (request.headers().content_length() > kMaxBodyBytes) {
+      return reply_error(request, status_codes::BadRequest, "bad_request", too_large());
     }
+    http_request reading = request;
+    // Nothing may escape the continuation: pplx stops the process on an exception nobody observed.
+    reading.extract_utf8string(true).then([this, intake = intake_, request](pplx::task<std::string> read) {
+      try {
+        std::string body = read.get();
+        std::lock_guard lock(intake->mutex);
+        if (!intake->open) return;
+        if (!workers_.post([this, request, body = std::move(body)] { handle(request, body); })) {
+          reply_error(request, status_codes::ServiceUnavailable, "busy", "too many requests in progress");
+        }
+      } catch (const std::exception& e) {
+        spdlog::debug("http: a request was dropped before it was handled (its body could not be read): {}", e.what());
+      }
+    });
   }
 
-  void handle(const http_request& request) {
+  void handle(const http_request& request, const std::string& body) {
     try {
-      route(request);
+      route(request, body);
     } catch (const std::exception& e) {
       spdlog::error("http: {} failed: {}", request.relative_uri().path(), e.what());
       reply_error(request, status_codes::InternalError, "internal", "internal error");
     }
   }
 
-  void route(const http_request& request) {
+  void route(const http_request& request, const std::string& body) {
     const std::string path = request.relative_uri().path();
     const bool get = request.method() == web::http::methods::GET;
     const bool post = request.method() == web::http::methods::POST;
@@ -206,7 +223,8 @@ class ApiServer::Impl {
     if (path == "/v1/transactions:retry") {
       if (!post)
         return reply_error(request, status_codes::MethodNotAllowed, "method_not_allowed", "only POST is allowed here");
-      return with_caller(request, ApiScope::Admin, [&](const Caller& caller) { retry_matching(request, caller); });
+      return with_caller(request, ApiScope::Admin,
+                         [&](const Caller& caller) { retry_matching(request, body, caller); });
     }
     const std::string prefix = "/v1/transactions/";
     if (path.rfind(prefix, 0) != 0)
@@ -221,14 +239,15 @@ class ApiServer::Impl {
       return with_caller(request, ApiScope::Read, [&](const Caller&) { show(request, xid); });
     }
     const std::string action = rest.substr(slash + 1);
-    using Action = void (Impl::*)(const http_request&, const std::string&, const Caller&);
+    using Action = void (Impl::*)(const http_request&, const std::string&, const std::string&, const Caller&);
     static const std::map<std::string, Action, std::less<>> kActions{
         {"retry", &Impl::retry}, {"decide", &Impl::decide}, {"abandon", &Impl::abandon}};
     const auto found = kActions.find(action);
     if (found == kActions.end()) return reply_error(request, status_codes::NotFound, "not_found", "no such endpoint");
     if (!post)
       return reply_error(request, status_codes::MethodNotAllowed, "method_not_allowed", "only POST is allowed here");
-    with_caller(request, ApiScope::Admin, [&](const Caller& caller) { (this->*found->second)(request, xid, caller); });
+    with_caller(request, ApiScope::Admin,
+                [&](const Caller& caller) { (this->*found->second)(request, xid, body, caller); });
   }
 
   template <typename Handler>
@@ -284,12 +303,13 @@ class ApiServer::Impl {
     reply_json(request, status_codes::OK, json);
   }
 
-  void retry(const http_request& request, const std::string& encoded_xid, const Caller& caller) {
+  void retry(const http_request& request, const std::string& encoded_xid, const std::string& body_text,
+             const Caller& caller) {
     const auto xid = xid_of(request, encoded_xid);
     if (!xid) return;
     nlohmann::json body;
     try {
-      body = admin_body(request, {"reason"});
+      body = admin_body(body_text, {"reason"});
     } catch (const std::invalid_argument& e) {
       return reply_error(request, status_codes::BadRequest, "bad_request", e.what());
     }
@@ -297,13 +317,14 @@ class ApiServer::Impl {
                  admin_.retry({*xid, caller.name, body.value("reason", "")}));
   }
 
-  void decide(const http_request& request, const std::string& encoded_xid, const Caller& caller) {
+  void decide(const http_request& request, const std::string& encoded_xid, const std::string& body_text,
+              const Caller& caller) {
     const auto xid = xid_of(request, encoded_xid);
     if (!xid) return;
     nlohmann::json body;
     std::optional<Decision> decision;
     try {
-      body = admin_body(request, {"decision", "reason"});
+      body = admin_body(body_text, {"decision", "reason"});
       decision = parse_decision(body.value("decision", ""));
       if (!decision) throw std::invalid_argument("decision must be confirm or cancel");
       if (body.value("reason", "").empty()) throw std::invalid_argument("reason is required: say why, for the audit");
@@ -337,7 +358,7 @@ class ApiServer::Impl {
   // The bulk retry: one page of the list's filter (?status=...&limit=...&after=...), shown as it
   // is (dry run, the default) or each retried as by POST .../retry, each with its own audit row.
   // The status filter is required, and unfinished: a bulk action names what it acts on.
-  void retry_matching(const http_request& request, const Caller& caller) {
+  void retry_matching(const http_request& request, const std::string& body_text, const Caller& caller) {
     const auto filter = query_of(request, list_filter_from_query);
     if (!filter) return;
     if (!filter->status || is_terminal(*filter->status)) {
@@ -347,7 +368,7 @@ class ApiServer::Impl {
     }
     nlohmann::json body;
     try {
-      body = admin_body(request, {"reason"}, {"dry_run"});
+      body = admin_body(body_text, {"reason"}, {"dry_run"});
       if (!body.value("dry_run", true) && body.value("reason", "").empty())
         throw std::invalid_argument("reason is required to retry (dry_run false): say why, for the audit");
     } catch (const std::invalid_argument& e) {
@@ -371,12 +392,13 @@ class ApiServer::Impl {
     reply_json(request, status_codes::OK, answer);
   }
 
-  void abandon(const http_request& request, const std::string& encoded_xid, const Caller& caller) {
+  void abandon(const http_request& request, const std::string& encoded_xid, const std::string& body_text,
+               const Caller& caller) {
     const auto xid = xid_of(request, encoded_xid);
     if (!xid) return;
     nlohmann::json body;
     try {
-      body = admin_body(request, {"reason"});
+      body = admin_body(body_text, {"reason"});
       if (body.value("reason", "").empty())
         throw std::invalid_argument("reason is required: say who took it over, for the audit");
     } catch (const std::invalid_argument& e) {
@@ -412,6 +434,13 @@ class ApiServer::Impl {
   // Before the listener, whose handshakes use it; nothing without TLS.
   std::unique_ptr<TlsCertificate> certificate_;
   std::jthread certificate_watch_;
+  // Whether bodies that arrive are still handed to the workers. Shared with the continuations that
+  // wait for bodies, which may run after this server is gone: they look here before touching it.
+  struct Intake {
+    std::mutex mutex;
+    bool open = true;
+  };
+  std::shared_ptr<Intake> intake_ = std::make_shared<Intake>();
   // Before the listener: destroyed after it is closed, so no request is handed over to a
   // worker that is gone.
   RequestWorkers workers_{kWorkerThreads, kMaxQueuedRequests};

@@ -17,10 +17,11 @@ class ProcessSignals {
   ProcessSignals(const ProcessSignals&) = delete;
   ProcessSignals& operator=(const ProcessSignals&) = delete;
 
-  // Runs `reload` on each SIGHUP and returns once SIGTERM or SIGINT has requested `stop`, or
-  // early when `own` is stopped. Signals are taken one at a time on the calling thread: a reload
-  // never overlaps another one, and a SIGTERM that arrives during a reload stops the daemon right
-  // after it; after a stop request no reload starts.
+  // Runs `reload` on each SIGHUP and requests `stop` on SIGTERM or SIGINT, until `own` is stopped.
+  // Signals are taken one at a time on the calling thread: a reload never overlaps another one, and
+  // a SIGTERM that arrives during a reload stops the daemon right after it. After a stop request
+  // every signal is taken and ignored (logged): no reload starts during the drain, and a second
+  // SIGTERM neither cuts it short nor changes the exit code.
   void watch(std::stop_token own, std::stop_source& stop, const std::function<void()>& reload);
 
  private:

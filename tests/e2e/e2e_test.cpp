@@ -133,6 +133,10 @@ TEST_F(EndToEnd, SigtermStopsClaimingReleasesWorkAndExitsZero) {
     std::this_thread::sleep_for(50ms);
   }
   daemon.signal(SIGTERM);
+  // An impatient operator: more signals while it drains change neither the drain nor the exit code.
+  std::this_thread::sleep_for(100ms);
+  daemon.signal(SIGTERM);
+  daemon.signal(SIGHUP);
   EXPECT_EQ(daemon.wait_for(20s), 0) << daemon.log();
   const long long cancelled = query_count("SELECT count(*) FROM compensatord.transactions WHERE status = 'CANCELLED'");
   EXPECT_GT(cancelled, 0);

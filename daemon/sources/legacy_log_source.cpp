@@ -1,5 +1,7 @@
 #include "sources/legacy_log_source.hpp"
 
+#include "store/conninfo.hpp"
+
 #include "common/sleep.hpp"
 #include "model/redact.hpp"
 #include "model/text.hpp"
@@ -223,7 +225,12 @@ std::string cursor_query(std::string query) {
 }  // namespace
 
 struct LegacyLogSource::Connection {
-  explicit Connection(const std::string& dsn) : db(dsn) { db.set_client_encoding(client_encoding(db)); }
+  // The connect is bounded like the poll's statements: a legacy host that went silent must hold
+  // neither the source's thread nor the daemon's shutdown for the kernel's TCP timeout.
+  Connection(const std::string& dsn, std::chrono::milliseconds timeout)
+      : db(store::with_connect_timeout(dsn, timeout)) {
+    db.set_client_encoding(client_encoding(db));
+  }
   pqxx::connection db;
 
  private:
@@ -245,7 +252,7 @@ LegacyLogSource::~LegacyLogSource() = default;
 LegacyLogSource::Connection& LegacyLogSource::connection() {
   if (connection_ && connection_->db.is_open()) return *connection_;
   try {
-    connection_ = std::make_unique<Connection>(config_.dsn);
+    connection_ = std::make_unique<Connection>(config_.dsn, config_.statement_timeout);
   } catch (const std::exception& e) {
     // libpq's messages may quote pieces of a malformed DSN, password included.
     throw std::runtime_error(

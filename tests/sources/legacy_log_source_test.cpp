@@ -3,6 +3,7 @@
 
 #include "sources/legacy_log_source.hpp"
 #include "store/pg_store.hpp"
+#include "support/silent_server.hpp"
 #include "support/test_database.hpp"
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <future>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -242,6 +244,18 @@ TEST_F(LegacyLogSourceTest, UnreachableDatabaseThrowsAndTheNextPollRecovers) {
   EXPECT_ANY_THROW(source.poll_once());
   exec("ALTER TABLE order_log_moved RENAME TO order_log");
   EXPECT_EQ(source.poll_once().inserted, 1);
+}
+
+TEST_F(LegacyLogSourceTest, ASilentLegacyHostFailsThePollWithinTheStatementTimeout) {
+  compensatord::testing::SilentServer silent;
+  auto config = order_log_config(fmt::format("postgresql://nobody@127.0.0.1:{}/legacy", silent.port()));
+  config.statement_timeout = 2s;
+  LegacyLogSource source(config, kKindTimeout, store_);
+  auto poll = std::async(std::launch::async, [&source] { source.poll_once(); });
+  const bool gave_up = poll.wait_for(10s) == std::future_status::ready;
+  if (!gave_up) silent.close();  // lets a connect without a timeout return, so the test ends
+  EXPECT_TRUE(gave_up) << "the connect is bounded (libpq's connect_timeout, 2 s here)";
+  EXPECT_ANY_THROW(poll.get());
 }
 
 TEST_F(LegacyLogSourceTest, RunPollsAtTheIntervalUntilStopped) {

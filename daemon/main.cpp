@@ -180,7 +180,6 @@ int run(const std::string& path, bool until_idle) {
   const auto& config = loaded->config;
   spdlog::set_level(spdlog::level::from_str(config->logging.level));
   logging::use_log_format(config->logging.format);
-  process::ProcessSignals signals;  // before any thread starts, so every thread inherits the mask
 
   metrics::Metrics metrics(COMPENSATORD_VERSION);
   std::unique_ptr<store::PgStore> store;
@@ -196,6 +195,11 @@ int run(const std::string& path, bool until_idle) {
     spdlog::critical("compensatord: cannot open the state database: {}", e.what());
     return kExitFailure;
   }
+
+  // Before any thread starts, so every thread inherits the mask; after the migrations, which may
+  // wait on another replica's migration lock: a SIGTERM then ends the process at once (nothing
+  // has started, and an interrupted migration rolls back).
+  process::ProcessSignals signals;
 
   for (const auto& [name, spec] : config->participants) metrics.declare_participant(name);
   std::shared_ptr<adapters::HttpTransport> transport = make_transport(*config);

@@ -151,6 +151,23 @@ TEST_F(EndToEnd, SigtermStopsClaimingReleasesWorkAndExitsZero) {
   EXPECT_EQ(totals()["stock"]["locked"], 0);
 }
 
+// A replica that starts while another one migrates waits for the migration lock; Kubernetes may
+// stop it meanwhile (a rollout that moves on), and a SIGTERM must end it then, not a SIGKILL later.
+TEST_F(EndToEnd, SigtermEndsAStartThatWaitsForAnotherReplicasMigration) {
+  const std::string config = write_config("daemon.yaml", 50, 2, daemon_port, "waiting");
+  migrate(config);
+  auto holder = db.connect();
+  pqxx::nontransaction(holder).exec("SELECT pg_advisory_lock(x'636d706e73617464'::bigint)");
+  ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
+  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(daemon.running()) << daemon.log();
+  daemon.signal(SIGTERM);
+  const auto exited = daemon.wait_for(5s);
+  EXPECT_TRUE(exited.has_value()) << "still waiting for the migration lock after SIGTERM: " << daemon.log();
+  pqxx::nontransaction(holder).exec("SELECT pg_advisory_unlock_all()");
+  if (!exited) daemon.wait_for(30s);
+}
+
 TEST_F(EndToEnd, AKilledReplicaLosesNothingAndItsLeasesAreTakenOver) {
   start_services({"--latency-ms", "100"});
   const std::string config_a = write_config("a.yaml", 50, 4, daemon_port, "doomed", "4s");

@@ -3,6 +3,8 @@
 //
 //   claim_bench --dsn DSN --history 1000000 [--backlog 10000] [--batch 100] [--rounds 200]
 
+#include "percentile.hpp"
+
 #include "store/pg_store.hpp"
 
 #include <fmt/format.h>
@@ -14,6 +16,8 @@
 #include <vector>
 
 namespace {
+
+using compensatord::bench::percentile;
 
 using compensatord::store::lease_of;
 using compensatord::store::LeasedXid;
@@ -37,11 +41,6 @@ void fill(const std::string& dsn, long long history, long long backlog) {
                   backlog));
   tx.commit();
   pqxx::nontransaction(c).exec0("VACUUM ANALYZE compensatord.transactions");
-}
-
-double percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  return values[static_cast<std::size_t>(p * static_cast<double>(values.size() - 1))];
 }
 
 }  // namespace

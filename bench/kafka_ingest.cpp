@@ -47,7 +47,8 @@ class OneByOneStore final : public compensatord::store::Store {
       const std::vector<compensatord::store::DecideRequest>& requests) override {
     return inner_.decide_all(requests);
   }
-  std::vector<compensatord::store::StartedCalls> start_calls_all(const std::vector<compensatord::store::CallsStart>& requests) override {
+  std::vector<compensatord::store::StartedCalls> start_calls_all(
+      const std::vector<compensatord::store::CallsStart>& requests) override {
     return inner_.start_calls_all(requests);
   }
   std::vector<bool> write_back_all(const std::vector<compensatord::store::WriteBack>& results) override {

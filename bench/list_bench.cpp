@@ -10,6 +10,8 @@
 // time, after one untimed warm-up. The plans behind them are checked by a test
 // (tests/store/admin_list_test.cpp); this measures what they cost at scale.
 
+#include "percentile.hpp"
+
 #include "store/admin_store.hpp"
 #include "store/pg_store.hpp"
 
@@ -23,6 +25,8 @@
 #include <vector>
 
 namespace {
+
+using compensatord::bench::percentile;
 
 using compensatord::Status;
 using compensatord::store::ListFilter;
@@ -85,11 +89,6 @@ void fill(const Options& options) {
   }
   std::fprintf(stderr, "list_bench: history written in %.0f s\n",
                std::chrono::duration<double>(Clock::now() - started).count());
-}
-
-double percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  return values[static_cast<std::size_t>(p * static_cast<double>(values.size() - 1))];
 }
 
 struct Shape {

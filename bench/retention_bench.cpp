@@ -19,6 +19,8 @@
 // drift. Each purging slice is a run that the slice's end stops (the next run resumes: it deletes
 // what is still past the limit); the last one ends by itself.
 
+#include "percentile.hpp"
+
 #include "retention/retention_job.hpp"
 #include "store/pg_store.hpp"
 
@@ -35,6 +37,8 @@
 #include <vector>
 
 namespace {
+
+using compensatord::bench::percentile;
 
 using namespace std::chrono_literals;
 using compensatord::Status;
@@ -153,12 +157,6 @@ class Load {
   std::atomic<long long> errors_{0};
   std::vector<std::jthread> threads_;
 };
-
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[static_cast<std::size_t>(p * static_cast<double>(values.size() - 1))];
-}
 
 }  // namespace
 

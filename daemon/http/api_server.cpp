@@ -378,12 +378,13 @@ class ApiServer::Impl {
     const std::string reason = body.value("reason", "");
     auto answer = to_json(admin_.list(*filter));
     int retried = 0;
-    for (auto& txn : answer["transactions"]) {
-      if (dry_run) continue;
-      const auto result = admin_.retry({txn["xid"].get<std::string>(), caller.name, reason});
-      txn["outcome"] = action_code(result.outcome, "retried");
-      if (result.status) txn["status"] = to_string(*result.status);
-      retried += result.outcome == store::ActionOutcome::Applied ? 1 : 0;
+    if (!dry_run) {
+      for (auto& txn : answer["transactions"]) {
+        const auto result = admin_.retry({txn["xid"].get<std::string>(), caller.name, reason});
+        txn["outcome"] = action_code(result.outcome, "retried");
+        if (result.status) txn["status"] = to_string(*result.status);
+        retried += result.outcome == store::ActionOutcome::Applied ? 1 : 0;
+      }
     }
     answer["dry_run"] = dry_run;
     answer["retried"] = retried;

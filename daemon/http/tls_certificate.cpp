@@ -58,21 +58,11 @@ struct TlsPair {
   std::unique_ptr<EVP_PKEY, KeyFree> key;
 };
 
-// What the files were when last read: a change of either's time or size means "read again".
-struct TlsFilesVersion {
-  std::filesystem::file_time_type cert_time, key_time;
-  std::uintmax_t cert_size = 0, key_size = 0;
-
-  bool operator==(const TlsFilesVersion&) const = default;
-};
-
 }  // namespace detail
 
-namespace {
-
-detail::TlsFilesVersion version_of(const ApiTls& files) {
+TlsCertificate::FilesVersion TlsCertificate::version_of(const ApiTls& files) {
   std::error_code error;
-  detail::TlsFilesVersion version;
+  FilesVersion version;
   // A file that cannot be stat'ed now gets a version of its own, so it is read (and refused) once.
   version.cert_time = std::filesystem::last_write_time(files.cert_file, error);
   version.cert_size = std::filesystem::file_size(files.cert_file, error);
@@ -80,6 +70,8 @@ detail::TlsFilesVersion version_of(const ApiTls& files) {
   version.key_size = std::filesystem::file_size(files.key_file, error);
   return version;
 }
+
+namespace {
 
 std::shared_ptr<const detail::TlsPair> read_pair(const ApiTls& files) {
   auto pair = std::make_shared<detail::TlsPair>();
@@ -116,19 +108,18 @@ std::shared_ptr<const detail::TlsPair> read_pair(const ApiTls& files) {
 
 }  // namespace
 
-TlsCertificate::TlsCertificate(ApiTls files)
-    : files_(std::move(files)), read_version_(std::make_unique<detail::TlsFilesVersion>(version_of(files_))) {
+TlsCertificate::TlsCertificate(ApiTls files) : files_(std::move(files)), read_version_(version_of(files_)) {
   pair_ = read_pair(files_);
 }
 
 TlsCertificate::~TlsCertificate() = default;
 
 bool TlsCertificate::reload_if_changed() {
-  auto version = std::make_unique<detail::TlsFilesVersion>(version_of(files_));
+  const auto version = version_of(files_);
   {
     std::lock_guard lock(mutex_);
-    if (*version == *read_version_) return false;
-    read_version_ = std::move(version);
+    if (version == read_version_) return false;
+    read_version_ = version;
   }
   try {
     auto pair = read_pair(files_);

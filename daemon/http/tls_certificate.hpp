@@ -5,6 +5,7 @@
 
 #include "http/api_tls.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -17,7 +18,6 @@ struct ssl_st;
 namespace compensatord::http {
 namespace detail {
 struct TlsPair;
-struct TlsFilesVersion;
 }  // namespace detail
 
 class TlsCertificate {
@@ -50,7 +50,17 @@ class TlsCertificate {
   ApiTls files_;
   mutable std::mutex mutex_;
   std::shared_ptr<const detail::TlsPair> pair_;
-  std::unique_ptr<detail::TlsFilesVersion> read_version_;  // of the files last read, used or refused
+  // What the files were when last read, used or refused: a change of either's time or size means
+  // "read again".
+  struct FilesVersion {
+    std::filesystem::file_time_type cert_time, key_time;
+    std::uintmax_t cert_size = 0, key_size = 0;
+
+    bool operator==(const FilesVersion&) const = default;
+  };
+  static FilesVersion version_of(const ApiTls& files);
+
+  FilesVersion read_version_;
   std::optional<std::string> last_failure_;
 };
 

@@ -320,24 +320,13 @@ TEST_F(EndToEnd, TransactionApiShowsTheDecisionAndRefusesHostileXids) {
 // stays so. A read token may look but not act, no token gets nothing, and every action is audited
 // and shown with the transaction's trail.
 TEST_F(EndToEnd, AnOperatorListsRetriesAndAbandonsParkedTransactionsThroughTheApi) {
-  start_services();
-  const std::string config = write_config("daemon.yaml", 50, 4, daemon_port, "ops-e2e");
-  migrate(config);
-  place_abandoned_orders(2);
-  demo::HttpClient services(services_url);
-  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"reject_rate": 1.0}})").status, 200);
-  ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
-  wait_for_http(probe_url("/readyz"), daemon);
-  const auto count_in = [&](const std::string& status) {
-    return query_count("SELECT count(*) FROM compensatord.transactions WHERE status = '" + status + "'");
-  };
+  const auto daemon = run_until_parked_by_refusals(write_config("daemon.yaml", 50, 4, daemon_port, "ops-e2e"), 2);
+  ASSERT_FALSE(HasFailure());
   const auto status_of = [&](const std::string& xid) {
     auto connection = db.connect();
     pqxx::nontransaction tx(connection);
     return tx.exec_params1("SELECT status FROM compensatord.transactions WHERE xid = $1", xid)[0].as<std::string>();
   };
-  for (int i = 0; i < 600 && count_in("PARKED") < 2; ++i) std::this_thread::sleep_for(100ms);
-  ASSERT_EQ(count_in("PARKED"), 2) << daemon.log();
 
   demo::HttpClient anonymous(fmt::format("http://127.0.0.1:{}", daemon_port));
   demo::HttpClient reader = api_client(kReadToken);
@@ -393,27 +382,22 @@ TEST_F(EndToEnd, AnOperatorListsRetriesAndAbandonsParkedTransactionsThroughTheAp
   EXPECT_EQ(reader.post("/v1/transactions/ABANDONED-1/abandon", R"({"reason": "r"})").status, 403);
   EXPECT_EQ(admin.post("/v1/transactions/ABANDONED-1/abandon", "{}").status, 400) << "abandoning needs a reason";
   // The same through the CLI, as the runbooks do it.
-  const auto cli = [&](const std::string& token, std::vector<std::string> args) {
-    args.insert(args.begin(), {COMPENSATORD_BIN, "admin"});
-    return run_to_completion(
-        args, 30s, {"COMPENSATORD_TOKEN=" + token, fmt::format("COMPENSATORD_URL=http://127.0.0.1:{}", daemon_port)});
-  };
-  const auto parked_table = cli(kReadToken, {"list", "--status", "PARKED"});
+  const auto parked_table = admin_cli(kReadToken, {"list", "--status", "PARKED"});
   EXPECT_EQ(parked_table.exit_code, 0) << parked_table.output;
   EXPECT_NE(parked_table.output.find("ABANDONED-1  PARKED"), std::string::npos) << parked_table.output;
-  EXPECT_EQ(cli(kReadToken, {"abandon", "ABANDONED-1", "--reason", "r"}).exit_code, 5) << "read scope";
-  EXPECT_EQ(cli("e2e-wrong-token-0123456789", {"list"}).exit_code, 5);
-  EXPECT_EQ(cli(kReadToken, {"show", "NOPE"}).exit_code, 3);
-  EXPECT_EQ(cli(kAdminToken, {"abandon", "ABANDONED-1"}).exit_code, 2) << "abandoning needs a reason";
-  const auto abandoned = cli(kAdminToken, {"abandon", "ABANDONED-1", "--reason", "finance unlocks it (INC-8)"});
+  EXPECT_EQ(admin_cli(kReadToken, {"abandon", "ABANDONED-1", "--reason", "r"}).exit_code, 5) << "read scope";
+  EXPECT_EQ(admin_cli("e2e-wrong-token-0123456789", {"list"}).exit_code, 5);
+  EXPECT_EQ(admin_cli(kReadToken, {"show", "NOPE"}).exit_code, 3);
+  EXPECT_EQ(admin_cli(kAdminToken, {"abandon", "ABANDONED-1"}).exit_code, 2) << "abandoning needs a reason";
+  const auto abandoned = admin_cli(kAdminToken, {"abandon", "ABANDONED-1", "--reason", "finance unlocks it (INC-8)"});
   ASSERT_EQ(abandoned.exit_code, 0) << abandoned.output;
   EXPECT_NE(abandoned.output.find("ABANDONED-1: abandoned, now ABANDONED"), std::string::npos) << abandoned.output;
-  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"reject_rate": 0}})").status, 200);
+  refuse_stock_calls(false);
   const auto retried = admin.post(retry, R"j({"reason": "stock accepts our token again (INC-7)"})j");
   ASSERT_EQ(retried.status, 200) << retried.body;
   EXPECT_EQ(nlohmann::json::parse(retried.body)["status"], "CANCELLING");
   for (int i = 0; i < 600 && status_of("ABANDONED-0") != "CANCELLED"; ++i) std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(status_of("ABANDONED-0"), "CANCELLED") << daemon.log();
+  EXPECT_EQ(status_of("ABANDONED-0"), "CANCELLED") << daemon->log();
   const auto orders = totals()["stock"]["orders"];
   EXPECT_EQ(orders["ABANDONED-0"]["state"], "rolled_back") << orders.dump();
   EXPECT_EQ(orders["ABANDONED-1"]["state"], "locked") << "the human's to unlock: " << orders.dump();
@@ -442,26 +426,15 @@ TEST_F(EndToEnd, AnOperatorListsRetriesAndAbandonsParkedTransactionsThroughTheAp
   EXPECT_EQ(contradicted.status, 409) << contradicted.body;
   EXPECT_EQ(nlohmann::json::parse(contradicted.body)["decision"], "cancel") << "a decision is final";
   EXPECT_EQ(status_of("ABANDONED-1"), "ABANDONED") << "no replica took it back";
-  daemon.signal(SIGTERM);
-  EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait_for(30s), 0) << daemon->log();
 }
 
 // After an incident at one participant, its parked transactions go back to work in one request:
 // shown first (a dry run is the default), then retried a page at a time, each audited.
 TEST_F(EndToEnd, AnOperatorRetriesTheParkedTransactionsOfAParticipantInBulkAfterADryRun) {
-  start_services();
-  const std::string config = write_config("daemon.yaml", 50, 4, daemon_port, "bulk-e2e");
-  migrate(config);
-  place_abandoned_orders(3);
-  demo::HttpClient services(services_url);
-  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"reject_rate": 1.0}})").status, 200);
-  ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
-  wait_for_http(probe_url("/readyz"), daemon);
-  const auto count_in = [&](const std::string& status) {
-    return query_count("SELECT count(*) FROM compensatord.transactions WHERE status = '" + status + "'");
-  };
-  for (int i = 0; i < 600 && count_in("PARKED") < 3; ++i) std::this_thread::sleep_for(100ms);
-  ASSERT_EQ(count_in("PARKED"), 3) << daemon.log();
+  const auto daemon = run_until_parked_by_refusals(write_config("daemon.yaml", 50, 4, daemon_port, "bulk-e2e"), 3);
+  ASSERT_FALSE(HasFailure());
 
   demo::HttpClient admin = api_client(kAdminToken);
   const std::string bulk = "/v1/transactions:retry?status=PARKED&participant=stock";
@@ -483,19 +456,15 @@ TEST_F(EndToEnd, AnOperatorRetriesTheParkedTransactionsOfAParticipantInBulkAfter
   EXPECT_EQ(count_in("PARKED"), 3) << "a dry run changes nothing";
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.admin_actions"), 0);
 
-  ASSERT_EQ(services.post("/admin/knobs", R"({"stock": {"reject_rate": 0}})").status, 200);
-  const auto cli = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {COMPENSATORD_BIN, "admin"});
-    return run_to_completion(args, 30s,
-                             {std::string("COMPENSATORD_TOKEN=") + kAdminToken,
-                              fmt::format("COMPENSATORD_URL=http://127.0.0.1:{}", daemon_port)});
-  };
-  const auto dry_table = cli({"retry-matching", "--status", "PARKED"});
+  refuse_stock_calls(false);
+  const auto dry_table = admin_cli(kAdminToken, {"retry-matching", "--status", "PARKED"});
   EXPECT_EQ(dry_table.exit_code, 0) << dry_table.output;
   EXPECT_NE(dry_table.output.find("dry run: 3 transactions would be retried"), std::string::npos) << dry_table.output;
-  EXPECT_EQ(cli({"retry-matching", "--status", "PARKED", "--apply"}).exit_code, 2) << "--apply needs a reason";
-  const auto first_page = cli({"retry-matching", "--status", "PARKED", "--participant", "stock", "--limit", "2",
-                               "--apply", "--reason", "stock accepts our token again (INC-9)"});
+  EXPECT_EQ(admin_cli(kAdminToken, {"retry-matching", "--status", "PARKED", "--apply"}).exit_code, 2)
+      << "--apply needs a reason";
+  const auto first_page =
+      admin_cli(kAdminToken, {"retry-matching", "--status", "PARKED", "--participant", "stock", "--limit", "2",
+                              "--apply", "--reason", "stock accepts our token again (INC-9)"});
   ASSERT_EQ(first_page.exit_code, 0) << first_page.output;
   EXPECT_NE(first_page.output.find("2 of 2 transactions retried"), std::string::npos) << first_page.output;
   EXPECT_NE(first_page.output.find("(more match"), std::string::npos) << first_page.output;
@@ -508,12 +477,12 @@ TEST_F(EndToEnd, AnOperatorRetriesTheParkedTransactionsOfAParticipantInBulkAfter
   EXPECT_EQ(rest_json["retried"], 1);
 
   for (int i = 0; i < 600 && count_in("CANCELLED") < 3; ++i) std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(count_in("CANCELLED"), 3) << daemon.log();
+  EXPECT_EQ(count_in("CANCELLED"), 3) << daemon->log();
   EXPECT_EQ(query_count("SELECT count(*) FROM compensatord.admin_actions WHERE action = 'retry' AND actor = 'ops' "
                         "AND before ->> 'status' = 'PARKED' AND reason LIKE '%INC-9%'"),
             3);
-  daemon.signal(SIGTERM);
-  EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait_for(30s), 0) << daemon->log();
 }
 
 // Passwords in a participant's base_url, a check's DSN and a legacy source's DSN never reach the

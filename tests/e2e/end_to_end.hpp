@@ -102,6 +102,41 @@ class EndToEnd : public ::testing::Test {
     ASSERT_EQ(result.exit_code, 0) << result.output;
   }
 
+  long long count_in(const std::string& status) {
+    return query_count("SELECT count(*) FROM compensatord.transactions WHERE status = '" + status + "'");
+  }
+
+  // legacy-services' stock answers every call with 403 (`refuse` true) or takes them again.
+  void refuse_stock_calls(bool refuse) {
+    ASSERT_EQ(demo::HttpClient(services_url)
+                  .post("/admin/knobs", fmt::format(R"({{"stock": {{"reject_rate": {}}}}})", refuse ? 1.0 : 0.0))
+                  .status,
+              200);
+  }
+
+  // `orders` abandoned orders, parked by stock's refusals (403) under compensatord run on
+  // `config`, which is returned running once all are parked. The refusals go on until the test
+  // calls refuse_stock_calls(false).
+  std::unique_ptr<ChildProcess> run_until_parked_by_refusals(const std::string& config, int orders) {
+    start_services();
+    migrate(config);
+    place_abandoned_orders(orders);
+    refuse_stock_calls(true);
+    auto daemon = std::make_unique<ChildProcess>(std::vector<std::string>{COMPENSATORD_BIN, "run", "--config", config},
+                                                 work.file("compensatord.log"), env());
+    wait_for_http(probe_url("/readyz"), *daemon);
+    for (int i = 0; i < 600 && count_in("PARKED") < orders; ++i) std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(count_in("PARKED"), orders) << daemon->log();
+    return daemon;
+  }
+
+  // `compensatord admin ARGS` against this test's daemon with `token`.
+  RunResult admin_cli(const std::string& token, std::vector<std::string> args) {
+    args.insert(args.begin(), {COMPENSATORD_BIN, "admin"});
+    return run_to_completion(
+        args, 30s, {"COMPENSATORD_TOKEN=" + token, fmt::format("COMPENSATORD_URL=http://127.0.0.1:{}", daemon_port)});
+  }
+
   long long query_count(const std::string& sql) {
     auto connection = db.connect();
     pqxx::nontransaction tx(connection);

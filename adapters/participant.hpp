@@ -2,9 +2,9 @@
 // A participant: an external system reached through a config-driven HTTP adapter.
 // This is the API the reconciler uses; templates and outcome rules live beside it.
 
-#include "config/yaml_reader.hpp"
 #include "http_transport.hpp"
 #include "model/transaction.hpp"
+#include "yaml/reader.hpp"
 
 #include <chrono>
 #include <functional>
@@ -64,6 +64,6 @@ class Participant {
 };
 
 // Parses `participants:` (a map of name -> spec). Errors go to `reader.errors()` with key path and line.
-std::map<std::string, std::shared_ptr<const ParticipantSpec>> parse_participants(const config::Reader& reader);
+std::map<std::string, std::shared_ptr<const ParticipantSpec>> parse_participants(const yaml::Reader& reader);
 
 }  // namespace compensatord::adapters

@@ -38,12 +38,12 @@ bool is_path_text(std::string_view s) {
 }
 
 // Error count, to tell whether parsing one part added errors.
-std::size_t error_count(const config::Reader& reader) { return reader.errors().all().size(); }
+std::size_t error_count(const yaml::Reader& reader) { return reader.errors().all().size(); }
 
-std::optional<std::string> parse_base_url(const config::Reader& reader) {
+std::optional<std::string> parse_base_url(const yaml::Reader& reader) {
   auto url = reader.string("base_url", true);
   if (!url) return std::nullopt;
-  config::Reader at = reader.child("base_url");
+  yaml::Reader at = reader.child("base_url");
   std::string_view rest = *url;
   if (rest.starts_with("http://")) {
     rest.remove_prefix(7);
@@ -65,16 +65,16 @@ std::optional<std::string> parse_base_url(const config::Reader& reader) {
   return url;
 }
 
-std::vector<std::pair<std::string, std::string>> parse_static_headers(const config::Reader& reader) {
+std::vector<std::pair<std::string, std::string>> parse_static_headers(const yaml::Reader& reader) {
   std::vector<std::pair<std::string, std::string>> out;
-  config::Reader headers = reader.child("headers");
+  yaml::Reader headers = reader.child("headers");
   if (!headers.present()) return out;
   if (!headers.is_map()) {
     headers.error("expected a map of header name to value");
     return out;
   }
   for (const auto& name : headers.keys()) {
-    config::Reader value = headers.child(name);
+    yaml::Reader value = headers.child(name);
     if (!is_token(name)) {
       value.error(fmt::format("invalid header name '{}'", name.substr(0, 64)));
       continue;
@@ -94,7 +94,7 @@ std::vector<std::pair<std::string, std::string>> parse_static_headers(const conf
 }
 
 // A map of name -> template (query, headers, form), in document order.
-std::vector<std::pair<std::string, Template>> parse_template_map(const config::Reader& map, bool header_names) {
+std::vector<std::pair<std::string, Template>> parse_template_map(const yaml::Reader& map, bool header_names) {
   std::vector<std::pair<std::string, Template>> out;
   if (!map.present()) return out;
   if (!map.is_map()) {
@@ -102,7 +102,7 @@ std::vector<std::pair<std::string, Template>> parse_template_map(const config::R
     return out;
   }
   for (const auto& name : map.keys()) {
-    config::Reader value = map.child(name);
+    yaml::Reader value = map.child(name);
     if (header_names && !is_token(name)) {
       value.error(fmt::format("invalid header name '{}'", name.substr(0, 64)));
       continue;
@@ -125,7 +125,7 @@ std::vector<std::pair<std::string, Template>> parse_template_map(const config::R
   return out;
 }
 
-std::optional<std::string> parse_method(const config::Reader& action) {
+std::optional<std::string> parse_method(const yaml::Reader& action) {
   auto method = action.string("method", true);
   if (!method) return std::nullopt;
   if (std::find(kMethods.begin(), kMethods.end(), *method) == kMethods.end()) {
@@ -136,8 +136,8 @@ std::optional<std::string> parse_method(const config::Reader& action) {
   return method;
 }
 
-std::optional<Template> parse_path(const config::Reader& action) {
-  config::Reader at = action.child("path");
+std::optional<Template> parse_path(const yaml::Reader& action) {
+  yaml::Reader at = action.child("path");
   if (!at.present()) {
     at.error("required key is missing");
     return std::nullopt;
@@ -156,7 +156,7 @@ std::optional<Template> parse_path(const config::Reader& action) {
   return path;
 }
 
-std::optional<ActionSpec> parse_action(const config::Reader& action) {
+std::optional<ActionSpec> parse_action(const yaml::Reader& action) {
   if (!action.is_map()) {
     action.error("expected a map with method, path and outcomes");
     return std::nullopt;
@@ -168,8 +168,8 @@ std::optional<ActionSpec> parse_action(const config::Reader& action) {
   auto path = parse_path(action);
   spec.query = parse_template_map(action.child("query"), false);
   spec.headers = parse_template_map(action.child("headers"), true);
-  config::Reader body = action.child("body");
-  config::Reader form = action.child("form");
+  yaml::Reader body = action.child("body");
+  yaml::Reader form = action.child("form");
   if (body.present() && form.present()) {
     form.error("`body` and `form` are exclusive: a request has one body");
   } else if (body.present()) {
@@ -203,7 +203,7 @@ const ActionSpec* ParticipantSpec::action(Decision decision) const {
   return confirm ? &*confirm : nullptr;
 }
 
-std::shared_ptr<const ParticipantSpec> parse_participant_spec(const config::Reader& reader) {
+std::shared_ptr<const ParticipantSpec> parse_participant_spec(const yaml::Reader& reader) {
   if (!reader.is_map()) {
     reader.error("expected a map with base_url and actions");
     return nullptr;
@@ -226,12 +226,12 @@ std::shared_ptr<const ParticipantSpec> parse_participant_spec(const config::Read
       reader.child("idempotency_header").error(fmt::format("invalid header name '{}'", name->substr(0, 64)));
     }
   }
-  config::Reader actions = reader.child("actions");
+  yaml::Reader actions = reader.child("actions");
   if (!actions.is_map()) {
     actions.error(actions.present() ? "expected a map with cancel and optionally confirm" : "required key is missing");
   } else {
     actions.reject_unknown_keys({"cancel", "confirm"});
-    config::Reader cancel = actions.child("cancel");
+    yaml::Reader cancel = actions.child("cancel");
     if (!cancel.present()) {
       cancel.error("required key is missing");
     } else if (auto action = parse_action(cancel)) {
@@ -243,7 +243,7 @@ std::shared_ptr<const ParticipantSpec> parse_participant_spec(const config::Read
   return spec;
 }
 
-std::map<std::string, std::shared_ptr<const ParticipantSpec>> parse_participants(const config::Reader& reader) {
+std::map<std::string, std::shared_ptr<const ParticipantSpec>> parse_participants(const yaml::Reader& reader) {
   std::map<std::string, std::shared_ptr<const ParticipantSpec>> out;
   if (!reader.present()) return out;
   if (!reader.is_map()) {

@@ -4,8 +4,8 @@
 
 #include "adapters/response_rules.hpp"
 #include "adapters/template.hpp"
-#include "config/yaml_reader.hpp"
 #include "model/transaction.hpp"
+#include "yaml/reader.hpp"
 
 #include <chrono>
 #include <memory>
@@ -46,6 +46,6 @@ class ParticipantSpec {
 };
 
 // Parses one participant at `reader`; null on error (errors go to reader.errors()).
-std::shared_ptr<const ParticipantSpec> parse_participant_spec(const config::Reader& reader);
+std::shared_ptr<const ParticipantSpec> parse_participant_spec(const yaml::Reader& reader);
 
 }  // namespace compensatord::adapters

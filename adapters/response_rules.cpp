@@ -27,7 +27,7 @@ std::optional<StatusPattern> parse_status_text(std::string_view text) {
   return StatusPattern{code, code};
 }
 
-void parse_status_item(const config::Reader& item, std::vector<StatusPattern>& out) {
+void parse_status_item(const yaml::Reader& item, std::vector<StatusPattern>& out) {
   if (!item.is_scalar()) {
     item.error("expected a status code like 200 or a class like \"5xx\"");
     return;
@@ -41,7 +41,7 @@ void parse_status_item(const config::Reader& item, std::vector<StatusPattern>& o
   }
 }
 
-std::vector<StatusPattern> parse_statuses(const config::Reader& reader) {
+std::vector<StatusPattern> parse_statuses(const yaml::Reader& reader) {
   std::vector<StatusPattern> out;
   if (!reader.present()) return out;
   if (reader.is_sequence()) {
@@ -65,7 +65,7 @@ std::vector<std::string> split_path(std::string_view path) {
   return out;
 }
 
-std::vector<std::pair<std::vector<std::string>, nlohmann::json>> parse_json_conditions(const config::Reader& reader) {
+std::vector<std::pair<std::vector<std::string>, nlohmann::json>> parse_json_conditions(const yaml::Reader& reader) {
   std::vector<std::pair<std::vector<std::string>, nlohmann::json>> out;
   if (!reader.present()) return out;
   if (!reader.is_map()) {
@@ -73,7 +73,7 @@ std::vector<std::pair<std::vector<std::string>, nlohmann::json>> parse_json_cond
     return out;
   }
   for (const auto& key : reader.keys()) {
-    config::Reader value = reader.child(key);
+    yaml::Reader value = reader.child(key);
     auto segments = split_path(key);
     if (std::any_of(segments.begin(), segments.end(), [](const std::string& s) { return s.empty(); })) {
       value.error(fmt::format("invalid JSON path '{}': empty segment", key.substr(0, 64)));
@@ -89,7 +89,7 @@ std::vector<std::pair<std::vector<std::string>, nlohmann::json>> parse_json_cond
   return out;
 }
 
-std::optional<ResponseRule> parse_rule(const config::Reader& reader, const std::vector<std::string>& allowed_then) {
+std::optional<ResponseRule> parse_rule(const yaml::Reader& reader, const std::vector<std::string>& allowed_then) {
   if (!reader.is_map()) {
     reader.error("expected a rule like {status: [200], json: {code: 0}, then: done}");
     return std::nullopt;
@@ -167,7 +167,7 @@ std::optional<std::string> ResponseRules::match(int status, std::string_view bod
   return std::nullopt;
 }
 
-ResponseRules parse_response_rules(const config::Reader& reader, std::vector<std::string> allowed_then) {
+ResponseRules parse_response_rules(const yaml::Reader& reader, std::vector<std::string> allowed_then) {
   if (!reader.present()) return {};
   if (!reader.is_sequence()) {
     reader.error("expected a list of rules like - {status: [200], then: done}");

@@ -10,7 +10,7 @@
 // numbers compare by value (0 matches 0 and 0.0), quoted YAML values are strings, and a body that is
 // not JSON never matches a rule that has `json`.
 
-#include "config/yaml_reader.hpp"
+#include "yaml/reader.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +49,6 @@ class ResponseRules {
 
 // Parses a sequence of rules at `reader`. Every `then` must be one of `allowed_then`.
 // Errors go to reader.errors() with key path and line. An absent node gives no rules.
-ResponseRules parse_response_rules(const config::Reader& reader, std::vector<std::string> allowed_then);
+ResponseRules parse_response_rules(const yaml::Reader& reader, std::vector<std::string> allowed_then);
 
 }  // namespace compensatord::adapters

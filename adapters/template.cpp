@@ -226,7 +226,7 @@ std::string_view Template::leading_literal() const {
   return literal != nullptr ? std::string_view(*literal) : std::string_view();
 }
 
-std::optional<Template> parse_template(const config::Reader& reader, TemplateScope scope) {
+std::optional<Template> parse_template(const yaml::Reader& reader, TemplateScope scope) {
   auto text = reader.as_string();
   if (!text) return std::nullopt;
   std::string error;
@@ -254,7 +254,7 @@ nlohmann::json yaml_scalar_to_json(const YAML::Node& node) {
   return text;
 }
 
-std::optional<JsonTemplate> JsonTemplate::parse(const config::Reader& reader, TemplateScope scope) {
+std::optional<JsonTemplate> JsonTemplate::parse(const yaml::Reader& reader, TemplateScope scope) {
   JsonTemplate out;
   if (reader.is_map()) {
     auto object = std::make_shared<Object>();

@@ -3,8 +3,8 @@
 // Parsed once at config load; rendered per action with escaping for where each value lands,
 // so no xid or branch field can change the shape of a request.
 
-#include "config/yaml_reader.hpp"
 #include "model/transaction.hpp"
+#include "yaml/reader.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -81,7 +81,7 @@ class Template {
 class JsonTemplate {
  public:
   // Reports errors to the reader's error list (key path and line); nullopt on error.
-  static std::optional<JsonTemplate> parse(const config::Reader& reader, TemplateScope scope);
+  static std::optional<JsonTemplate> parse(const yaml::Reader& reader, TemplateScope scope);
 
   // Throws RenderError.
   [[nodiscard]] nlohmann::ordered_json render(const RenderContext& ctx) const;
@@ -101,6 +101,6 @@ nlohmann::json yaml_scalar_to_json(const YAML::Node& node);
 std::string percent_encode(std::string_view text);
 
 // Reads a template at `reader` (a string scalar). Reports errors to the reader's error list.
-std::optional<Template> parse_template(const config::Reader& reader, TemplateScope scope);
+std::optional<Template> parse_template(const yaml::Reader& reader, TemplateScope scope);
 
 }  // namespace compensatord::adapters

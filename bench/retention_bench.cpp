@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
   store.migrate();
   fill(options);
 
-  compensatord::config::RetentionConfig retention;
+  compensatord::retention::RetentionConfig retention;
   retention.finished_after = 24h;
   retention.batch_size = options.batch_size;
   retention.pause = std::chrono::milliseconds(options.pause_ms);

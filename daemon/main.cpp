@@ -16,12 +16,15 @@
 #include "reconciler/context.hpp"
 #include "reconciler/reconcile_loop.hpp"
 #include "retention/retention_job.hpp"
+#include "runtime/manager.hpp"
 #include "sources/legacy_log_source.hpp"
 #include "store/group_commit.hpp"
 #include "store/migrations.hpp"
 #include "store/pg_store.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -109,7 +112,7 @@ health::HealthChecks health_checks(store::PgStore& store, const reconciler::Reco
 }
 
 // The /v1 API, or nothing when http.listen is off.
-std::unique_ptr<http::ApiServer> open_api(const config::HttpConfig& config, store::PgStore& store) {
+std::unique_ptr<http::ApiServer> open_api(const http::HttpConfig& config, store::PgStore& store) {
   if (!config.listen) {
     spdlog::info("compensatord: http.listen is off: no API port is open");
     return nullptr;
@@ -132,8 +135,18 @@ metrics::KafkaSnapshot read_kafka_snapshot(const kafka::KafkaSource& source) {
           counters.errors,   source.connected(),  counters.consumer_lag};
 }
 
+// One source per `sources.legacy_logs` entry; rows without a due_at are due after their kind's timeout.
+std::vector<std::unique_ptr<sources::LegacyLogSource>> make_legacy_log_sources(const config::DaemonConfig& config,
+                                                                               store::Store& store) {
+  std::vector<std::unique_ptr<sources::LegacyLogSource>> made;
+  for (const auto& legacy : config.legacy_logs) {
+    made.push_back(std::make_unique<sources::LegacyLogSource>(legacy, config.kinds.at(legacy.kind).timeout, store));
+  }
+  return made;
+}
+
 // database.* bounds every wait of the state database's connections.
-store::ConnectionLimits connection_limits(const config::DatabaseConfig& database) {
+store::ConnectionLimits connection_limits(const store::DatabaseConfig& database) {
   return {.connect_timeout = database.connect_timeout,
           .statement_timeout = database.statement_timeout,
           .lock_timeout = database.lock_timeout};
@@ -205,7 +218,9 @@ int run(const std::string& path, bool until_idle) {
   std::shared_ptr<adapters::HttpTransport> transport = make_transport(*config);
   store::GroupCommitStore batched(*store);
   reconciler::TransactionReconciler reconciler(
-      batched, std::make_shared<const reconciler::ReconcileContext>(reconciler::build_context(*config, transport)),
+      batched,
+      std::make_shared<const reconciler::ReconcileContext>(
+          reconciler::build_context(config->kinds, config->participants, transport)),
       config->replica_id);
   reconciler::ReconcileLoop loop(batched, reconciler, config->reconciler, config->replica_id, metrics);
 
@@ -241,52 +256,55 @@ int run(const std::string& path, bool until_idle) {
       },
       metrics, config->metrics.refresh_interval);
 
+  // The signals are the manager's stop, as a signal handler is controller-runtime's: the watcher
+  // outlives the manager's run and reports signals that arrive while the runnables stop.
   std::stop_source stop;
   std::jthread signal_watcher(
       [&](std::stop_token own) { signals.watch(own, stop, [&reloader] { reloader.reload(); }); });
-
-  auto legacy_sources = sources::make_legacy_log_sources(*config, *store);
-  std::vector<std::jthread> source_threads;
-  for (auto& source : legacy_sources) {
-    if (until_idle) {
-      poll_once_or_log(*source);
-    } else {
-      source_threads.emplace_back([&source = *source, token = stop.get_token()] { source.run(token); });
-    }
+  auto legacy_sources = make_legacy_log_sources(*config, *store);
+  if (until_idle) {
+    for (auto& source : legacy_sources) poll_once_or_log(*source);
   }
-
-  std::jthread kafka_thread;
-  if (kafka_source && !until_idle) {
-    kafka_thread = std::jthread([&source = *kafka_source, token = stop.get_token()] { source.run(token); });
-  }
-
   // Not under --until-idle: a drain that exits once nothing is due has no history to keep small,
   // and a run over a long history would hold its exit back.
   std::unique_ptr<retention::RetentionJob> retention;
   if (!until_idle && retention::RetentionJob::enabled(config->retention)) {
     retention = std::make_unique<retention::RetentionJob>(config->database.dsn, connection_limits(config->database),
                                                           config->retention, metrics);
-    retention->start();
   }
+
+  // Declared after everything its runnables use, so that it joins them before those go.
+  runtime::Manager manager(config->reconciler.shutdown_grace);
+  if (!until_idle) {
+    for (auto& source : legacy_sources) {
+      manager.add({"legacy_log " + source->name(), [&source = *source](std::stop_token own) { source.run(own); }});
+    }
+    if (kafka_source) {
+      manager.add({"kafka_source", [&source = *kafka_source](std::stop_token own) { source.run(own); }});
+    }
+  }
+  if (retention) manager.add({"retention", [&job = *retention](std::stop_token own) { job.run(own); }});
+  manager.add({.name = "reconcile_loop",
+               .run = [&loop, until_idle](std::stop_token own) { loop.run(own, until_idle); },
+               .ends_all = until_idle});
 
   spdlog::info("compensatord {}: replica {} reconciling ({} kinds, {} participants)", COMPENSATORD_VERSION,
                config->replica_id, config->kinds.size(), config->participants.size());
-  const bool drained = loop.run(stop.get_token(), until_idle);
+  const runtime::StopReport stopped = manager.run(stop.get_token());
   const auto totals = loop.totals();
   spdlog::info("compensatord: stopped; claimed {} finished {} requeued {} parked {} lease_lost {} errors {}",
                totals.claimed, totals.finished, totals.requeued, totals.parked, totals.lease_lost, totals.errors);
-  stop.request_stop();
-  signal_watcher.request_stop();
-  source_threads.clear();
-  if (kafka_thread.joinable()) kafka_thread.join();
-  retention.reset();
-  if (!drained) {
-    // Worker threads still wait on participants; their leases expire and another replica
-    // takes the work over. Leave without running destructors that would wait for them.
+  const int exit_code = stopped.failed ? kExitFailure : kExitOk;
+  if (!stopped.still_running.empty()) {
+    // Their threads still wait (on a participant, a database); the leases of the transactions in
+    // flight expire and another replica takes them over. Leave without running the destructors
+    // that would wait for them.
+    spdlog::warn("compensatord: still running after reconciler.shutdown_grace ({}), exiting without them: {}",
+                 config->reconciler.shutdown_grace, fmt::join(stopped.still_running, ", "));
     spdlog::shutdown();
-    std::_Exit(kExitOk);
+    std::_Exit(exit_code);
   }
-  return kExitOk;
+  return exit_code;
 }
 
 // glibc gives busy threads malloc arenas of their own, up to 8 per core, each keeping freed memory:

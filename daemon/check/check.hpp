@@ -1,8 +1,8 @@
 #pragma once
 // The check: "did transaction xid commit?", asked of the order database (SQL) or an HTTP endpoint.
 
-#include "config/yaml_reader.hpp"
 #include "model/transaction.hpp"
+#include "yaml/reader.hpp"
 
 #include <chrono>
 #include <memory>
@@ -37,7 +37,7 @@ class Check {
 };
 
 // Parses a kind's `check:` (exactly one of `sql:` or `http:`). Errors go to reader.errors().
-std::shared_ptr<const CheckSpec> parse_check(const config::Reader& reader);
+std::shared_ptr<const CheckSpec> parse_check(const yaml::Reader& reader);
 
 std::unique_ptr<Check> make_check(std::shared_ptr<const CheckSpec> spec,
                                   std::shared_ptr<adapters::HttpTransport> transport);

@@ -6,9 +6,9 @@
 namespace compensatord::check {
 namespace {
 
-std::vector<std::string> string_list(const config::Reader& parent, std::string_view key) {
+std::vector<std::string> string_list(const yaml::Reader& parent, std::string_view key) {
   std::vector<std::string> out;
-  config::Reader list = parent.child(key);
+  yaml::Reader list = parent.child(key);
   if (!list.present()) return out;
   if (!list.is_sequence()) {
     list.error("expected a list of strings");
@@ -20,7 +20,7 @@ std::vector<std::string> string_list(const config::Reader& parent, std::string_v
   return out;
 }
 
-std::optional<std::chrono::milliseconds> positive_duration(const config::Reader& r, std::string_view key) {
+std::optional<std::chrono::milliseconds> positive_duration(const yaml::Reader& r, std::string_view key) {
   auto value = r.duration(key);
   if (value && value->count() <= 0) {
     r.child(key).error("must be greater than 0");
@@ -29,7 +29,7 @@ std::optional<std::chrono::milliseconds> positive_duration(const config::Reader&
   return value;
 }
 
-std::optional<SqlCheckSpec> parse_sql(const config::Reader& r) {
+std::optional<SqlCheckSpec> parse_sql(const yaml::Reader& r) {
   r.reject_unknown_keys({"dsn", "query", "timeout", "committed_values", "absent_values"});
   SqlCheckSpec spec;
   auto dsn = r.string("dsn", true);
@@ -58,7 +58,7 @@ bool split_url(const std::string& url, std::string& base, std::string& path) {
   return base.size() > scheme_end + 3 && base.find("{{") == std::string::npos;
 }
 
-std::optional<HttpCheckSpec> parse_http(const config::Reader& r) {
+std::optional<HttpCheckSpec> parse_http(const yaml::Reader& r) {
   r.reject_unknown_keys({"method", "url", "query", "headers", "timeout", "outcomes"});
   auto url = r.string("url", true);
   auto method = r.string("method").value_or("GET");
@@ -78,7 +78,7 @@ std::optional<HttpCheckSpec> parse_http(const config::Reader& r) {
     if (!path) r.child("url").error(error);
   }
   std::vector<std::pair<std::string, adapters::Template>> query;
-  config::Reader query_reader = r.child("query");
+  yaml::Reader query_reader = r.child("query");
   for (const auto& key : query_reader.keys()) {
     if (auto t = adapters::parse_template(query_reader.child(key), adapters::TemplateScope::Transaction)) {
       query.emplace_back(key, std::move(*t));
@@ -86,7 +86,7 @@ std::optional<HttpCheckSpec> parse_http(const config::Reader& r) {
   }
   auto headers = r.string_map("headers");
   auto timeout = positive_duration(r, "timeout");
-  config::Reader outcomes_reader = r.child("outcomes");
+  yaml::Reader outcomes_reader = r.child("outcomes");
   if (!outcomes_reader.present()) outcomes_reader.error("required key is missing");
   auto outcomes = adapters::parse_response_rules(outcomes_reader, {"committed", "absent", "unknown"});
   if (!url || !path) return std::nullopt;
@@ -103,7 +103,7 @@ std::optional<HttpCheckSpec> parse_http(const config::Reader& r) {
 
 }  // namespace
 
-std::shared_ptr<const CheckSpec> parse_check(const config::Reader& reader) {
+std::shared_ptr<const CheckSpec> parse_check(const yaml::Reader& reader) {
   if (!reader.is_map()) {
     reader.error("expected a map with exactly one of `sql` or `http`");
     return nullptr;

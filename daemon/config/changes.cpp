@@ -19,9 +19,9 @@ void legacy_log_changes(std::vector<std::string>& keys, const DaemonConfig& runn
   std::set<std::string> names;
   for (const auto& source : running.legacy_logs) names.insert(source.name);
   for (const auto& source : next.legacy_logs) names.insert(source.name);
-  auto named = [](const std::vector<LegacyLogSource>& sources, const std::string& name) {
+  auto named = [](const std::vector<sources::LegacyLogConfig>& sources, const std::string& name) {
     auto found = std::find_if(sources.begin(), sources.end(), [&](const auto& s) { return s.name == name; });
-    return found == sources.end() ? std::nullopt : std::optional<LegacyLogSource>(*found);
+    return found == sources.end() ? std::nullopt : std::optional<sources::LegacyLogConfig>(*found);
   };
   for (const auto& name : names)
     compare(keys, "sources.legacy_logs." + name, named(running.legacy_logs, name), named(next.legacy_logs, name));
@@ -115,10 +115,10 @@ std::vector<std::string> live_changes(const LoadResult& previous, const LoadResu
   return keys;
 }
 
-std::optional<ConfigError> reload_refusal(const DaemonConfig& running, const DaemonConfig& next) {
+std::optional<yaml::ConfigError> reload_refusal(const DaemonConfig& running, const DaemonConfig& next) {
   const milliseconds needed = least_lease(next);
   if (running.reconciler.lease >= needed) return std::nullopt;
-  return ConfigError{
+  return yaml::ConfigError{
       "reconciler.lease", 0,
       fmt::format("the running lease ({}) is shorter than the {} the new checks' and participants' timeouts need; "
                   "a new reconciler.lease takes effect only after a restart",

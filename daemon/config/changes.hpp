@@ -23,6 +23,6 @@ std::vector<std::string> live_changes(const LoadResult& previous, const LoadResu
 
 // Why `next` cannot run with the reconciler settings of `running`, which a reload keeps: its
 // checks and participants' timeouts need a longer reconciler.lease than the running one.
-std::optional<ConfigError> reload_refusal(const DaemonConfig& running, const DaemonConfig& next);
+std::optional<yaml::ConfigError> reload_refusal(const DaemonConfig& running, const DaemonConfig& next);
 
 }  // namespace compensatord::config

@@ -39,9 +39,9 @@ bool valid_topic(std::string_view name) {
 
 constexpr std::string_view kTopicRule = "letters, digits, '.', '_' or '-', at most 249";
 
-std::vector<std::string> read_topics(const config::Reader& reader) {
+std::vector<std::string> read_topics(const yaml::Reader& reader) {
   std::vector<std::string> topics;
-  config::Reader list = reader.child("topics");
+  yaml::Reader list = reader.child("topics");
   if (!list.present()) {
     list.error("required key is missing");
     return topics;
@@ -51,7 +51,7 @@ std::vector<std::string> read_topics(const config::Reader& reader) {
     return topics;
   }
   for (std::size_t i = 0; i < list.size(); ++i) {
-    config::Reader item = list.item(i);
+    yaml::Reader item = list.item(i);
     auto name = item.as_string();
     if (!name || !valid_topic(*name)) {
       item.error(fmt::format("expected a topic name ({})", kTopicRule));
@@ -64,7 +64,7 @@ std::vector<std::string> read_topics(const config::Reader& reader) {
   return topics;
 }
 
-void read_dead_letter_topic(const config::Reader& reader, KafkaSourceConfig& out) {
+void read_dead_letter_topic(const yaml::Reader& reader, KafkaSourceConfig& out) {
   auto name = reader.string("dead_letter_topic", true);
   if (!name) return;
   if (!valid_topic(*name)) {
@@ -76,7 +76,7 @@ void read_dead_letter_topic(const config::Reader& reader, KafkaSourceConfig& out
   }
 }
 
-void read_durations(const config::Reader& reader, KafkaSourceConfig& out) {
+void read_durations(const yaml::Reader& reader, KafkaSourceConfig& out) {
   if (auto value = reader.duration("min_delay")) {
     if (*value > kMaxDelay) {
       reader.child("min_delay").error("must be at most 30d");
@@ -100,7 +100,7 @@ void read_durations(const config::Reader& reader, KafkaSourceConfig& out) {
   }
 }
 
-void read_librdkafka(const config::Reader& reader, KafkaSourceConfig& out) {
+void read_librdkafka(const yaml::Reader& reader, KafkaSourceConfig& out) {
   out.librdkafka = reader.string_map("librdkafka");
   for (const auto& [key, value] : out.librdkafka) {
     if (std::find(kOwnedKeys.begin(), kOwnedKeys.end(), key) != kOwnedKeys.end()) {
@@ -113,7 +113,7 @@ void read_librdkafka(const config::Reader& reader, KafkaSourceConfig& out) {
 
 }  // namespace
 
-KafkaSourceConfig parse_kafka_source(const config::Reader& reader) {
+KafkaSourceConfig parse_kafka_source(const yaml::Reader& reader) {
   KafkaSourceConfig out;
   if (!reader.is_map()) {
     reader.error("expected a map with brokers, topics and dead_letter_topic");

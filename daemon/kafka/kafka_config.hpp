@@ -2,7 +2,7 @@
 // The `sources.kafka` section: where delayed check messages come from and where bad ones go.
 // Every key, its default and an example is in docs/kafka.md.
 
-#include "config/yaml_reader.hpp"
+#include "yaml/reader.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -33,6 +33,6 @@ struct KafkaSourceConfig {
 
 // Reads the `sources.kafka` map; errors (key path and line) go to the reader's ConfigErrors and
 // the returned value then holds whatever was valid.
-KafkaSourceConfig parse_kafka_source(const config::Reader& reader);
+KafkaSourceConfig parse_kafka_source(const yaml::Reader& reader);
 
 }  // namespace compensatord::kafka

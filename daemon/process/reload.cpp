@@ -41,7 +41,7 @@ void ConfigReloader::reload() {
   apply(std::move(next));
 }
 
-void ConfigReloader::refuse(const config::ConfigErrors& errors) {
+void ConfigReloader::refuse(const yaml::ConfigErrors& errors) {
   for (const auto& e : errors.all()) {
     spdlog::error("config: reloading {} refused, the running config is kept: {}", path_, e.to_string());
   }
@@ -67,8 +67,8 @@ void ConfigReloader::apply(config::LoadResult next) {
 
   // Series first, so a call through a new participant is never counted before they exist.
   for (const auto& [name, spec] : config.participants) targets_.metrics.declare_participant(name);
-  targets_.reconciler.use_context(std::make_shared<const reconciler::ReconcileContext>(
-      reconciler::rebuild_context(config, targets_.transport, *targets_.reconciler.context())));
+  targets_.reconciler.use_context(std::make_shared<const reconciler::ReconcileContext>(reconciler::rebuild_context(
+      config.kinds, config.participants, targets_.transport, *targets_.reconciler.context())));
   // The source's connection settings stay those it started with (sources.kafka needs a restart).
   if (targets_.kafka != nullptr) targets_.kafka->use_rules(kafka_message_rules(*started_.config->kafka, config));
 

@@ -41,7 +41,7 @@ class ConfigReloader {
   [[nodiscard]] std::optional<std::string> last_failure() const;
 
  private:
-  void refuse(const config::ConfigErrors& errors);
+  void refuse(const yaml::ConfigErrors& errors);
   void apply(config::LoadResult next);
 
   std::string path_;

@@ -5,7 +5,7 @@
 
 namespace compensatord::reconciler {
 
-std::chrono::milliseconds backoff_delay(const config::RetryPolicy& policy, int attempt, double unit_random) {
+std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, double unit_random) {
   const double initial = static_cast<double>(policy.initial_backoff.count());
   const double cap = static_cast<double>(policy.max_backoff.count());
   // Growth stops at the cap; computing past it would overflow for large attempt counts.

@@ -1,7 +1,7 @@
 #pragma once
 // Capped exponential backoff with jitter, per transaction (docs/design.md, "Retries").
 
-#include "config/config.hpp"
+#include "reconciler/reconciler_config.hpp"
 
 #include <chrono>
 
@@ -11,6 +11,6 @@ namespace compensatord::reconciler {
 // initial_backoff * multiplier^(attempt-1), capped at max_backoff, then spread by
 // +/- jitter. `unit_random` is a uniform value in [0, 1) from the caller, so the
 // function stays pure and testable.
-std::chrono::milliseconds backoff_delay(const config::RetryPolicy& policy, int attempt, double unit_random);
+std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, double unit_random);
 
 }  // namespace compensatord::reconciler

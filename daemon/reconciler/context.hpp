@@ -4,7 +4,7 @@
 
 #include "adapters/participant.hpp"
 #include "check/check.hpp"
-#include "config/config.hpp"
+#include "reconciler/reconciler_config.hpp"
 
 #include <map>
 #include <memory>
@@ -13,7 +13,7 @@
 namespace compensatord::reconciler {
 
 struct KindRuntime {
-  config::RetryPolicy retry;
+  RetryPolicy retry;
   std::unique_ptr<check::Check> check;
   std::chrono::milliseconds check_timeout{0};
 };
@@ -23,12 +23,15 @@ struct ReconcileContext {
   std::map<std::string, std::unique_ptr<adapters::Participant>> participants;
 };
 
-ReconcileContext build_context(const config::DaemonConfig& config, std::shared_ptr<adapters::HttpTransport> transport);
+using ParticipantSpecs = std::map<std::string, std::shared_ptr<const adapters::ParticipantSpec>>;
+
+ReconcileContext build_context(const KindConfigs& kinds, const ParticipantSpecs& participants,
+                               std::shared_ptr<adapters::HttpTransport> transport);
 
 // The context of a reloaded config, replacing `running`: a participant that `running` has too
 // keeps its max_in_flight limit shared with it (resized to the new value), so the calls still in
 // flight through `running` count against the same limit (adapters::Participant).
-ReconcileContext rebuild_context(const config::DaemonConfig& config, std::shared_ptr<adapters::HttpTransport> transport,
-                                 const ReconcileContext& running);
+ReconcileContext rebuild_context(const KindConfigs& kinds, const ParticipantSpecs& participants,
+                                 std::shared_ptr<adapters::HttpTransport> transport, const ReconcileContext& running);
 
 }  // namespace compensatord::reconciler

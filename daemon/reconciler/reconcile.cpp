@@ -316,8 +316,8 @@ void TransactionReconciler::defer(store::WriteBack& wb, ReconcileReport& report,
   report.error = std::move(why);
 }
 
-void TransactionReconciler::requeue_or_park(const Transaction& txn, const config::RetryPolicy& policy,
-                                            store::WriteBack& wb, ReconcileReport& report) {
+void TransactionReconciler::requeue_or_park(const Transaction& txn, const RetryPolicy& policy, store::WriteBack& wb,
+                                            ReconcileReport& report) {
   wb.attempt_count = txn.attempt_count + 1;
   wb.last_error = report.error;
   if (wb.attempt_count >= policy.max_attempts) {

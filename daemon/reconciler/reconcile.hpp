@@ -86,7 +86,7 @@ class TransactionReconciler {
   void record_actions(const Transaction& txn, Decision decision, std::vector<ActionRun> runs, store::WriteBack& wb,
                       ReconcileReport& report);
   static void defer(store::WriteBack& wb, ReconcileReport& report, std::string why);
-  void requeue_or_park(const Transaction& txn, const config::RetryPolicy& policy, store::WriteBack& wb,
+  void requeue_or_park(const Transaction& txn, const RetryPolicy& policy, store::WriteBack& wb,
                        ReconcileReport& report);
   static void park(store::WriteBack& wb, ReconcileReport& report, std::string reason);
   double unit_random();

@@ -1,11 +1,12 @@
 #pragma once
 // The claim loop and its workers: claims due transactions in batches (SKIP LOCKED + a fenced
 // lease), never more than idle workers can start at once, hands them to a fixed pool of
-// workers, keeps their leases renewed while they run, and on stop releases what it has not started.
+// workers, keeps their leases renewed while they run, and on stop releases what it has not
+// started and waits for what it has.
 
-#include "config/config.hpp"
 #include "reconciler/lease_keeper.hpp"
 #include "reconciler/reconcile.hpp"
+#include "reconciler/reconciler_config.hpp"
 #include "store/store.hpp"
 
 #include <chrono>
@@ -61,14 +62,14 @@ LoopObserver& no_observer();
 
 class ReconcileLoop {
  public:
-  ReconcileLoop(store::Store& store, TransactionReconciler& reconciler, config::ReconcilerConfig config,
-                std::string replica, LoopObserver& observer = no_observer());
+  ReconcileLoop(store::Store& store, TransactionReconciler& reconciler, ReconcilerConfig config, std::string replica,
+                LoopObserver& observer = no_observer());
 
   // Runs until `stop` is requested, or, when `until_idle`, until a claim finds nothing due
-  // and nothing is in flight. On stop, unstarted work is released at once and in-flight work
-  // gets `shutdown_grace` to finish. Returns false if in-flight work was still running at
-  // the end of the grace period (its leases expire and another replica takes it over).
-  bool run(std::stop_token stop, bool until_idle);
+  // and nothing is in flight. On stop, unstarted work is released at once and the workers finish
+  // the reconciles they are in before it returns; bounding that wait is the caller's
+  // (runtime::Manager, with reconciler.shutdown_grace).
+  void run(std::stop_token stop, bool until_idle);
 
   [[nodiscard]] LoopTotals totals() const;
 
@@ -81,13 +82,13 @@ class ReconcileLoop {
   void work(std::stop_token stop);
   void reconcile_one(Transaction txn);
   int claim_batch(int capacity);
-  bool drain();
+  void stop_workers();
   void release_queued();
   void mark_progress(bool work_waiting);
 
   store::Store& store_;
   TransactionReconciler& reconciler_;
-  config::ReconcilerConfig config_;
+  ReconcilerConfig config_;
   std::string replica_;
   LoopObserver& observer_;
   LeaseKeeper leases_;

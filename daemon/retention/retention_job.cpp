@@ -51,7 +51,7 @@ struct Limit {
   std::string sql;
 };
 
-std::vector<Limit> limits_of(const config::RetentionConfig& config) {
+std::vector<Limit> limits_of(const RetentionConfig& config) {
   std::vector<Limit> limits;
   if (config.finished_after) {
     limits.push_back({*config.finished_after, batch_sql("'CONFIRMED', 'CANCELLED'", "finished_at")});
@@ -101,13 +101,13 @@ RetentionObserver& no_retention_observer() {
   return observer;
 }
 
-RetentionJob::RetentionJob(std::string dsn, store::ConnectionLimits limits, config::RetentionConfig config,
+RetentionJob::RetentionJob(std::string dsn, store::ConnectionLimits limits, RetentionConfig config,
                            RetentionObserver& observer)
     : dsn_(std::move(dsn)), limits_(limits), config_(std::move(config)), observer_(observer) {}
 
 RetentionJob::~RetentionJob() = default;
 
-bool RetentionJob::enabled(const config::RetentionConfig& config) {
+bool RetentionJob::enabled(const RetentionConfig& config) {
   return config.finished_after.has_value() || config.parked_after.has_value();
 }
 
@@ -162,11 +162,7 @@ void RetentionJob::purge(const std::stop_token& stop, RunResult& result) {
   // Closing the connection releases the lock.
 }
 
-void RetentionJob::start() {
-  thread_ = std::jthread([this](const std::stop_token& stop) { run_every_interval(stop); });
-}
-
-void RetentionJob::run_every_interval(const std::stop_token& stop) {
+void RetentionJob::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     run_once(stop);
     sleep_for(stop, config_.interval);

@@ -7,7 +7,7 @@
 // PostgreSQL advisory lock on a connection of its own, and a replica that does not get it skips.
 // How to size it: docs/operations.md (Retention).
 
-#include "config/config.hpp"
+#include "retention/retention_config.hpp"
 #include "store/conninfo.hpp"
 
 #include <chrono>
@@ -15,7 +15,6 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
-#include <thread>
 
 namespace compensatord::retention {
 
@@ -53,15 +52,14 @@ RetentionObserver& no_retention_observer();
 class RetentionJob {
  public:
   // `limits` bound the job's connection like every other of the state database (database.*).
-  RetentionJob(std::string dsn, store::ConnectionLimits limits, config::RetentionConfig config,
+  RetentionJob(std::string dsn, store::ConnectionLimits limits, RetentionConfig config,
                RetentionObserver& observer = no_retention_observer());
-  // Stops the thread start() began, waking it from any wait.
   ~RetentionJob();
   RetentionJob(const RetentionJob&) = delete;
   RetentionJob& operator=(const RetentionJob&) = delete;
 
   // False when both limits are off: a job would have nothing to delete.
-  [[nodiscard]] static bool enabled(const config::RetentionConfig& config);
+  [[nodiscard]] static bool enabled(const RetentionConfig& config);
 
   // One run: takes the advisory lock or skips; deletes finished, then parked transactions past
   // their limit in batches until a batch deletes fewer than batch_size, or `stop` is requested (a
@@ -69,19 +67,18 @@ class RetentionJob {
   // with RunOutcome::Error, is logged, and what earlier batches deleted stays deleted.
   RunResult run_once(std::stop_token stop = {});
 
-  // Runs run_once now and then every interval, in a thread of its own, until destruction.
-  void start();
+  // Runs run_once now and then every interval until `stop` is requested, which also ends a
+  // pause or an interval at once.
+  void run(std::stop_token stop);
 
  private:
-  void run_every_interval(const std::stop_token& stop);
   // run_once's work; `result` keeps what was deleted when it throws.
   void purge(const std::stop_token& stop, RunResult& result);
 
   std::string dsn_;
   store::ConnectionLimits limits_;
-  config::RetentionConfig config_;
+  RetentionConfig config_;
   RetentionObserver& observer_;
-  std::jthread thread_;  // last: stopped and joined before the fields it uses go
 };
 
 }  // namespace compensatord::retention

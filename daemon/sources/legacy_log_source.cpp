@@ -69,7 +69,7 @@ std::optional<Column> find_column(const pqxx::result& result, const std::string&
 
 // A mapped column missing from the result is a query/config mismatch that affects every row:
 // an error for the whole poll, not a bad row.
-ResultShape resolve_shape(const pqxx::result& result, const config::LegacyLogSource& config) {
+ResultShape resolve_shape(const pqxx::result& result, const LegacyLogConfig& config) {
   ResultShape shape;
   auto xid = find_column(result, "xid");
   if (!xid) throw std::runtime_error("the query returns no column named 'xid'");
@@ -243,8 +243,7 @@ struct LegacyLogSource::Connection {
   }
 };
 
-LegacyLogSource::LegacyLogSource(config::LegacyLogSource config, std::chrono::milliseconds kind_timeout,
-                                 store::Store& store)
+LegacyLogSource::LegacyLogSource(LegacyLogConfig config, std::chrono::milliseconds kind_timeout, store::Store& store)
     : config_(std::move(config)), kind_timeout_(kind_timeout), store_(store), source_("legacy:" + config_.name) {}
 
 LegacyLogSource::~LegacyLogSource() = default;
@@ -320,15 +319,6 @@ void LegacyLogSource::run(std::stop_token stop) {
     }
     sleep_for(stop, config_.interval);
   }
-}
-
-std::vector<std::unique_ptr<LegacyLogSource>> make_legacy_log_sources(const config::DaemonConfig& config,
-                                                                      store::Store& store) {
-  std::vector<std::unique_ptr<LegacyLogSource>> sources;
-  for (const auto& legacy : config.legacy_logs) {
-    sources.push_back(std::make_unique<LegacyLogSource>(legacy, config.kinds.at(legacy.kind).timeout, store));
-  }
-  return sources;
 }
 
 }  // namespace compensatord::sources

@@ -3,7 +3,7 @@
 // Each row becomes a transaction (source "legacy:<name>") ingested idempotently, so the same
 // rows returned poll after poll change nothing.
 
-#include "config/config.hpp"
+#include "sources/legacy_log_config.hpp"
 #include "store/store.hpp"
 
 #include <chrono>
@@ -29,7 +29,7 @@ struct PollResult {
 class LegacyLogSource {
  public:
   // `kind_timeout` sets due_at = now + timeout for rows without a `due_at` column.
-  LegacyLogSource(config::LegacyLogSource config, std::chrono::milliseconds kind_timeout, store::Store& store);
+  LegacyLogSource(LegacyLogConfig config, std::chrono::milliseconds kind_timeout, store::Store& store);
   ~LegacyLogSource();
   LegacyLogSource(const LegacyLogSource&) = delete;
   LegacyLogSource& operator=(const LegacyLogSource&) = delete;
@@ -50,15 +50,11 @@ class LegacyLogSource {
   struct Connection;
   Connection& connection();
 
-  config::LegacyLogSource config_;
+  LegacyLogConfig config_;
   std::chrono::milliseconds kind_timeout_;
   store::Store& store_;
   std::string source_;
   std::unique_ptr<Connection> connection_;
 };
-
-// One LegacyLogSource per `sources.legacy_logs` entry of a validated config.
-std::vector<std::unique_ptr<LegacyLogSource>> make_legacy_log_sources(const config::DaemonConfig& config,
-                                                                      store::Store& store);
 
 }  // namespace compensatord::sources

@@ -26,9 +26,9 @@ actions:
 
 // Parses a file's `participants:` map, as the daemon's config loader does.
 std::map<std::string, std::shared_ptr<const ParticipantSpec>> parse_file(const std::string& relative,
-                                                                         config::ConfigErrors& errors) {
+                                                                         yaml::ConfigErrors& errors) {
   YAML::Node root = YAML::LoadFile(std::string(COMPENSATORD_SOURCE_DIR) + "/" + relative);
-  return parse_participants(config::Reader(root, "", errors).child("participants"));
+  return parse_participants(yaml::Reader(root, "", errors).child("participants"));
 }
 
 TEST(ParticipantSpec, DefaultsApply) {
@@ -199,7 +199,7 @@ TEST(ParticipantSpec, HugeValuesAreRejectedWithShortErrors) {
 
 TEST(ParseParticipants, ExampleConfigParses) {
   ::setenv("STOCK_TOKEN", "t", 1);
-  config::ConfigErrors errors;
+  yaml::ConfigErrors errors;
   auto participants = parse_file("config/example.yaml", errors);
   EXPECT_TRUE(errors.empty()) << errors.to_string();
   ASSERT_EQ(participants.size(), 2u);
@@ -211,7 +211,7 @@ TEST(ParseParticipants, ReadyDefinitionsParse) {
   ::setenv("STOCK_URL", "http://127.0.0.1:18080", 1);
   ::setenv("COUPON_URL", "http://127.0.0.1:18081", 1);
   for (const char* file : {"adapters/definitions/stock.yaml", "adapters/definitions/coupon.yaml"}) {
-    config::ConfigErrors errors;
+    yaml::ConfigErrors errors;
     auto participants = parse_file(file, errors);
     EXPECT_TRUE(errors.empty()) << file << "\n" << errors.to_string();
     ASSERT_EQ(participants.size(), 1u) << file;
@@ -233,14 +233,14 @@ TEST(ParseParticipants, ReadyDefinitionsParse) {
 }
 
 TEST(ParseParticipants, ErrorsOfEveryParticipantAreCollected) {
-  config::ConfigErrors errors;
-  config::Reader reader(YAML::Load(R"(
+  yaml::ConfigErrors errors;
+  yaml::Reader reader(YAML::Load(R"(
 participants:
   stock: {base_url: http://s, actions: {cancel: {method: POST, path: /x}}}
   coupon: {base_url: http://c}
   points: {actions: {cancel: {method: POST, path: /x}}}
 )"),
-                        "", errors);
+                      "", errors);
   auto participants = parse_participants(reader.child("participants"));
   EXPECT_EQ(participants.size(), 1u);
   EXPECT_TRUE(has_error(errors, "participants.coupon.actions", 4, "required key is missing"));

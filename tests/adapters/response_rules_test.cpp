@@ -12,13 +12,13 @@ namespace {
 const std::vector<std::string> kNames{"done", "already_done", "not_found", "retry", "fatal"};
 
 struct Parsed {
-  config::ConfigErrors errors;
+  yaml::ConfigErrors errors;
   ResponseRules rules;
 };
 
 std::unique_ptr<Parsed> parse(const std::string& yaml) {
   auto out = std::make_unique<Parsed>();
-  config::Reader reader(YAML::Load(yaml), "outcomes", out->errors);
+  yaml::Reader reader(YAML::Load(yaml), "outcomes", out->errors);
   out->rules = parse_response_rules(reader, kNames);
   return out;
 }
@@ -145,9 +145,9 @@ TEST(ResponseRules, ParseErrorsNameKeyPathAndLine) {
 }
 
 TEST(ResponseRules, CallerChoosesTheAllowedNames) {
-  config::ConfigErrors errors;
-  config::Reader reader(YAML::Load("[{status: [200], then: committed}, {status: [404], then: done}]"), "check.outcomes",
-                        errors);
+  yaml::ConfigErrors errors;
+  yaml::Reader reader(YAML::Load("[{status: [200], then: committed}, {status: [404], then: done}]"), "check.outcomes",
+                      errors);
   auto rules = parse_response_rules(reader, {"committed", "absent", "unknown"});
   EXPECT_TRUE(testing::has_error(errors, "check.outcomes[1].then", 1, "expected one of: committed, absent, unknown"));
   EXPECT_EQ(rules.match(200, ""), "committed");

@@ -163,10 +163,10 @@ TEST(YamlScalar, PlainScalarsAreTypedQuotedOnesAreStrings) {
 }
 
 TEST(JsonTemplate, BodyKeepsStructureAndTypes) {
-  config::ConfigErrors errors;
-  config::Reader reader(YAML::Load(R"({orderNo: "{{xid}}", qty: "{{branch.qty}}", fixed: 7, flag: false,
+  yaml::ConfigErrors errors;
+  yaml::Reader reader(YAML::Load(R"({orderNo: "{{xid}}", qty: "{{branch.qty}}", fixed: 7, flag: false,
                                       lines: [{sku: "{{branch.sku}}"}, "{{kind}}-{{branch.no}}"], none: ~})"),
-                        "body", errors);
+                      "body", errors);
   auto body = JsonTemplate::parse(reader, TemplateScope::Branch);
   ASSERT_TRUE(body.has_value()) << errors.to_string();
   auto txn = make_txn("ORD-\"1\"");
@@ -178,8 +178,8 @@ TEST(JsonTemplate, BodyKeepsStructureAndTypes) {
 }
 
 TEST(JsonTemplate, ParseErrorsNameTheKeyAndLine) {
-  config::ConfigErrors errors;
-  config::Reader reader(YAML::Load("a: ok\nb:\n  c: \"{{xid\"\n  d: [1, \"{{nope}}\"]\n"), "body", errors);
+  yaml::ConfigErrors errors;
+  yaml::Reader reader(YAML::Load("a: ok\nb:\n  c: \"{{xid\"\n  d: [1, \"{{nope}}\"]\n"), "body", errors);
   EXPECT_FALSE(JsonTemplate::parse(reader, TemplateScope::Branch).has_value());
   EXPECT_TRUE(testing::has_error(errors, "body.b.c", 3, "unclosed"));
   EXPECT_TRUE(testing::has_error(errors, "body.b.d[1]", 4, "unknown placeholder"));

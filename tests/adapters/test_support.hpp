@@ -2,7 +2,7 @@
 // Helpers shared by the adapter tests: YAML in, parsed specs and config errors out.
 
 #include "adapters/participant_spec.hpp"
-#include "config/yaml_reader.hpp"
+#include "yaml/reader.hpp"
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -13,20 +13,20 @@
 namespace compensatord::adapters::testing {
 
 struct ParsedSpec {
-  config::ConfigErrors errors;
+  yaml::ConfigErrors errors;
   std::shared_ptr<const ParticipantSpec> spec;
 };
 
 // Parses `yaml` (one participant's definition) as participants.stock.
 inline std::unique_ptr<ParsedSpec> parse_spec(const std::string& yaml) {
   auto out = std::make_unique<ParsedSpec>();
-  config::Reader reader(YAML::Load(yaml), "participants.stock", out->errors);
+  yaml::Reader reader(YAML::Load(yaml), "participants.stock", out->errors);
   out->spec = parse_participant_spec(reader);
   return out;
 }
 
 // Passes when one error has exactly `path`, `line` and a message containing `text`.
-inline ::testing::AssertionResult has_error(const config::ConfigErrors& errors, const std::string& path, int line,
+inline ::testing::AssertionResult has_error(const yaml::ConfigErrors& errors, const std::string& path, int line,
                                             const std::string& text) {
   for (const auto& e : errors.all()) {
     if (e.path == path && e.line == line && e.message.find(text) != std::string::npos) {

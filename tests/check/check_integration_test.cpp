@@ -28,8 +28,8 @@ Transaction txn_of(std::string xid) {
 }
 
 std::unique_ptr<Check> check_from(const std::string& yaml) {
-  config::ConfigErrors errors;
-  auto spec = parse_check(config::Reader(YAML::Load(yaml), "check", errors));
+  yaml::ConfigErrors errors;
+  auto spec = parse_check(yaml::Reader(YAML::Load(yaml), "check", errors));
   EXPECT_TRUE(spec) << errors.to_string();
   return make_check(spec, adapters::make_cpprest_transport());
 }

@@ -8,13 +8,13 @@ namespace compensatord::check {
 namespace {
 
 struct Parsed {
-  config::ConfigErrors errors;
+  yaml::ConfigErrors errors;
   std::shared_ptr<const CheckSpec> spec;
 };
 
 Parsed parse(const std::string& yaml) {
   Parsed out;
-  out.spec = parse_check(config::Reader(YAML::Load(yaml), "kinds.order.check", out.errors));
+  out.spec = parse_check(yaml::Reader(YAML::Load(yaml), "kinds.order.check", out.errors));
   return out;
 }
 

@@ -64,7 +64,7 @@ std::string config_with(const std::string& overrides) {
   return text;
 }
 
-const ConfigError* find_error(const LoadResult& result, std::string_view path) {
+const yaml::ConfigError* find_error(const LoadResult& result, std::string_view path) {
   for (const auto& e : result.errors.all()) {
     if (e.path == path) return &e;
   }
@@ -159,7 +159,7 @@ TEST(ConfigTest, DatabaseTimeoutsAreReadWithinTheirBounds) {
 TEST(ConfigTest, RetentionDefaultsKeepFinishedWorkThirtyDaysAndParkedWorkForEver) {
   auto result = load_config_text(config_with(""));
   ASSERT_TRUE(result.errors.empty()) << result.errors.to_string();
-  const RetentionConfig& retention = result.config->retention;
+  const retention::RetentionConfig& retention = result.config->retention;
   EXPECT_EQ(retention.finished_after, std::optional<std::chrono::milliseconds>(24h * 30));
   EXPECT_EQ(retention.parked_after, std::nullopt);
   EXPECT_EQ(retention.interval, 1min);
@@ -172,7 +172,7 @@ TEST(ConfigTest, RetentionKeysAreReadAndOffTurnsALimitOff) {
       config_with("retention:\n  finished_after: off\n  parked_after: 90d\n  interval: 5m\n  batch_size: 200\n  pause: "
                   "1s\n"));
   ASSERT_TRUE(result.errors.empty()) << result.errors.to_string();
-  const RetentionConfig& retention = result.config->retention;
+  const retention::RetentionConfig& retention = result.config->retention;
   EXPECT_EQ(retention.finished_after, std::nullopt);
   EXPECT_EQ(retention.parked_after, std::optional<std::chrono::milliseconds>(24h * 90));
   EXPECT_EQ(retention.interval, 5min);
@@ -201,13 +201,13 @@ TEST(ConfigTest, ExampleConfigLoads) {
   EXPECT_TRUE(config.verify_tls);
   EXPECT_EQ(config.http_client, HttpClient::Curl);
   EXPECT_FALSE(config.replica_id.empty());
-  const KindConfig& order_kind = config.kinds.at("order");
+  const reconciler::KindConfig& order_kind = config.kinds.at("order");
   EXPECT_EQ(order_kind.retry.max_attempts, 30);  // the kind's override
   EXPECT_EQ(order_kind.retry.max_age, 72h);      // merged from the top-level retry
   EXPECT_EQ(order_kind.retry.initial_backoff, config.retry.initial_backoff);
   EXPECT_EQ(config.participants.size(), 2u);
   ASSERT_EQ(config.legacy_logs.size(), 1u);
-  const LegacyLogSource& legacy = config.legacy_logs[0];
+  const sources::LegacyLogConfig& legacy = config.legacy_logs[0];
   EXPECT_EQ(legacy.name, "old_order_log");
   EXPECT_EQ(legacy.dsn, "postgresql://reader:legacy-secret@legacydb:5432/shop");
   EXPECT_EQ(legacy.kind, "order");
@@ -236,7 +236,7 @@ TEST(ConfigTest, KindRetryMergesOverTopLevelRetry) {
                   "kinds:\n  order:\n    timeout: 30s\n    check: {sql: {dsn: x, query: \"SELECT $1\"}}\n"
                   "    retry:\n      max_attempts: 3\n      jitter: 0\n"));
   ASSERT_TRUE(result.errors.empty()) << result.errors.to_string();
-  const RetryPolicy& retry = result.config->kinds.at("order").retry;
+  const reconciler::RetryPolicy& retry = result.config->kinds.at("order").retry;
   EXPECT_EQ(retry.initial_backoff, 2s);
   EXPECT_EQ(retry.max_attempts, 3);
   EXPECT_EQ(retry.jitter, 0.0);
@@ -288,7 +288,7 @@ TEST_P(BadValueTest, NamesPathAndLine) {
   const BadValue& c = GetParam();
   auto result = load_config_text(config_with(c.yaml));
   EXPECT_FALSE(result.config);
-  const ConfigError* error = find_error(result, c.path);
+  const yaml::ConfigError* error = find_error(result, c.path);
   ASSERT_NE(error, nullptr) << "no error at " << c.path << "; got:\n" << result.errors.to_string();
   EXPECT_EQ(error->line, c.line) << error->to_string();
   EXPECT_NE(error->message.find(c.message), std::string::npos) << error->to_string();
@@ -510,7 +510,7 @@ TEST(ConfigTest, AbsentRequiredSectionsAreNamed) {
   auto result = load_config_text("logging:\n  level: info\n");
   ASSERT_FALSE(result.config);
   for (std::string_view path : {"database", "kinds", "participants"}) {
-    const ConfigError* error = find_error(result, path);
+    const yaml::ConfigError* error = find_error(result, path);
     ASSERT_NE(error, nullptr) << path << " missing in:\n" << result.errors.to_string();
     EXPECT_EQ(error->line, 0) << "an absent key has no line";
   }
@@ -540,7 +540,7 @@ TEST(ConfigTest, YamlSyntaxErrorReportsTheLine) {
   auto result = load_config_text("database:\n  dsn: x\nreconciler:\n  workers: [1, 2\n  lease: 5s\n");
   ASSERT_FALSE(result.config);
   ASSERT_EQ(result.errors.all().size(), 1u);
-  const ConfigError& error = result.errors.all()[0];
+  const yaml::ConfigError& error = result.errors.all()[0];
   EXPECT_NE(error.message.find("invalid YAML"), std::string::npos) << error.to_string();
   EXPECT_GE(error.line, 4);
   EXPECT_LE(error.line, 6);
@@ -574,7 +574,7 @@ TEST(ConfigTest, HugeValuesWithinTheLimitGiveClearErrors) {
                                              ":\n    check: {sql: {dsn: x, query: \"SELECT $1\"}}\n"));
   ASSERT_FALSE(result.config);
   EXPECT_NE(find_error(result, "replica_id"), nullptr);
-  const ConfigError* kind = find_error(result, "kinds." + long_name);
+  const yaml::ConfigError* kind = find_error(result, "kinds." + long_name);
   ASSERT_NE(kind, nullptr) << result.errors.to_string().substr(0, 2000);
   EXPECT_LT(kind->message.size(), 500u) << "the message must not repeat a huge name";
 }

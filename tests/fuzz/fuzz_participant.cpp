@@ -69,8 +69,8 @@ struct World {
   std::unique_ptr<adapters::Participant> participant;
 
   World() {
-    config::ConfigErrors errors;
-    const auto specs = adapters::parse_participants(config::Reader(YAML::Load(kStock), "participants", errors));
+    yaml::ConfigErrors errors;
+    const auto specs = adapters::parse_participants(yaml::Reader(YAML::Load(kStock), "participants", errors));
     if (!errors.empty()) throw std::runtime_error(errors.to_string());
     participant = std::make_unique<adapters::Participant>("stock", specs.at("stock"), transport);
   }

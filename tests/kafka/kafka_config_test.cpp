@@ -14,12 +14,12 @@ using namespace std::chrono_literals;
 
 struct Parsed {
   KafkaSourceConfig config;
-  config::ConfigErrors errors;
+  yaml::ConfigErrors errors;
 };
 
 Parsed parse(const std::string& yaml) {
   Parsed out;
-  config::Reader root(YAML::Load(yaml), "", out.errors);
+  yaml::Reader root(YAML::Load(yaml), "", out.errors);
   out.config = parse_kafka_source(root.child("sources").child("kafka"));
   return out;
 }

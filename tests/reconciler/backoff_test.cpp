@@ -7,8 +7,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-config::RetryPolicy policy(double jitter) {
-  config::RetryPolicy p;
+reconciler::RetryPolicy policy(double jitter) {
+  reconciler::RetryPolicy p;
   p.initial_backoff = milliseconds(1000);
   p.max_backoff = milliseconds(60'000);
   p.multiplier = 2.0;

@@ -174,9 +174,9 @@ Branch branch(int no, std::string participant, nlohmann::json fields) {
 // The participants of `yaml` (a `participants:` map) added to `context`.
 void add_participants(const std::string& yaml, const std::shared_ptr<adapters::HttpTransport>& transport,
                       ReconcileContext& context) {
-  config::ConfigErrors errors;
+  yaml::ConfigErrors errors;
   YAML::Node root = YAML::Load(yaml);
-  config::Reader reader(root, "participants", errors);
+  yaml::Reader reader(root, "participants", errors);
   for (const auto& name : reader.keys()) {
     auto spec = adapters::parse_participant_spec(reader.child(name));
     ASSERT_TRUE(spec) << errors.to_string();
@@ -190,7 +190,7 @@ class ReconcileTest : public ::testing::Test {
     add_participants(kParticipants, transport, *context);
     auto owned_check = std::make_unique<ScriptedCheck>(CheckVerdict::Absent);
     check = owned_check.get();
-    config::RetryPolicy retry;
+    reconciler::RetryPolicy retry;
     retry.initial_backoff = 1s;
     retry.max_backoff = 10s;
     retry.jitter = 0.0;

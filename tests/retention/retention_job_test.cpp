@@ -16,13 +16,14 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace compensatord::retention {
 namespace {
 
 using namespace std::chrono_literals;
-using config::RetentionConfig;
+using retention::RetentionConfig;
 using std::chrono::hours;
 
 constexpr hours kOld = 24h * 40;    // past a 30-day limit
@@ -238,23 +239,23 @@ TEST_F(RetentionJobTest, AnUnreachableDatabaseEndsTheRunWithAnErrorAndNoExceptio
   EXPECT_EQ(recorder.runs, std::vector<RunOutcome>{RunOutcome::Error});
 }
 
-TEST_F(RetentionJobTest, TheThreadRunsAtStartAndItsDestructionEndsTheWaitForTheNextInterval) {
+TEST_F(RetentionJobTest, ItRunsAtStartAndAStopEndsTheWaitForTheNextInterval) {
   add_many("old-", 35, "CONFIRMED", kOld);
   auto config = limits(24h * 30, std::nullopt, 10);
   config.interval = 1h;
   Recorder recorder;
   auto running = job(config, recorder);
-  running->start();
+  std::jthread runner([&running](std::stop_token stop) { running->run(stop); });
   {
     std::unique_lock lock(recorder.mutex);
     ASSERT_TRUE(recorder.ran.wait_for(lock, 120s, [&] { return !recorder.runs.empty(); }))
-        << "no run within 120 s of start()";
+        << "no run within 120 s of the start";
     EXPECT_EQ(recorder.runs.front(), RunOutcome::Ok);
   }
   EXPECT_TRUE(xids().empty());
 
   const auto stopping = std::chrono::steady_clock::now();
-  running.reset();
+  runner = {};
   EXPECT_LT(std::chrono::steady_clock::now() - stopping, 60s) << "the interval of an hour must not be waited out";
 }
 

@@ -29,8 +29,8 @@ using testing::TestDatabase;
 
 constexpr auto kKindTimeout = 5min;
 
-config::LegacyLogSource order_log_config(const std::string& dsn) {
-  config::LegacyLogSource config;
+sources::LegacyLogConfig order_log_config(const std::string& dsn) {
+  sources::LegacyLogConfig config;
   config.name = "old_order_log";
   config.dsn = dsn;
   config.query = "SELECT order_no AS xid, sku, qty, coupon_id FROM order_log ORDER BY id";

@@ -1,4 +1,4 @@
-#include "config/yaml_reader.hpp"
+#include "yaml/reader.hpp"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include <limits>
 #include <set>
 
-namespace compensatord::config {
+namespace compensatord::yaml {
 
 std::string ConfigError::to_string() const {
   if (line > 0) return fmt::format("{} (line {}): {}", path.empty() ? "<root>" : path, line, message);
@@ -235,4 +235,4 @@ std::optional<std::string> expand_env(std::string_view text, std::string& error)
   return out;
 }
 
-}  // namespace compensatord::config
+}  // namespace compensatord::yaml

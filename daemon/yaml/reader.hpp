@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace compensatord::config {
+namespace compensatord::yaml {
 
 struct ConfigError {
   std::string path;  // e.g. "participants.stock.actions.cancel.method"
@@ -86,4 +86,4 @@ class Reader {
 // naming it (never its value). "$${" escapes a literal "${".
 std::optional<std::string> expand_env(std::string_view text, std::string& error);
 
-}  // namespace compensatord::config
+}  // namespace compensatord::yaml

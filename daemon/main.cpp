@@ -60,14 +60,6 @@ int check_config(const std::string& path) {
   return kExitOk;
 }
 
-void poll_once_or_log(sources::LegacyLogSource& source) {
-  try {
-    source.poll_once();
-  } catch (const std::exception& e) {
-    spdlog::error("compensatord: legacy log {} poll failed: {}", source.name(), e.what());
-  }
-}
-
 std::optional<std::string> loop_failure(const reconciler::ReconcileLoop& loop, std::chrono::milliseconds bound) {
   if (!loop.stalled(bound)) return std::nullopt;
   return "work is waiting and no claim or reconcile completed within reconciler.stall_timeout";
@@ -137,10 +129,13 @@ metrics::KafkaSnapshot read_kafka_snapshot(const kafka::KafkaSource& source) {
 
 // One source per `sources.legacy_logs` entry; rows without a due_at are due after their kind's timeout.
 std::vector<std::unique_ptr<sources::LegacyLogSource>> make_legacy_log_sources(const config::DaemonConfig& config,
-                                                                               store::Store& store) {
+                                                                               store::Store& store,
+                                                                               metrics::Metrics& metrics) {
   std::vector<std::unique_ptr<sources::LegacyLogSource>> made;
   for (const auto& legacy : config.legacy_logs) {
-    made.push_back(std::make_unique<sources::LegacyLogSource>(legacy, config.kinds.at(legacy.kind).timeout, store));
+    metrics.declare_legacy_log(legacy.name);
+    made.push_back(
+        std::make_unique<sources::LegacyLogSource>(legacy, config.kinds.at(legacy.kind).timeout, store, metrics));
   }
   return made;
 }
@@ -261,9 +256,9 @@ int run(const std::string& path, bool until_idle) {
   std::stop_source stop;
   std::jthread signal_watcher(
       [&](std::stop_token own) { signals.watch(own, stop, [&reloader] { reloader.reload(); }); });
-  auto legacy_sources = make_legacy_log_sources(*config, *store);
+  auto legacy_sources = make_legacy_log_sources(*config, *store, metrics);
   if (until_idle) {
-    for (auto& source : legacy_sources) poll_once_or_log(*source);
+    for (auto& source : legacy_sources) source->poll();
   }
   // Not under --until-idle: a drain that exits once nothing is due has no history to keep small,
   // and a run over a long history would hold its exit back.

@@ -1,5 +1,6 @@
 #include "kafka/kafka_source.hpp"
 
+#include "common/backoff.hpp"
 #include "common/sleep.hpp"
 
 #include <fmt/format.h>
@@ -26,8 +27,8 @@ namespace {
 using std::chrono::milliseconds;
 using Batch = std::vector<std::unique_ptr<RdKafka::Message>>;
 
-constexpr milliseconds kInitialBackoff{200};
-constexpr milliseconds kMaxBackoff{std::chrono::seconds(30)};
+// After a failed batch or session: 200 ms, doubling up to 30 s.
+constexpr Backoff kBackoff{milliseconds(200), std::chrono::seconds(30)};
 constexpr milliseconds kDeadLetterTimeout{std::chrono::seconds(5)};
 constexpr milliseconds kSeekTimeout{std::chrono::seconds(5)};
 constexpr milliseconds kMetadataTimeout{std::chrono::seconds(1)};
@@ -452,31 +453,30 @@ KafkaSourceCounters KafkaSource::counters() const {
 void KafkaSource::run_session(std::stop_token stop) {
   Session session(*this);
   session.check_connection();
-  milliseconds backoff = kInitialBackoff;
+  int failures = 0;
   while (!stop.stop_requested()) {
     Batch batch = session.poll_batch();
     if (!connected_) session.check_connection();
     if (session.handle_batch(batch)) {
-      backoff = kInitialBackoff;
+      failures = 0;
     } else {
-      sleep_for(stop, backoff);
-      backoff = std::min(backoff * 2, kMaxBackoff);
+      sleep_for(stop, kBackoff.after(++failures));
     }
   }
 }
 
 void KafkaSource::run(std::stop_token stop) {
-  milliseconds backoff = kInitialBackoff;
+  int failures = 0;
   while (!stop.stop_requested()) {
     try {
       run_session(stop);
     } catch (const std::exception& e) {
       ++errors_;
       // A session that had reached Kafka was healthy: its failure starts a fresh backoff.
-      if (connected_.exchange(false)) backoff = kInitialBackoff;
+      if (connected_.exchange(false)) failures = 0;
+      const milliseconds backoff = kBackoff.after(++failures);
       spdlog::error("kafka: consumer stopped, restarting in {} ms: {}", backoff.count(), e.what());
       sleep_for(stop, backoff);
-      backoff = std::min(backoff * 2, kMaxBackoff);
     }
   }
   connected_ = false;

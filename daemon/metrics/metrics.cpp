@@ -29,6 +29,8 @@ constexpr std::array kOutcomes{Outcome::Done, Outcome::AlreadyDone, Outcome::Not
 // The `source` labels of compensatord_ingest_conflicts_total that the daemon's own sources produce,
 // created at zero. (A conflicting begin_transaction raises in the order service's session instead.)
 constexpr std::array<std::string_view, 2> kIngestSources{"kafka", "legacy_log"};
+// The `result` label of compensatord_legacy_log_rows_total, in the order of PollResult's counts.
+constexpr std::array<const char*, 4> kLegacyLogResults{"ingested", "duplicate", "conflict", "rejected"};
 
 // The `status` labels of compensatord_retention_deleted_total, created at zero: the finished and
 // the parked statuses the retention job deletes.
@@ -190,7 +192,23 @@ struct Metrics::Families {
                                  .Name("compensatord_retention_runs_total")
                                  .Help("Runs of the retention job, by result (ok, skipped_lock: another replica "
                                        "was purging, error)")
-                                 .Register(r)) {}
+                                 .Register(r)),
+        legacy_log_rows_total(BuildCounter()
+                                  .Name("compensatord_legacy_log_rows_total")
+                                  .Help("Rows read by each legacy log source, by result (ingested, duplicate: "
+                                        "already known, conflict: xid recorded with other branches, rejected: "
+                                        "a bad row, skipped)")
+                                  .Register(r)),
+        legacy_log_poll_errors_total(BuildCounter()
+                                         .Name("compensatord_legacy_log_poll_errors_total")
+                                         .Help("Legacy log polls that failed (its database, the state database); "
+                                               "each is repeated next interval")
+                                         .Register(r)),
+        legacy_log_last_success_timestamp_seconds(
+            BuildGauge()
+                .Name("compensatord_legacy_log_last_success_timestamp_seconds")
+                .Help("When each legacy log source last completed a poll, in Unix time (0: not yet)")
+                .Register(r)) {}
 
   Family<Counter>& reconcile_total;
   Counter& reconcile_errors_total;
@@ -216,6 +234,9 @@ struct Metrics::Families {
   Gauge& config_last_reload_success_timestamp_seconds;
   Family<Counter>& retention_deleted_total;
   Family<Counter>& retention_runs_total;
+  Family<Counter>& legacy_log_rows_total;
+  Family<Counter>& legacy_log_poll_errors_total;
+  Family<Gauge>& legacy_log_last_success_timestamp_seconds;
   KafkaSnapshot last_kafka;  // counters advance by the difference to the previous snapshot
 };
 
@@ -281,6 +302,28 @@ void Metrics::set_kafka_snapshot(const KafkaSnapshot& snapshot) {
   families_->kafka_connected.Add({}).Set(snapshot.connected ? 1 : 0);
   families_->kafka_consumer_lag.Add({}).Set(static_cast<double>(snapshot.consumer_lag));
   last = snapshot;
+}
+
+void Metrics::declare_legacy_log(const std::string& source) {
+  for (const char* result : kLegacyLogResults)
+    families_->legacy_log_rows_total.Add({{"source", source}, {"result", result}});
+  families_->legacy_log_poll_errors_total.Add({{"source", source}});
+  families_->legacy_log_last_success_timestamp_seconds.Add({{"source", source}});
+}
+
+void Metrics::polled(std::string_view source, const sources::PollResult& result) {
+  const std::string name(source);
+  const std::array<long long, kLegacyLogResults.size()> counts{result.inserted, result.already_known, result.conflicts,
+                                                               result.rejected};
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    families_->legacy_log_rows_total.Add({{"source", name}, {"result", kLegacyLogResults[i]}})
+        .Increment(static_cast<double>(counts[i]));
+  }
+  families_->legacy_log_last_success_timestamp_seconds.Add({{"source", name}}).SetToCurrentTime();
+}
+
+void Metrics::poll_failed(std::string_view source) {
+  families_->legacy_log_poll_errors_total.Add({{"source", std::string(source)}}).Increment();
 }
 
 void Metrics::ingest_conflict(std::string_view source) {

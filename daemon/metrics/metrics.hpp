@@ -5,6 +5,7 @@
 
 #include "reconciler/reconcile_loop.hpp"
 #include "retention/retention_job.hpp"
+#include "sources/source_observer.hpp"
 #include "store/store.hpp"
 
 #include <chrono>
@@ -49,7 +50,9 @@ std::string_view action_label(std::string_view action);
 // confirmed, cancelled, parked, abandoned, or other.
 std::string_view retention_status_label(std::string_view status);
 
-class Metrics final : public reconciler::LoopObserver, public retention::RetentionObserver {
+class Metrics final : public reconciler::LoopObserver,
+                      public retention::RetentionObserver,
+                      public sources::SourceObserver {
  public:
   explicit Metrics(const std::string& version);
   ~Metrics() override;
@@ -62,6 +65,9 @@ class Metrics final : public reconciler::LoopObserver, public retention::Retenti
   // Kafka series exist only where Kafka is configured: declare_kafka() creates them at 0.
   void declare_kafka();
   void set_kafka_snapshot(const KafkaSnapshot& snapshot);
+
+  // Creates a legacy log source's series (sources.legacy_logs[].name) at zero.
+  void declare_legacy_log(const std::string& source);
 
   // An ingest refused because its xid is recorded with other branches (PgStoreOptions::on_ingest_conflict).
   void ingest_conflict(std::string_view source);
@@ -76,6 +82,9 @@ class Metrics final : public reconciler::LoopObserver, public retention::Retenti
 
   void retention_deleted(std::string_view status, long long count) override;
   void retention_run(retention::RunOutcome outcome) override;
+
+  void polled(std::string_view source, const sources::PollResult& result) override;
+  void poll_failed(std::string_view source) override;
 
   // The Prometheus text exposition of every metric (what /metrics serves).
   [[nodiscard]] std::string text() const;

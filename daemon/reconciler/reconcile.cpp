@@ -1,6 +1,6 @@
 #include "reconciler/reconcile.hpp"
 
-#include "reconciler/backoff.hpp"
+#include "common/backoff.hpp"
 
 #include <fmt/format.h>
 
@@ -328,7 +328,7 @@ void TransactionReconciler::requeue_or_park(const Transaction& txn, const RetryP
     park(wb, report, fmt::format("gave up after max_age: {}", report.error));
     return;
   }
-  wb.requeue_after = backoff_delay(policy, wb.attempt_count, unit_random());
+  wb.requeue_after = policy.backoff().after(wb.attempt_count, unit_random());
   report.result = ReconcileResult::Requeued;
 }
 

@@ -2,6 +2,7 @@
 // The reconciler's options: `reconciler` (claims, workers, lease), `retry` and `kinds`.
 
 #include "check/check_spec.hpp"
+#include "common/backoff.hpp"
 #include "yaml/reader.hpp"
 
 #include <chrono>
@@ -30,6 +31,8 @@ struct RetryPolicy {
   double jitter = 0.2;                           // +/- share of the delay, 0..1
   int max_attempts = 50;                         // then PARKED
   milliseconds max_age{std::chrono::hours(72)};  // since creation; then PARKED
+
+  [[nodiscard]] Backoff backoff() const { return {initial_backoff, max_backoff, multiplier, jitter}; }
 };
 
 struct KindConfig {

@@ -243,8 +243,23 @@ struct LegacyLogSource::Connection {
   }
 };
 
-LegacyLogSource::LegacyLogSource(LegacyLogConfig config, std::chrono::milliseconds kind_timeout, store::Store& store)
-    : config_(std::move(config)), kind_timeout_(kind_timeout), store_(store), source_("legacy:" + config_.name) {}
+SourceObserver& no_source_observer() {
+  class NoObserver final : public SourceObserver {
+   public:
+    void polled(std::string_view /*source*/, const PollResult& /*result*/) override {}
+    void poll_failed(std::string_view /*source*/) override {}
+  };
+  static NoObserver observer;
+  return observer;
+}
+
+LegacyLogSource::LegacyLogSource(LegacyLogConfig config, std::chrono::milliseconds kind_timeout, store::Store& store,
+                                 SourceObserver& observer)
+    : config_(std::move(config)),
+      kind_timeout_(kind_timeout),
+      store_(store),
+      observer_(observer),
+      source_("legacy:" + config_.name) {}
 
 LegacyLogSource::~LegacyLogSource() = default;
 
@@ -306,17 +321,23 @@ PollResult LegacyLogSource::poll_once() {
   return result;
 }
 
+void LegacyLogSource::poll() {
+  try {
+    const PollResult result = poll_once();
+    spdlog::log(
+        result.inserted > 0 || result.rejected > 0 || result.conflicts > 0 ? spdlog::level::info : spdlog::level::debug,
+        "legacy log {}: {} rows, {} new, {} already known, {} conflicting, {} rejected", config_.name, result.rows_seen,
+        result.inserted, result.already_known, result.conflicts, result.rejected);
+    observer_.polled(config_.name, result);
+  } catch (const std::exception& e) {
+    observer_.poll_failed(config_.name);
+    spdlog::error("legacy log {}: poll failed, retrying in {}: {}", config_.name, config_.interval, e.what());
+  }
+}
+
 void LegacyLogSource::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
-    try {
-      const PollResult result = poll_once();
-      spdlog::log(result.inserted > 0 || result.rejected > 0 || result.conflicts > 0 ? spdlog::level::info
-                                                                                     : spdlog::level::debug,
-                  "legacy log {}: {} rows, {} new, {} already known, {} conflicting, {} rejected", config_.name,
-                  result.rows_seen, result.inserted, result.already_known, result.conflicts, result.rejected);
-    } catch (const std::exception& e) {
-      spdlog::error("legacy log {}: poll failed, retrying in {}: {}", config_.name, config_.interval, e.what());
-    }
+    poll();
     sleep_for(stop, config_.interval);
   }
 }

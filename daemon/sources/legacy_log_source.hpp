@@ -4,6 +4,7 @@
 // rows returned poll after poll change nothing.
 
 #include "sources/legacy_log_config.hpp"
+#include "sources/source_observer.hpp"
 #include "store/store.hpp"
 
 #include <chrono>
@@ -13,23 +14,11 @@
 
 namespace compensatord::sources {
 
-// Counts of one poll. rows_seen = inserted + already_known + conflicts + rejected.
-struct PollResult {
-  long long rows_seen = 0;
-  long long inserted = 0;
-  long long already_known = 0;
-  // Rows whose xid is recorded with other branches (by another source): refused, logged and counted
-  // by the store (compensatord_ingest_conflicts_total).
-  long long conflicts = 0;
-  // Bad rows (NULL, empty, too long or not UTF-8 xid, half-NULL branch, a value not UTF-8 or over
-  // 64 KiB, bad due_at, more than kMaxBranches branches): skipped, warned with the row's xid.
-  long long rejected = 0;
-};
-
 class LegacyLogSource {
  public:
   // `kind_timeout` sets due_at = now + timeout for rows without a `due_at` column.
-  LegacyLogSource(LegacyLogConfig config, std::chrono::milliseconds kind_timeout, store::Store& store);
+  LegacyLogSource(LegacyLogConfig config, std::chrono::milliseconds kind_timeout, store::Store& store,
+                  SourceObserver& observer = no_source_observer());
   ~LegacyLogSource();
   LegacyLogSource(const LegacyLogSource&) = delete;
   LegacyLogSource& operator=(const LegacyLogSource&) = delete;
@@ -43,7 +32,10 @@ class LegacyLogSource {
   // (rows ingested before it stay ingested; the next poll repeats the rest).
   PollResult poll_once();
 
-  // Polls every `interval` until `stop` is requested; errors are logged and retried next interval.
+  // poll_once, logged and reported to the observer; a failure is logged and reported, never thrown.
+  void poll();
+
+  // poll() every `interval` until `stop` is requested.
   void run(std::stop_token stop);
 
  private:
@@ -53,6 +45,7 @@ class LegacyLogSource {
   LegacyLogConfig config_;
   std::chrono::milliseconds kind_timeout_;
   store::Store& store_;
+  SourceObserver& observer_;
   std::string source_;
   std::unique_ptr<Connection> connection_;
 };

@@ -7,6 +7,7 @@
 #include <spdlog/formatter.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <string>
 
 namespace compensatord::metrics {
@@ -90,6 +91,32 @@ TEST(Metrics, RetentionCountsDeletedTransactionsByStatusAndRunsByResultFromZero)
   EXPECT_TRUE(has_line(text, R"(compensatord_retention_runs_total{result="ok"} 1)")) << text;
   EXPECT_TRUE(has_line(text, R"(compensatord_retention_runs_total{result="error"} 1)")) << text;
   EXPECT_EQ(text.find("ORD-1"), std::string::npos) << text;
+}
+
+TEST(Metrics, ALegacyLogSourceCountsItsRowsByResultItsFailedPollsAndItsLastCompletedPoll) {
+  Metrics metrics("1.2.3");
+  EXPECT_EQ(metrics.text().find("compensatord_legacy_log_rows_total{"), std::string::npos)
+      << "no series before a source is declared";
+  metrics.declare_legacy_log("orders");
+  EXPECT_TRUE(has_line(metrics.text(), R"(compensatord_legacy_log_rows_total{result="rejected",source="orders"} 0)"));
+  EXPECT_TRUE(has_line(metrics.text(), R"(compensatord_legacy_log_poll_errors_total{source="orders"} 0)"));
+  EXPECT_TRUE(has_line(metrics.text(), R"(compensatord_legacy_log_last_success_timestamp_seconds{source="orders"} 0)"));
+
+  const auto before = std::chrono::system_clock::now();
+  metrics.polled(
+      "orders", sources::PollResult{.rows_seen = 10, .inserted = 4, .already_known = 3, .conflicts = 2, .rejected = 1});
+  metrics.polled("orders", sources::PollResult{.rows_seen = 5, .inserted = 1, .already_known = 4});
+  metrics.poll_failed("orders");
+  const std::string text = metrics.text();
+  EXPECT_TRUE(has_line(text, R"(compensatord_legacy_log_rows_total{result="ingested",source="orders"} 5)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_legacy_log_rows_total{result="duplicate",source="orders"} 7)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_legacy_log_rows_total{result="conflict",source="orders"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_legacy_log_rows_total{result="rejected",source="orders"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_legacy_log_poll_errors_total{source="orders"} 1)")) << text;
+  const auto at = text.find("compensatord_legacy_log_last_success_timestamp_seconds{source=\"orders\"} ");
+  ASSERT_NE(at, std::string::npos) << text;
+  const double seconds = std::stod(text.substr(text.find("} ", at) + 2));
+  EXPECT_GE(seconds, std::chrono::duration<double>(before.time_since_epoch()).count() - 1) << text;
 }
 
 TEST(Metrics, AReconcileCountsItsResultDecisionRetryAndAdapterCallsWithoutTheXid) {

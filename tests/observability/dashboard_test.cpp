@@ -51,7 +51,8 @@ TEST(Dashboard, EveryPanelUsesTheDatasourceVariable) {
 TEST(Dashboard, EveryQueryParsesAndNamesOnlyExportedMetrics) {
   metrics::Metrics exported("test");
   exported.declare_participant("stock");
-  exported.declare_kafka();  // the Kafka panels read series that exist where Kafka is configured
+  exported.declare_kafka();               // the Kafka panels read series that exist where Kafka is configured
+  exported.declare_legacy_log("orders");  // and the legacy log panels, where a source is configured
   const std::string exposition = exported.text();
 
   const auto rules_path = std::filesystem::temp_directory_path() / fmt::format("dashboard-rules-{}.yaml", ::getpid());

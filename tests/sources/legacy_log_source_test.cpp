@@ -17,7 +17,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -285,6 +287,29 @@ TEST_F(LegacyLogSourceTest, RunSurvivesDatabaseErrors) {
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (!store_.find("ORD-AFTER") && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
   EXPECT_TRUE(store_.find("ORD-AFTER"));
+}
+
+// What the source reported, in order: "polled <inserted>/<rows_seen>" or "failed".
+struct RecordingObserver final : SourceObserver {
+  std::vector<std::string> reports;
+  void polled(std::string_view source, const PollResult& result) override {
+    reports.push_back(fmt::format("{} polled {}/{}", source, result.inserted, result.rows_seen));
+  }
+  void poll_failed(std::string_view source) override { reports.push_back(fmt::format("{} failed", source)); }
+};
+
+TEST_F(LegacyLogSourceTest, EveryPollIsReportedWithItsCountsAndAFailedOneAsAFailure) {
+  log_order("('ORD-1', 'A-1', 2, NULL), ('ORD-2', 'B-7', 1, NULL)");
+  RecordingObserver observer;
+  LegacyLogSource source(order_log_config(legacy_.dsn()), kKindTimeout, store_, observer);
+  source.poll();
+  exec("ALTER TABLE order_log RENAME TO order_log_moved");
+  EXPECT_NO_THROW(source.poll()) << "a failed poll is reported, never thrown";
+  exec("ALTER TABLE order_log_moved RENAME TO order_log");
+  log_order("('ORD-3', 'A-1', 1, NULL)");
+  source.poll();
+  EXPECT_EQ(observer.reports,
+            (std::vector<std::string>{"old_order_log polled 2/2", "old_order_log failed", "old_order_log polled 1/3"}));
 }
 
 TEST_F(LegacyLogSourceTest, ManyRowsAreFetchedInBatches) {

@@ -33,36 +33,13 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kStallTimeout = 60s;
 
-// PgStore with the Store interface's default ingest_batch: one database transaction per message.
-class OneByOneStore final : public compensatord::store::Store {
+// PgStore with the IngestStore interface's default ingest_batch: one database transaction per message.
+class OneByOneStore final : public compensatord::store::IngestStore {
  public:
   explicit OneByOneStore(PgStore& inner) : inner_(inner) {}
   compensatord::store::IngestResult ingest(const compensatord::store::NewTransaction& txn) override {
     return inner_.ingest(txn);
   }
-  std::vector<compensatord::Transaction> claim_due(const compensatord::store::ClaimRequest& request) override {
-    return inner_.claim_due(request);
-  }
-  std::vector<compensatord::store::DecideResult> decide_all(
-      const std::vector<compensatord::store::DecideRequest>& requests) override {
-    return inner_.decide_all(requests);
-  }
-  std::vector<compensatord::store::StartedCalls> start_calls_all(
-      const std::vector<compensatord::store::CallsStart>& requests) override {
-    return inner_.start_calls_all(requests);
-  }
-  std::vector<bool> write_back_all(const std::vector<compensatord::store::WriteBack>& results) override {
-    return inner_.write_back_all(results);
-  }
-  std::vector<std::string> renew(const std::vector<compensatord::store::LeasedXid>& leases,
-                                 std::chrono::milliseconds lease) override {
-    return inner_.renew(leases, lease);
-  }
-  void release(const std::vector<compensatord::store::LeasedXid>& leases) override { inner_.release(leases); }
-  std::optional<compensatord::Transaction> find(const std::string& xid) override { return inner_.find(xid); }
-  std::vector<compensatord::Attempt> attempts(const std::string& xid) override { return inner_.attempts(xid); }
-  std::vector<compensatord::store::StatusCount> count_by_status() override { return inner_.count_by_status(); }
-  long long count_due() override { return inner_.count_due(); }
 
  private:
   PgStore& inner_;
@@ -134,8 +111,8 @@ int consume(const Options& options) {
   pg.migrate();
   truncate(options.dsn);
   OneByOneStore one_by_one(pg);
-  compensatord::store::Store& store =
-      options.mode == "batch" ? static_cast<compensatord::store::Store&>(pg) : one_by_one;
+  compensatord::store::IngestStore& store =
+      options.mode == "batch" ? static_cast<compensatord::store::IngestStore&>(pg) : one_by_one;
 
   compensatord::kafka::KafkaSourceConfig config;
   config.brokers = options.brokers;

@@ -67,12 +67,12 @@ std::optional<std::string> loop_failure(const reconciler::ReconcileLoop& loop, s
 
 // The cheapest statement that needs the database: it reads one row of schema_migrations. A
 // database that cannot answer throws, which fails the check with its message.
-std::optional<std::string> database_failure(store::PgStore& store) {
+std::optional<std::string> database_failure(store::ReadStore& store) {
   store.schema_version();
   return std::nullopt;
 }
 
-std::optional<std::string> migrations_failure(store::PgStore& store) {
+std::optional<std::string> migrations_failure(store::ReadStore& store) {
   const int latest = store::migrations().back().version;
   const int version = store.schema_version();
   if (version >= latest) return std::nullopt;
@@ -84,7 +84,7 @@ std::optional<std::string> kafka_failure(const kafka::KafkaSource& source) {
   return "no Kafka broker reachable: delayed check messages are not ingested (reconciling goes on)";
 }
 
-health::HealthChecks health_checks(store::PgStore& store, const reconciler::ReconcileLoop& loop,
+health::HealthChecks health_checks(store::ReadStore& store, const reconciler::ReconcileLoop& loop,
                                    std::chrono::milliseconds stall_timeout, const kafka::KafkaSource* kafka,
                                    const process::ConfigReloader& reloader, const http::ApiServer* tls_api) {
   health::HealthChecks checks{
@@ -115,7 +115,7 @@ std::unique_ptr<http::ApiServer> open_api(const http::HttpConfig& config, store:
   return std::make_unique<http::ApiServer>(*config.listen, config.tokens, config.tls, store, store);
 }
 
-std::unique_ptr<kafka::KafkaSource> make_kafka_source(const config::DaemonConfig& config, store::Store& store) {
+std::unique_ptr<kafka::KafkaSource> make_kafka_source(const config::DaemonConfig& config, store::IngestStore& store) {
   if (!config.kafka) return nullptr;
   return std::make_unique<kafka::KafkaSource>(*config.kafka, process::kafka_message_rules(*config.kafka, config),
                                               store);
@@ -129,7 +129,7 @@ metrics::KafkaSnapshot read_kafka_snapshot(const kafka::KafkaSource& source) {
 
 // One source per `sources.legacy_logs` entry; rows without a due_at are due after their kind's timeout.
 std::vector<std::unique_ptr<sources::LegacyLogSource>> make_legacy_log_sources(const config::DaemonConfig& config,
-                                                                               store::Store& store,
+                                                                               store::IngestStore& store,
                                                                                metrics::Metrics& metrics) {
   std::vector<std::unique_ptr<sources::LegacyLogSource>> made;
   for (const auto& legacy : config.legacy_logs) {
@@ -147,7 +147,7 @@ store::ConnectionLimits connection_limits(const store::DatabaseConfig& database)
           .lock_timeout = database.lock_timeout};
 }
 
-metrics::StoreSnapshot read_store_snapshot(store::PgStore& store) {
+metrics::StoreSnapshot read_store_snapshot(store::ReadStore& store) {
   return {store.count_by_status(), store.oldest_due_age()};
 }
 

@@ -128,7 +128,7 @@ std::string_view decide_code(store::DecideByHandOutcome outcome) {
 
 class ApiServer::Impl {
  public:
-  Impl(const std::string& listen, std::vector<ApiToken> tokens, std::optional<ApiTls> tls, store::Store& store,
+  Impl(const std::string& listen, std::vector<ApiToken> tokens, std::optional<ApiTls> tls, store::ReadStore& store,
        store::AdminStore& admin)
       : store_(store),
         admin_(admin),
@@ -429,7 +429,7 @@ class ApiServer::Impl {
     }
   }
 
-  store::Store& store_;
+  store::ReadStore& store_;
   store::AdminStore& admin_;
   Authenticator authenticator_;
   // Before the listener, whose handshakes use it; nothing without TLS.
@@ -449,7 +449,7 @@ class ApiServer::Impl {
 };
 
 ApiServer::ApiServer(const std::string& listen, std::vector<ApiToken> tokens, std::optional<ApiTls> tls,
-                     store::Store& store, store::AdminStore& admin)
+                     store::ReadStore& store, store::AdminStore& admin)
     : impl_(std::make_unique<Impl>(listen, std::move(tokens), std::move(tls), store, admin)) {}
 
 std::optional<std::string> ApiServer::tls_failure() const { return impl_->tls_failure(); }

@@ -22,7 +22,7 @@ class ApiServer {
   // Starts listening on `listen` ("host:port"), with TLS when `tls` is set; throws
   // std::runtime_error naming the address or file when it cannot. Every /v1 request needs one of
   // `tokens` (none configured: every one is refused).
-  ApiServer(const std::string& listen, std::vector<ApiToken> tokens, std::optional<ApiTls> tls, store::Store& store,
+  ApiServer(const std::string& listen, std::vector<ApiToken> tokens, std::optional<ApiTls> tls, store::ReadStore& store,
             store::AdminStore& admin);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;

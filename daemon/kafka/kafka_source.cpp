@@ -429,7 +429,7 @@ void KafkaSource::Session::check_connection() {
   if (err == RdKafka::ERR_NO_ERROR) source.connected_ = true;
 }
 
-KafkaSource::KafkaSource(KafkaSourceConfig config, MessageRules rules, store::Store& store)
+KafkaSource::KafkaSource(KafkaSourceConfig config, MessageRules rules, store::IngestStore& store)
     : config_(std::move(config)), rules_(std::make_shared<const MessageRules>(std::move(rules))), store_(store) {}
 
 void KafkaSource::use_rules(MessageRules rules) {

@@ -1,8 +1,8 @@
 #pragma once
 // KafkaSource: reads delayed check messages in a consumer group and stores each one as a
-// transaction, a poll batch at a time in one database transaction (Store::ingest_batch),
-// committing offsets only after the database commit (docs/design.md, "Durable before acknowledged"). Bad messages go to the
-// dead-letter topic and the partition moves on. librdkafka stays in the .cpp.
+// transaction, a poll batch at a time in one database transaction (IngestStore::ingest_batch),
+// committing offsets only after the database commit (docs/design.md, "Durable before acknowledged"). Bad messages go to
+// the dead-letter topic and the partition moves on. librdkafka stays in the .cpp.
 
 #include "kafka/check_message.hpp"
 #include "kafka/kafka_config.hpp"
@@ -35,7 +35,7 @@ struct KafkaSourceCounters {
 
 class KafkaSource {
  public:
-  KafkaSource(KafkaSourceConfig config, MessageRules rules, store::Store& store);
+  KafkaSource(KafkaSourceConfig config, MessageRules rules, store::IngestStore& store);
   ~KafkaSource();
   KafkaSource(const KafkaSource&) = delete;
   KafkaSource& operator=(const KafkaSource&) = delete;
@@ -58,7 +58,7 @@ class KafkaSource {
   KafkaSourceConfig config_;
   mutable std::mutex rules_mutex_;
   std::shared_ptr<const MessageRules> rules_;
-  store::Store& store_;
+  store::IngestStore& store_;
   std::atomic<bool> connected_{false};
   std::atomic<std::uint64_t> ingested_{0};
   std::atomic<std::uint64_t> duplicates_{0};

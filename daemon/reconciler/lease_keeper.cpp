@@ -8,7 +8,7 @@
 
 namespace compensatord::reconciler {
 
-LeaseKeeper::LeaseKeeper(store::Store& store, std::string owner, std::chrono::milliseconds lease)
+LeaseKeeper::LeaseKeeper(store::LeaseStore& store, std::string owner, std::chrono::milliseconds lease)
     : store_(store),
       owner_(std::move(owner)),
       lease_(lease),

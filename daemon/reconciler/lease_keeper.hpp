@@ -24,7 +24,7 @@ using SteadyClock = std::chrono::steady_clock;
 class LeaseKeeper {
  public:
   // Starts the renewal thread; the destructor stops and joins it.
-  LeaseKeeper(store::Store& store, std::string owner, std::chrono::milliseconds lease);
+  LeaseKeeper(store::LeaseStore& store, std::string owner, std::chrono::milliseconds lease);
   LeaseKeeper(const LeaseKeeper&) = delete;
   LeaseKeeper& operator=(const LeaseKeeper&) = delete;
 
@@ -51,7 +51,7 @@ class LeaseKeeper {
 
   void renew_periodically(std::stop_token stop);
 
-  store::Store& store_;
+  store::LeaseStore& store_;
   const std::string owner_;
   const std::chrono::milliseconds lease_;
   mutable std::mutex mutex_;

@@ -63,7 +63,7 @@ struct TransactionReconciler::ActionRun {
   adapters::ActionResult result;
 };
 
-TransactionReconciler::TransactionReconciler(store::Store& store, std::shared_ptr<const ReconcileContext> context,
+TransactionReconciler::TransactionReconciler(store::LeaseStore& store, std::shared_ptr<const ReconcileContext> context,
                                              std::string replica)
     : store_(store), context_(std::move(context)), replica_(std::move(replica)), random_(std::random_device{}()) {}
 

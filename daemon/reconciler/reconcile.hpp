@@ -50,7 +50,7 @@ struct ReconcileReport {
 
 class TransactionReconciler {
  public:
-  TransactionReconciler(store::Store& store, std::shared_ptr<const ReconcileContext> context, std::string replica);
+  TransactionReconciler(store::LeaseStore& store, std::shared_ptr<const ReconcileContext> context, std::string replica);
 
   // Store errors propagate (the caller releases the lease); participant and check
   // errors never do: they become requeues or parks. No check or call starts unless
@@ -91,7 +91,7 @@ class TransactionReconciler {
   static void park(store::WriteBack& wb, ReconcileReport& report, std::string reason);
   double unit_random();
 
-  store::Store& store_;
+  store::LeaseStore& store_;
   mutable std::mutex context_mutex_;
   std::shared_ptr<const ReconcileContext> context_;
   std::string replica_;

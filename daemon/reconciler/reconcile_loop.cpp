@@ -36,7 +36,7 @@ LoopObserver& no_observer() {
   return observer;
 }
 
-ReconcileLoop::ReconcileLoop(store::Store& store, TransactionReconciler& reconciler, ReconcilerConfig config,
+ReconcileLoop::ReconcileLoop(store::LeaseStore& store, TransactionReconciler& reconciler, ReconcilerConfig config,
                              std::string replica, LoopObserver& observer)
     : store_(store),
       reconciler_(reconciler),

@@ -62,8 +62,8 @@ LoopObserver& no_observer();
 
 class ReconcileLoop {
  public:
-  ReconcileLoop(store::Store& store, TransactionReconciler& reconciler, ReconcilerConfig config, std::string replica,
-                LoopObserver& observer = no_observer());
+  ReconcileLoop(store::LeaseStore& store, TransactionReconciler& reconciler, ReconcilerConfig config,
+                std::string replica, LoopObserver& observer = no_observer());
 
   // Runs until `stop` is requested, or, when `until_idle`, until a claim finds nothing due
   // and nothing is in flight. On stop, unstarted work is released at once and the workers finish
@@ -86,7 +86,7 @@ class ReconcileLoop {
   void release_queued();
   void mark_progress(bool work_waiting);
 
-  store::Store& store_;
+  store::LeaseStore& store_;
   TransactionReconciler& reconciler_;
   ReconcilerConfig config_;
   std::string replica_;

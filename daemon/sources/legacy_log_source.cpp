@@ -253,8 +253,8 @@ SourceObserver& no_source_observer() {
   return observer;
 }
 
-LegacyLogSource::LegacyLogSource(LegacyLogConfig config, std::chrono::milliseconds kind_timeout, store::Store& store,
-                                 SourceObserver& observer)
+LegacyLogSource::LegacyLogSource(LegacyLogConfig config, std::chrono::milliseconds kind_timeout,
+                                 store::IngestStore& store, SourceObserver& observer)
     : config_(std::move(config)),
       kind_timeout_(kind_timeout),
       store_(store),

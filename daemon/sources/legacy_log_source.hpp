@@ -17,7 +17,7 @@ namespace compensatord::sources {
 class LegacyLogSource {
  public:
   // `kind_timeout` sets due_at = now + timeout for rows without a `due_at` column.
-  LegacyLogSource(LegacyLogConfig config, std::chrono::milliseconds kind_timeout, store::Store& store,
+  LegacyLogSource(LegacyLogConfig config, std::chrono::milliseconds kind_timeout, store::IngestStore& store,
                   SourceObserver& observer = no_source_observer());
   ~LegacyLogSource();
   LegacyLogSource(const LegacyLogSource&) = delete;
@@ -44,7 +44,7 @@ class LegacyLogSource {
 
   LegacyLogConfig config_;
   std::chrono::milliseconds kind_timeout_;
-  store::Store& store_;
+  store::IngestStore& store_;
   SourceObserver& observer_;
   std::string source_;
   std::unique_ptr<Connection> connection_;

@@ -82,7 +82,7 @@ template class Batcher<DecideRequest, DecideResult>;
 template class Batcher<CallsStart, StartedCalls>;
 template class Batcher<WriteBack, bool>;
 
-GroupCommitStore::GroupCommitStore(Store& inner, std::size_t max_batch)
+GroupCommitStore::GroupCommitStore(LeaseStore& inner, std::size_t max_batch)
     : inner_(inner),
       decisions_([this](const std::vector<DecideRequest>& r) { return inner_.decide_all(r); }, max_batch),
       started_calls_([this](const std::vector<CallsStart>& r) { return inner_.start_calls_all(r); }, max_batch),

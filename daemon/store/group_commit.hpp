@@ -56,15 +56,11 @@ class Batcher {
   bool writing_ = false;  // a batch is being written, or handed to the caller that writes it next
 };
 
-class GroupCommitStore final : public Store {
+class GroupCommitStore final : public LeaseStore {
  public:
   // At most `max_batch` callers' requests go in one batch.
-  explicit GroupCommitStore(Store& inner, std::size_t max_batch = 256);
+  explicit GroupCommitStore(LeaseStore& inner, std::size_t max_batch = 256);
 
-  IngestResult ingest(const NewTransaction& txn) override { return inner_.ingest(txn); }
-  std::vector<IngestResult> ingest_batch(const std::vector<NewTransaction>& txns) override {
-    return inner_.ingest_batch(txns);
-  }
   std::vector<Transaction> claim_due(const ClaimRequest& request) override { return inner_.claim_due(request); }
   std::vector<DecideResult> decide_all(const std::vector<DecideRequest>& requests) override {
     return decisions_.submit(requests);
@@ -80,13 +76,9 @@ class GroupCommitStore final : public Store {
     return inner_.renew(leases, lease);
   }
   void release(const std::vector<LeasedXid>& leases) override { inner_.release(leases); }
-  std::optional<Transaction> find(const std::string& xid) override { return inner_.find(xid); }
-  std::vector<Attempt> attempts(const std::string& xid) override { return inner_.attempts(xid); }
-  std::vector<StatusCount> count_by_status() override { return inner_.count_by_status(); }
-  long long count_due() override { return inner_.count_due(); }
 
  private:
-  Store& inner_;
+  LeaseStore& inner_;
   Batcher<DecideRequest, DecideResult> decisions_;
   Batcher<CallsStart, StartedCalls> started_calls_;
   Batcher<WriteBack, bool> write_backs_;

@@ -1,7 +1,7 @@
 #pragma once
-// store::Store on PostgreSQL (schema: store/migrations/*.sql). Thread-safe: any number of
-// reconciler workers share one PgStore and its connection pool. Every method throws StoreError
-// on a database failure or on input the database refuses.
+// Every store role (store.hpp, admin_store.hpp) on PostgreSQL (schema: store/migrations/*.sql). Thread-safe: any number
+// of reconciler workers share one PgStore and its connection pool. Every method throws StoreError on a database failure
+// or on input the database refuses.
 //
 // Details callers rely on:
 // - claim_due: lease_taken_over is true when the row still carried another owner's (expired) lease.
@@ -48,7 +48,7 @@ struct PgStoreOptions {
   std::function<void(std::string_view source)> on_ingest_conflict = [](std::string_view) {};
 };
 
-class PgStore final : public Store, public AdminStore {
+class PgStore final : public IngestStore, public LeaseStore, public ReadStore, public AdminStore {
  public:
   // Connects lazily: the first call that needs a connection opens it.
   explicit PgStore(std::string dsn, PgStoreOptions options = {});
@@ -78,11 +78,9 @@ class PgStore final : public Store, public AdminStore {
   AttemptPage attempt_page(const std::string& xid, std::int64_t after_id, int limit) override;
   std::vector<AdminAction> admin_actions(const std::string& xid) override;
 
-  // How long the oldest due, unclaimed transaction has waited since its next_attempt_at; zero
-  // when nothing is due. Reads one entry of the partial index transactions_due.
-  std::chrono::milliseconds oldest_due_age();
-  // The highest applied schema migration version; 0 when none is (for readiness).
-  int schema_version();
+  // Reads one entry of the partial index transactions_due.
+  std::chrono::milliseconds oldest_due_age() override;
+  int schema_version() override;
 
  private:
   std::string dsn_;

@@ -112,9 +112,13 @@ struct StatusCount {
   long long count = 0;
 };
 
-class Store {
+// The store by role: a caller takes the slice it uses, a test fake implements only that slice.
+// PgStore implements every one (and AdminStore, admin_store.hpp).
+
+// What a source needs: storing transactions, idempotently.
+class IngestStore {
  public:
-  virtual ~Store() = default;
+  virtual ~IngestStore() = default;
 
   // Idempotent: the same xid ingested twice (or from two sources) is one transaction;
   // the second ingest changes nothing (AlreadyKnown, or Conflict when its branches differ from the
@@ -130,6 +134,12 @@ class Store {
     for (const auto& txn : txns) results.push_back(ingest(txn));
     return results;
   }
+};
+
+// What the reconciler needs: claims under leases, and every write fenced by one.
+class LeaseStore {
+ public:
+  virtual ~LeaseStore() = default;
 
   // Claims up to `limit` due, unfinished, unleased transactions with FOR UPDATE SKIP LOCKED,
   // sets the lease and returns them with their branches.
@@ -161,12 +171,23 @@ class Store {
 
   // Gives claimed rows back without counting an attempt (shutdown, a lease that cannot be renewed).
   virtual void release(const std::vector<LeasedXid>& leases) = 0;
+};
+
+// What readers need: the API, the gauges and the probes.
+class ReadStore {
+ public:
+  virtual ~ReadStore() = default;
 
   virtual std::optional<Transaction> find(const std::string& xid) = 0;
   virtual std::vector<Attempt> attempts(const std::string& xid) = 0;
   virtual std::vector<StatusCount> count_by_status() = 0;
   // Transactions due now and not finished (PENDING past due, COMMITTED, CONFIRMING, CANCELLING).
   virtual long long count_due() = 0;
+  // How long the oldest due, unclaimed transaction has waited since its next_attempt_at; zero
+  // when nothing is due.
+  virtual std::chrono::milliseconds oldest_due_age() = 0;
+  // The highest applied schema migration version; 0 when none is (for readiness).
+  virtual int schema_version() = 0;
 };
 
 }  // namespace compensatord::store

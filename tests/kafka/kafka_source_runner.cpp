@@ -19,9 +19,9 @@ namespace compensatord::kafka {
 namespace {
 
 // Delegates to the real store; dies right after the named xid is durably stored (alone or in a batch).
-class DyingStore final : public store::Store {
+class DyingStore final : public store::IngestStore {
  public:
-  DyingStore(store::Store& inner, std::string doomed_xid) : inner_(inner), doomed_xid_(std::move(doomed_xid)) {}
+  DyingStore(store::IngestStore& inner, std::string doomed_xid) : inner_(inner), doomed_xid_(std::move(doomed_xid)) {}
 
   store::IngestResult ingest(const store::NewTransaction& txn) override {
     auto result = inner_.ingest(txn);
@@ -35,28 +35,9 @@ class DyingStore final : public store::Store {
     }
     return results;
   }
-  std::vector<Transaction> claim_due(const store::ClaimRequest& request) override { return inner_.claim_due(request); }
-  std::vector<store::DecideResult> decide_all(const std::vector<store::DecideRequest>& requests) override {
-    return inner_.decide_all(requests);
-  }
-  std::vector<store::StartedCalls> start_calls_all(const std::vector<store::CallsStart>& requests) override {
-    return inner_.start_calls_all(requests);
-  }
-  std::vector<bool> write_back_all(const std::vector<store::WriteBack>& results) override {
-    return inner_.write_back_all(results);
-  }
-  std::vector<std::string> renew(const std::vector<store::LeasedXid>& leases,
-                                 std::chrono::milliseconds lease) override {
-    return inner_.renew(leases, lease);
-  }
-  void release(const std::vector<store::LeasedXid>& leases) override { inner_.release(leases); }
-  std::optional<Transaction> find(const std::string& xid) override { return inner_.find(xid); }
-  std::vector<Attempt> attempts(const std::string& xid) override { return inner_.attempts(xid); }
-  std::vector<store::StatusCount> count_by_status() override { return inner_.count_by_status(); }
-  long long count_due() override { return inner_.count_due(); }
 
  private:
-  store::Store& inner_;
+  store::IngestStore& inner_;
   std::string doomed_xid_;
 };
 

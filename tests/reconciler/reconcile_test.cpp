@@ -15,7 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class MemoryStore final : public store::Store {
+class MemoryStore final : public store::LeaseStore {
  public:
   Transaction txn;
   std::vector<Attempt> trail;
@@ -23,7 +23,6 @@ class MemoryStore final : public store::Store {
   bool order_service_commits_first = false;
   bool lose_lease = false;
 
-  store::IngestResult ingest(const store::NewTransaction&) override { return store::IngestResult::AlreadyKnown; }
   std::vector<Transaction> claim_due(const store::ClaimRequest&) override { return {txn}; }
   std::vector<store::DecideResult> decide_all(const std::vector<store::DecideRequest>& requests) override {
     std::vector<store::DecideResult> results;
@@ -82,10 +81,6 @@ class MemoryStore final : public store::Store {
     return {};
   }
   void release(const std::vector<store::LeasedXid>&) override {}
-  std::optional<Transaction> find(const std::string&) override { return txn; }
-  std::vector<Attempt> attempts(const std::string&) override { return trail; }
-  std::vector<store::StatusCount> count_by_status() override { return {}; }
-  long long count_due() override { return 0; }
 };
 
 class ScriptedCheck final : public check::Check {

@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 // Writes back by echoing: a write-back is "written" when its xid does not start with "lost";
 // an xid "poison" makes the whole call fail, as a constraint violation would. The first call
 // can be held until released, so that other callers queue up behind it.
-class EchoStore final : public Store {
+class EchoStore final : public LeaseStore {
  public:
   std::mutex mutex;
   std::condition_variable changed;
@@ -25,7 +25,6 @@ class EchoStore final : public Store {
   bool first_entered = false;
   std::vector<std::size_t> batch_sizes;
 
-  IngestResult ingest(const NewTransaction&) override { return IngestResult::AlreadyKnown; }
   std::vector<Transaction> claim_due(const ClaimRequest&) override { return {}; }
   std::vector<DecideResult> decide_all(const std::vector<DecideRequest>& requests) override {
     std::vector<DecideResult> results;
@@ -56,10 +55,6 @@ class EchoStore final : public Store {
   }
   std::vector<std::string> renew(const std::vector<LeasedXid>&, std::chrono::milliseconds) override { return {}; }
   void release(const std::vector<LeasedXid>&) override {}
-  std::optional<Transaction> find(const std::string&) override { return std::nullopt; }
-  std::vector<Attempt> attempts(const std::string&) override { return {}; }
-  std::vector<StatusCount> count_by_status() override { return {}; }
-  long long count_due() override { return 0; }
 };
 
 WriteBack write_back(std::string xid) {

@@ -3,9 +3,6 @@
 #include "check/check.hpp"
 #include "yaml/fields.hpp"
 
-#include <fmt/chrono.h>
-#include <fmt/format.h>
-
 namespace compensatord::reconciler {
 namespace {
 
@@ -50,12 +47,7 @@ RetryPolicy parse_retry(const yaml::Reader& section, RetryPolicy base) {
   yaml::read_number(section, "jitter", 0.0, 1.0, base.jitter);
   yaml::read_integer(section, "max_attempts", 1, 1'000'000, base.max_attempts);
   yaml::read_duration(section, "max_age", base.max_age);
-  if (base.initial_backoff > base.max_backoff) {
-    yaml::Reader at =
-        section.child("initial_backoff").present() ? section.child("initial_backoff") : section.child("max_backoff");
-    at.error(fmt::format("initial_backoff ({}) must not be larger than max_backoff ({})", base.initial_backoff,
-                         base.max_backoff));
-  }
+  yaml::require_not_larger(section, "initial_backoff", base.initial_backoff, "max_backoff", base.max_backoff);
   return base;
 }
 

@@ -2,9 +2,6 @@
 
 #include "yaml/fields.hpp"
 
-#include <fmt/chrono.h>
-#include <fmt/format.h>
-
 namespace compensatord::store {
 
 DatabaseConfig parse_database(const yaml::Reader& section) {
@@ -19,12 +16,8 @@ DatabaseConfig parse_database(const yaml::Reader& section) {
   yaml::read_session_timeout(section, "statement_timeout", database.statement_timeout);
   yaml::read_session_timeout(section, "lock_timeout", database.lock_timeout);
   // A lock wait longer than the statement would be cut by statement_timeout anyway.
-  if (database.lock_timeout > database.statement_timeout) {
-    yaml::Reader at =
-        section.child("lock_timeout").present() ? section.child("lock_timeout") : section.child("statement_timeout");
-    at.error(fmt::format("lock_timeout ({}) must not be larger than statement_timeout ({})", database.lock_timeout,
-                         database.statement_timeout));
-  }
+  yaml::require_not_larger(section, "lock_timeout", database.lock_timeout, "statement_timeout",
+                           database.statement_timeout);
   return database;
 }
 

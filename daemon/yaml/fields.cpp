@@ -88,6 +88,13 @@ void read_session_timeout(const Reader& parent, std::string_view key, millisecon
   read_bounded_duration(parent, key, kMaxSessionTimeout, "1d", out);
 }
 
+void require_not_larger(const Reader& section, std::string_view key, milliseconds value, std::string_view limit_key,
+                        milliseconds limit) {
+  if (value <= limit) return;
+  const Reader at = section.child(key).present() ? section.child(key) : section.child(limit_key);
+  at.error(fmt::format("{} ({}) must not be larger than {} ({})", key, value, limit_key, limit));
+}
+
 void read_number(const Reader& parent, std::string_view key, double min, double max, double& out) {
   if (auto value = parent.number(key, min, max)) out = *value;
 }

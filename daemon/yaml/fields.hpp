@@ -45,6 +45,11 @@ void read_duration(const Reader& parent, std::string_view key, milliseconds& out
 void read_session_timeout(const Reader& parent, std::string_view key, milliseconds& out);
 void read_number(const Reader& parent, std::string_view key, double min, double max, double& out);
 
+// Two durations of one section where `key`'s must not exceed `limit_key`'s (values as read, defaults
+// included): reports at `key` when it is written, else at `limit_key`.
+void require_not_larger(const Reader& section, std::string_view key, milliseconds value, std::string_view limit_key,
+                        milliseconds limit);
+
 template <typename Int>
 void read_integer(const Reader& parent, std::string_view key, std::int64_t min, std::int64_t max, Int& out) {
   if (auto value = parent.integer(key, min, max)) out = static_cast<Int>(*value);

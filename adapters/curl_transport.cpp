@@ -216,14 +216,14 @@ class CurlTransport final : public HttpTransport {
       transfer->done(detail::failed(e.what()));
       return;
     }
-    {
-      std::lock_guard lock(mutex_);
-      if (!stopping_) queue_.push_back(std::move(transfer));
-    }
-    if (transfer) {
+    std::unique_lock lock(mutex_);
+    if (stopping_) {
+      lock.unlock();  // a handler may send again
       transfer->done(detail::failed("the HTTP transport is shutting down"));
       return;
     }
+    queue_.push_back(std::move(transfer));
+    lock.unlock();
     curl_multi_wakeup(multi_.get());
   }
 

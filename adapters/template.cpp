@@ -201,7 +201,7 @@ nlohmann::ordered_json Template::render_json(const RenderContext& ctx) const {
     if (const auto* p = std::get_if<Placeholder>(&parts_.front())) {
       nlohmann::json value = value_of(*p, ctx);
       require_scalar(value, name_of(*p));
-      return nlohmann::ordered_json(std::move(value));
+      return nlohmann::ordered_json(value);
     }
   }
   return render(ctx, Escape::Raw);

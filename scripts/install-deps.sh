@@ -19,6 +19,7 @@ if [[ "${DEPS:-all}" != build ]]; then
   # Tests, the demo and the chart test.
   packages+=(postgresql postgresql-client kcat prometheus curl openssl procps util-linux unzip)
   packages+=(wrk)  # the benchmarks' load generator (bench/)
+  packages+=(clang-tidy)  # scripts/tidy.sh, run by the test command
   # The chart test's tools come from npm. This machine kind ships Node.js with npm; Debian's
   # nodejs/npm are the fallback where node is missing (Debian's npm conflicts with a bundled one).
   if [[ "${CHART_TOOLS:-ON}" == ON ]]; then

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The test command: installs missing packages, builds, and runs every test (unit, integration
+# The test command: installs missing packages, builds, runs clang-tidy (scripts/tidy.sh) and every test (unit, integration
 # with a throwaway PostgreSQL and real HTTP participants, end-to-end with the daemon as a
 # process), then the container image built with buildah and run (ctest label image), then the
 # same tests again under AddressSanitizer + UndefinedBehaviorSanitizer (without the image test:
 # the image holds the release build, not the sanitized one), then every fuzz target for a bounded
 # time.
+#   TIDY=OFF skips clang-tidy (about 2 to 3 minutes on 2 cores);
 #   IMAGE_TEST=OFF skips the image test (about 7 to 12 minutes on 2 cores; needs root and Debian's
 #   package mirror);
 #   SANITIZE_PASS=OFF skips the sanitizer pass;
@@ -21,6 +22,11 @@ run_suite() {
 }
 
 BUILD_DIR=build bash scripts/build.sh
+if [[ "${TIDY:-ON}" == "ON" ]]; then
+  started=$SECONDS
+  BUILD_DIR=build bash scripts/tidy.sh
+  echo "test: clang-tidy took $((SECONDS - started)) s"
+fi
 run_suite build --label-exclude image
 # A step of its own: it compiles the daemon again inside the image's build stage, which takes
 # minutes on every core; alone, it slows no timing-sensitive test, and its time shows here.

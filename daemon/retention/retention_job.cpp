@@ -103,7 +103,7 @@ RetentionObserver& no_retention_observer() {
 
 RetentionJob::RetentionJob(std::string dsn, store::ConnectionLimits limits, RetentionConfig config,
                            RetentionObserver& observer)
-    : dsn_(std::move(dsn)), limits_(limits), config_(std::move(config)), observer_(observer) {}
+    : dsn_(std::move(dsn)), limits_(limits), config_(config), observer_(observer) {}
 
 RetentionJob::~RetentionJob() = default;
 

@@ -30,7 +30,7 @@ std::string ConfigErrors::to_string() const {
 }
 
 Reader::Reader(YAML::Node node, std::string path, ConfigErrors& errors, int parent_line)
-    : node_(std::move(node)), path_(std::move(path)), errors_(&errors), parent_line_(parent_line) {}
+    : node_(node), path_(std::move(path)), errors_(&errors), parent_line_(parent_line) {}
 
 bool Reader::present() const { return node_.IsDefined() && !node_.IsNull(); }
 bool Reader::is_map() const { return node_.IsMap(); }

@@ -10,7 +10,7 @@
 // Store default, one PgStore::ingest (one database transaction) per message: the ingest path
 // before batching, with everything else the same.
 
-#include "kafka/kafka_source.hpp"
+#include "sources/kafka/kafka_source.hpp"
 #include "store/pg_store.hpp"
 
 #include <fmt/format.h>

@@ -6,7 +6,7 @@
 #include "admin/admin_command.hpp"
 #include "config/config.hpp"
 #include "http/api_server.hpp"
-#include "kafka/kafka_source.hpp"
+#include "sources/kafka/kafka_source.hpp"
 #include "logging/log_format.hpp"
 #include "metrics/metrics.hpp"
 #include "metrics/metrics_server.hpp"

@@ -4,7 +4,7 @@
 // this file composes them. load_config_file() and load_config_text() are the only ways to build one.
 
 #include "http/http_config.hpp"
-#include "kafka/kafka_config.hpp"
+#include "sources/kafka/kafka_config.hpp"
 #include "logging/logging_config.hpp"
 #include "metrics/metrics_config.hpp"
 #include "reconciler/reconciler_config.hpp"

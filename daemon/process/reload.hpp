@@ -5,7 +5,7 @@
 
 #include "adapters/http_transport.hpp"
 #include "config/config.hpp"
-#include "kafka/kafka_source.hpp"
+#include "sources/kafka/kafka_source.hpp"
 #include "metrics/metrics.hpp"
 #include "reconciler/reconcile.hpp"
 

@@ -1,7 +1,7 @@
 // Delayed check messages: what is accepted becomes exactly one NewTransaction; everything else is
 // refused with a machine reason, whatever the input looks like.
 
-#include "kafka/check_message.hpp"
+#include "sources/kafka/check_message.hpp"
 #include "model/text.hpp"
 
 #include <gtest/gtest.h>

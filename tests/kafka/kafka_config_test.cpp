@@ -1,6 +1,6 @@
 // The `sources.kafka` config: defaults, pass-through, and errors with their key path.
 
-#include "kafka/kafka_config.hpp"
+#include "sources/kafka/kafka_config.hpp"
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>

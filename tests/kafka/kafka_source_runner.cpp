@@ -3,7 +3,7 @@
 // the offset commit: the crash window that "durable before acknowledged" must survive.
 // SIGTERM stops it cleanly; it then prints its counters.
 
-#include "kafka/kafka_source.hpp"
+#include "sources/kafka/kafka_source.hpp"
 #include "store/pg_store.hpp"
 
 #include <CLI/CLI.hpp>

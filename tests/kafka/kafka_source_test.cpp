@@ -1,7 +1,7 @@
 // KafkaSource against the kafka-broker process and a real PostgreSQL: every message is stored
 // once in effect, bad ones are dead-lettered without blocking, and offsets wait for the database.
 
-#include "kafka/kafka_source.hpp"
+#include "sources/kafka/kafka_source.hpp"
 #include "kafka/consumer_faults.hpp"
 #include "kafka/kafka_test_support.hpp"
 #include "store/migrations.hpp"

@@ -1,6 +1,6 @@
-#include "kafka/kafka_config.hpp"
+#include "sources/kafka/kafka_config.hpp"
 
-#include "kafka/check_message.hpp"
+#include "sources/kafka/check_message.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "kafka/kafka_source.hpp"
+#include "sources/kafka/kafka_source.hpp"
 
 #include "common/backoff.hpp"
 #include "common/sleep.hpp"

@@ -4,8 +4,8 @@
 // committing offsets only after the database commit (docs/design.md, "Durable before acknowledged"). Bad messages go to
 // the dead-letter topic and the partition moves on. librdkafka stays in the .cpp.
 
-#include "kafka/check_message.hpp"
-#include "kafka/kafka_config.hpp"
+#include "sources/kafka/check_message.hpp"
+#include "sources/kafka/kafka_config.hpp"
 #include "store/store.hpp"
 
 #include <atomic>

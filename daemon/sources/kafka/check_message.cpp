@@ -1,4 +1,4 @@
-#include "kafka/check_message.hpp"
+#include "sources/kafka/check_message.hpp"
 
 #include "common/shown.hpp"
 #include "model/duration.hpp"

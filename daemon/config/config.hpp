@@ -4,11 +4,11 @@
 // this file composes them. load_config_file() and load_config_text() are the only ways to build one.
 
 #include "http/http_config.hpp"
-#include "sources/kafka/kafka_config.hpp"
 #include "logging/logging_config.hpp"
 #include "metrics/metrics_config.hpp"
 #include "reconciler/reconciler_config.hpp"
 #include "retention/retention_config.hpp"
+#include "sources/kafka/kafka_config.hpp"
 #include "sources/legacy_log_config.hpp"
 #include "store/database_config.hpp"
 #include "yaml/reader.hpp"

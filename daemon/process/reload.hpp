@@ -5,9 +5,9 @@
 
 #include "adapters/http_transport.hpp"
 #include "config/config.hpp"
-#include "sources/kafka/kafka_source.hpp"
 #include "metrics/metrics.hpp"
 #include "reconciler/reconcile.hpp"
+#include "sources/kafka/kafka_source.hpp"
 
 #include <memory>
 #include <mutex>

@@ -4,8 +4,8 @@
 // Input: a flags byte (bit 0: a key follows, up to the first newline; bit 1: the producer's
 // timestamp follows, 8 bytes little-endian, milliseconds since the epoch), then the payload.
 #include "fuzz_support.hpp"
-#include "sources/kafka/check_message.hpp"
 #include "model/text.hpp"
+#include "sources/kafka/check_message.hpp"
 
 #include <chrono>
 #include <cstring>

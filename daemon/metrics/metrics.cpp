@@ -61,16 +61,6 @@ std::string_view source_label(std::string_view source) {
   return "other";
 }
 
-std::string_view outcome_label(std::string_view outcome) {
-  const auto parsed = parse_outcome(outcome);
-  return parsed ? to_string(*parsed) : "unknown";
-}
-
-std::string_view action_label(std::string_view action) {
-  const auto parsed = parse_decision(action);
-  return parsed ? action_name(*parsed) : "unknown";
-}
-
 std::string_view retention_status_label(std::string_view status) {
   if (status == "CONFIRMED") return kRetentionStatuses[0];
   if (status == "CANCELLED") return kRetentionStatuses[1];
@@ -356,9 +346,9 @@ void Metrics::reconciled(const reconciler::ReconcileObservation& observation) {
     families_->decisions_total.Add({{"decision", label(to_string(*observation.decided_now))}}).Increment();
   }
   for (const auto& action : observation.actions) {
-    const auto verb = label(action_label(action.action));
+    const auto verb = label(action_name(action.action));
     families_->adapter_requests_total
-        .Add({{"participant", action.participant}, {"action", verb}, {"outcome", label(outcome_label(action.outcome))}})
+        .Add({{"participant", action.participant}, {"action", verb}, {"outcome", label(to_string(action.outcome))}})
         .Increment();
     families_->adapter_request_duration_seconds
         .Add({{"participant", action.participant}, {"action", verb}}, adapter_buckets())

@@ -42,10 +42,6 @@ std::string_view result_label(reconciler::ReconcileResult result);
 // The `source` label of compensatord_ingest_conflicts_total for a transaction's source: kafka
 // ("kafka:<topic>"), legacy_log ("legacy:<name>"), pending_log, or other.
 std::string_view source_label(std::string_view source);
-// The `outcome` label of compensatord_adapter_requests_total; "unknown" for a name that is not an Outcome.
-std::string_view outcome_label(std::string_view outcome);
-// The `action` label: confirm or cancel; "unknown" otherwise.
-std::string_view action_label(std::string_view action);
 // The `status` label of compensatord_retention_deleted_total for a deleted row's status:
 // confirmed, cancelled, parked, abandoned, or other.
 std::string_view retention_status_label(std::string_view status);

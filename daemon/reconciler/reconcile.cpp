@@ -271,6 +271,7 @@ void TransactionReconciler::record_actions(const Transaction& txn, Decision deci
     const std::string outcome(r.skipped ? "skipped" : to_string(r.outcome));
     wb.attempts.push_back(Attempt{txn.xid, run.branch_no, std::string(action_name(decision)), replica_, run.started_at,
                                   r.request_summary, outcome, r.http_status, r.latency, r.error, run.attempt_id});
+    if (!r.skipped) report.calls.push_back({run.branch_no, decision, r.outcome, r.latency});
     store::BranchUpdate update{run.branch_no, BranchStatus::Waiting, r.outcome, r.error, r.http_status};
     const std::string& participant = txn.branches[static_cast<std::size_t>(run.branch_no)].participant;
     if (acknowledged(r.outcome)) {

@@ -38,6 +38,14 @@ struct StageTimes {
   std::optional<std::chrono::duration<double>> write_back;
 };
 
+// One participant call of a reconcile, typed (the trail's Attempt holds the same as text).
+struct CallReport {
+  int branch_no = 0;
+  Decision action = Decision::Cancel;
+  Outcome outcome = Outcome::Retry;
+  std::chrono::milliseconds latency{0};
+};
+
 struct ReconcileReport {
   ReconcileResult result = ReconcileResult::Requeued;
   Status status = Status::Pending;
@@ -45,6 +53,7 @@ struct ReconcileReport {
   bool decided_now = false;       // this reconcile took the decision
   std::string error;              // last error, when requeued or parked
   std::vector<Attempt> attempts;  // this reconcile's checks and actions, as written to the audit trail
+  std::vector<CallReport> calls;  // the calls made (an action a participant does not define is no call)
   StageTimes stages;
 };
 

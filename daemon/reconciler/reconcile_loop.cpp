@@ -16,15 +16,14 @@ class NoObserver final : public LoopObserver {
   void reconcile_failed(std::chrono::duration<double> /*elapsed*/) override {}
 };
 
-// Participant and action of every adapter call in `report`; checks have no branch and are not adapter calls.
+// The participant of every call in `report`.
 std::vector<ActionObservation> action_observations(const ReconcileReport& report,
                                                    const std::vector<std::string>& branch_participants) {
   std::vector<ActionObservation> actions;
-  for (const Attempt& attempt : report.attempts) {
-    if (!attempt.branch_no || attempt.outcome == "skipped") continue;
-    const auto branch = static_cast<std::size_t>(*attempt.branch_no);
+  for (const CallReport& call : report.calls) {
+    const auto branch = static_cast<std::size_t>(call.branch_no);
     if (branch >= branch_participants.size()) continue;
-    actions.push_back({branch_participants[branch], attempt.action, attempt.outcome, attempt.latency});
+    actions.push_back({branch_participants[branch], call.action, call.outcome, call.latency});
   }
   return actions;
 }

@@ -33,8 +33,8 @@ struct LoopTotals {
 // One adapter call as the loop saw it: bounded values only (no xid), for metrics.
 struct ActionObservation {
   std::string participant;
-  std::string action;   // confirm or cancel
-  std::string outcome;  // an Outcome name
+  Decision action = Decision::Cancel;
+  Outcome outcome = Outcome::Retry;
   std::chrono::milliseconds latency{0};
 };
 

@@ -245,6 +245,10 @@ TEST_F(ReconcileTest, CommittedOrderIsConfirmedAndAParticipantWithoutConfirmIsAN
   ASSERT_EQ(store.trail.size(), 3u);
   EXPECT_EQ(store.trail[1].branch_no, 1);
   EXPECT_EQ(store.trail[1].outcome, "skipped");
+  ASSERT_EQ(report.calls.size(), 1u) << "a skipped action is no call";
+  EXPECT_EQ(report.calls[0].branch_no, 0);
+  EXPECT_EQ(report.calls[0].action, Decision::Confirm);
+  EXPECT_EQ(report.calls[0].outcome, Outcome::Done);
 }
 
 TEST_F(ReconcileTest, OrderServiceThatCommitsFirstWinsOverTheCancel) {

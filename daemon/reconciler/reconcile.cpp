@@ -91,9 +91,11 @@ ReconcileReport TransactionReconciler::reconcile(Transaction txn, const LeaseChe
   if (kind == context->kinds.end()) {
     park(wb, report, fmt::format("unknown kind '{}': not in the config's kinds", txn.kind));
   } else {
-    const bool decided = txn.status != Status::Pending || check_and_decide(txn, kind->second, lease_held, wb, report);
+    std::optional<Started> started;
+    const bool decided =
+        txn.status != Status::Pending || check_and_decide(*context, txn, kind->second, lease_held, wb, report, started);
     if (decided && awaits_actions(txn.status) && txn.decision) {
-      run_actions(*context, txn, lease_held, wb, report);
+      run_actions(*context, txn, lease_held, wb, report, std::move(started));
     } else if (decided) {
       park(wb, report, fmt::format("claimed in status {} without a decision", to_string(txn.status)));
     }
@@ -122,15 +124,16 @@ store::WriteBack TransactionReconciler::begin_write_back(const Transaction& txn)
 
 // Returns true when the transaction is decided (by us or, racing us, by the order service);
 // false when the check was inconclusive (report.error says why) or the lease was lost.
-bool TransactionReconciler::check_and_decide(Transaction& txn, const KindRuntime& kind, const LeaseCheck& lease_held,
-                                             store::WriteBack& wb, ReconcileReport& report) {
+bool TransactionReconciler::check_and_decide(const ReconcileContext& context, Transaction& txn, const KindRuntime& kind,
+                                             const LeaseCheck& lease_held, store::WriteBack& wb,
+                                             ReconcileReport& report, std::optional<Started>& started) {
   if (!lease_held(kind.check_timeout)) {
     defer(wb, report, "the lease would not outlast the check");
     return false;
   }
-  const TimePoint started = Clock::now();
+  const TimePoint check_started = Clock::now();
   check::CheckResult checked = timed(report.stages.check, [&] { return kind.check->run(txn); });
-  wb.attempts.push_back(check_attempt(txn, replica_, started, checked));
+  wb.attempts.push_back(check_attempt(txn, replica_, check_started, checked));
   if (checked.unaskable) {
     park(wb, report, fmt::format("check cannot be asked: {}", checked.error));
     return false;
@@ -141,12 +144,24 @@ bool TransactionReconciler::check_and_decide(Transaction& txn, const KindRuntime
     return false;
   }
   const Decision wanted = checked.verdict == CheckVerdict::Committed ? Decision::Confirm : Decision::Cancel;
-  const store::DecideResult decided =
-      timed(report.stages.decide, [&] { return store_.decide(txn.xid, wb.lease, wanted); });
+  return decide(context, txn, wanted, lease_held, wb, report, started);
+}
+
+// The compare-and-set of `wanted`; true when a decision (ours or the order service's) is in force.
+// When the calls it leads to can start at once, they go into the trail with it (`started`).
+bool TransactionReconciler::decide(const ReconcileContext& context, Transaction& txn, Decision wanted,
+                                   const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report,
+                                   std::optional<Started>& started) {
+  store::DecideRequest request{txn.xid, wb.lease, wanted};
+  auto targets = callable_targets(context, txn);
+  if (targets && !lease_held(calls_need(*targets))) targets.reset();
+  if (targets) request.calls = started_calls(txn, wanted, *targets);
+  store::DecideResult decided = timed(report.stages.decide, [&] { return store_.decide_all({request}).front(); });
   if (decided.lease_lost) {
     report.result = ReconcileResult::LeaseLost;
     return false;
   }
+  if (targets && decided.decided_by_us) started = Started{std::move(*targets), std::move(decided.attempt_ids)};
   report.decided_now = decided.decided_by_us;
   txn.status = decided.status;
   txn.decision = decided.decision;
@@ -160,28 +175,51 @@ bool TransactionReconciler::check_and_decide(Transaction& txn, const KindRuntime
 }
 
 void TransactionReconciler::run_actions(const ReconcileContext& context, const Transaction& txn,
-                                        const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report) {
-  const auto targets = resolve_participants(context, txn, wb, report);
-  if (!targets) return;
-  // Each call may first wait up to its participant's timeout for a free slot, then take as long again.
-  std::chrono::milliseconds needed{0};
-  for (const auto& target : *targets) needed = std::max(needed, 2 * target.participant->timeout());
-  if (!lease_held(needed)) {
-    defer(wb, report, "the lease would not outlast the participants' calls");
-    return;
-  }
+                                        const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report,
+                                        std::optional<Started> started) {
   const Decision decision = *txn.decision;
+  if (!started) {
+    started = start_calls(context, txn, lease_held, wb, report);
+    if (!started) return;
+  }
+  auto runs =
+      timed(report.stages.calls, [&] { return call_branches(txn, decision, started->targets, started->attempt_ids); });
+  record_actions(txn, decision, std::move(runs), wb, report);
+}
+
+// Records the calls of every branch still waiting as started, when the lease outlasts them; or
+// nothing, with the reconcile parked, deferred or its lease lost (report says which).
+std::optional<TransactionReconciler::Started> TransactionReconciler::start_calls(const ReconcileContext& context,
+                                                                                 const Transaction& txn,
+                                                                                 const LeaseCheck& lease_held,
+                                                                                 store::WriteBack& wb,
+                                                                                 ReconcileReport& report) {
+  auto targets = callable_targets(context, txn);
+  if (!targets) {
+    park(wb, report, unknown_participant(context, txn));
+    return std::nullopt;
+  }
+  if (!lease_held(calls_need(*targets))) {
+    defer(wb, report, "the lease would not outlast the participants' calls");
+    return std::nullopt;
+  }
   // In the trail before anything is sent: a call is evidence even if this replica dies mid-call.
-  const store::StartedCalls started = timed(report.stages.start_calls, [&] {
-    return store_.start_calls({txn.xid, wb.lease, started_calls(txn, decision, *targets)});
+  store::StartedCalls recorded = timed(report.stages.start_calls, [&] {
+    return store_.start_calls({txn.xid, wb.lease, started_calls(txn, *txn.decision, *targets)});
   });
-  if (started.lease_lost) {
+  if (recorded.lease_lost) {
     report.result = ReconcileResult::LeaseLost;
     report.error = "the lease was lost before the participants' calls";
-    return;
+    return std::nullopt;
   }
-  auto runs = timed(report.stages.calls, [&] { return call_branches(txn, decision, *targets, started.attempt_ids); });
-  record_actions(txn, decision, std::move(runs), wb, report);
+  return Started{std::move(*targets), std::move(recorded.attempt_ids)};
+}
+
+// Each call may first wait up to its participant's timeout for a free slot, then take as long again.
+std::chrono::milliseconds TransactionReconciler::calls_need(const std::vector<BranchTarget>& targets) {
+  std::chrono::milliseconds needed{0};
+  for (const auto& target : targets) needed = std::max(needed, 2 * target.participant->timeout());
+  return needed;
 }
 
 std::vector<Attempt> TransactionReconciler::started_calls(const Transaction& txn, Decision decision,
@@ -201,22 +239,26 @@ std::vector<Attempt> TransactionReconciler::started_calls(const Transaction& txn
   return calls;
 }
 
-// The participant of every branch still waiting, or nothing (and the transaction parked) when
-// one is not configured: then no call is made at all, rather than some calls whose results
-// would be thrown away.
-std::optional<std::vector<TransactionReconciler::BranchTarget>> TransactionReconciler::resolve_participants(
-    const ReconcileContext& context, const Transaction& txn, store::WriteBack& wb, ReconcileReport& report) {
+// The participant of every branch still waiting, or nothing when one is not configured: then no
+// call is made at all, rather than some calls whose results would be thrown away.
+std::optional<std::vector<TransactionReconciler::BranchTarget>> TransactionReconciler::callable_targets(
+    const ReconcileContext& context, const Transaction& txn) {
   std::vector<BranchTarget> targets;
   for (const Branch& branch : txn.branches) {
     if (branch.status != BranchStatus::Waiting) continue;
     auto participant = context.participants.find(branch.participant);
-    if (participant == context.participants.end()) {
-      park(wb, report, fmt::format("branch {}: unknown participant '{}'", branch.no, branch.participant));
-      return std::nullopt;
-    }
+    if (participant == context.participants.end()) return std::nullopt;
     targets.push_back({&branch, participant->second.get()});
   }
   return targets;
+}
+
+std::string TransactionReconciler::unknown_participant(const ReconcileContext& context, const Transaction& txn) {
+  for (const Branch& branch : txn.branches) {
+    if (branch.status == BranchStatus::Waiting && !context.participants.contains(branch.participant))
+      return fmt::format("branch {}: unknown participant '{}'", branch.no, branch.participant);
+  }
+  return "no unknown participant";
 }
 
 // Starts every branch's call at once (no thread per call: the transport answers on its own

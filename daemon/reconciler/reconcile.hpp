@@ -7,11 +7,14 @@
 #include "store/store.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace compensatord::reconciler {
 
@@ -78,15 +81,26 @@ class TransactionReconciler {
     const Branch* branch;
     adapters::Participant* participant;
   };
+  // Calls recorded in the trail as started, ready to send: one attempt id per target.
+  struct Started {
+    std::vector<BranchTarget> targets;
+    std::vector<std::int64_t> attempt_ids;
+  };
 
   store::WriteBack begin_write_back(const Transaction& txn) const;
-  bool check_and_decide(Transaction& txn, const KindRuntime& kind, const LeaseCheck& lease_held, store::WriteBack& wb,
-                        ReconcileReport& report);
+  bool check_and_decide(const ReconcileContext& context, Transaction& txn, const KindRuntime& kind,
+                        const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report,
+                        std::optional<Started>& started);
+  bool decide(const ReconcileContext& context, Transaction& txn, Decision wanted, const LeaseCheck& lease_held,
+              store::WriteBack& wb, ReconcileReport& report, std::optional<Started>& started);
   void run_actions(const ReconcileContext& context, const Transaction& txn, const LeaseCheck& lease_held,
-                   store::WriteBack& wb, ReconcileReport& report);
-  static std::optional<std::vector<BranchTarget>> resolve_participants(const ReconcileContext& context,
-                                                                       const Transaction& txn, store::WriteBack& wb,
-                                                                       ReconcileReport& report);
+                   store::WriteBack& wb, ReconcileReport& report, std::optional<Started> started);
+  std::optional<Started> start_calls(const ReconcileContext& context, const Transaction& txn,
+                                     const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report);
+  static std::optional<std::vector<BranchTarget>> callable_targets(const ReconcileContext& context,
+                                                                   const Transaction& txn);
+  static std::string unknown_participant(const ReconcileContext& context, const Transaction& txn);
+  static std::chrono::milliseconds calls_need(const std::vector<BranchTarget>& targets);
   std::vector<Attempt> started_calls(const Transaction& txn, Decision decision,
                                      const std::vector<BranchTarget>& targets) const;
   std::vector<ActionRun> call_branches(const Transaction& txn, Decision decision,

@@ -136,15 +136,29 @@ SELECT xid FROM inserted)";
 // scan); `t.xid = ANY (ARRAY(SELECT ... the batch's xids))` makes it a primary-key lookup per row,
 // whatever the size of the backlog or of the finished history.
 
-// $1: [{xid, owner, token, decision}]. Returns the rows whose compare-and-set we won.
+// $1: [{xid, owner, token, decision}]; $2: the calls of those decisions, as kStartCallsSql's $1.
+// Returns the rows whose compare-and-set we won (attempt_id null), then the calls recorded as started
+// for them (attempt_id set): a call is recorded only with the decision it carries out.
 constexpr const char* kDecideSql = R"(
-UPDATE compensatord.transactions AS t
-   SET status = CASE r.decision WHEN 'confirm' THEN 'CONFIRMING' ELSE 'CANCELLING' END,
-       decision = r.decision, decided_by = r.owner, decided_at = now(), updated_at = now()
-  FROM jsonb_to_recordset($1::jsonb) AS r(xid text, owner text, token bigint, decision text)
- WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($1::jsonb) AS e))
-   AND t.status = 'PENDING' AND t.lease_owner = r.owner AND t.lease_token = r.token AND t.lease_expires_at > now()
-RETURNING t.xid, t.status)";
+WITH decided AS (
+  UPDATE compensatord.transactions AS t
+     SET status = CASE r.decision WHEN 'confirm' THEN 'CONFIRMING' ELSE 'CANCELLING' END,
+         decision = r.decision, decided_by = r.owner, decided_at = now(), updated_at = now()
+    FROM jsonb_to_recordset($1::jsonb) AS r(xid text, owner text, token bigint, decision text)
+   WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($1::jsonb) AS e))
+     AND t.status = 'PENDING' AND t.lease_owner = r.owner AND t.lease_token = r.token
+     AND t.lease_expires_at > now()
+  RETURNING t.xid, t.status, t.decision),
+started AS (
+  INSERT INTO compensatord.attempts (xid, branch_no, action, replica, started_at, outcome)
+  SELECT c.xid, c.branch_no, c.action, c.replica, 'epoch'::timestamptz + c.started_us * interval '1 microsecond',
+         'started'
+    FROM jsonb_to_recordset($2::jsonb) AS c(xid text, branch_no integer, action text, replica text, started_us bigint)
+    JOIN decided AS d ON d.xid = c.xid AND d.decision = c.action
+  RETURNING id, xid, branch_no)
+SELECT xid, status, NULL::bigint AS attempt_id, NULL::integer AS branch_no FROM decided
+UNION ALL
+SELECT xid, NULL, id, branch_no FROM started)";
 
 // $1: [{xid, owner, token, branch_no, action, replica, started_us}], one per call. Records the calls
 // of the transactions whose lease holds as started attempts (0008_started_calls.sql) and returns
@@ -502,39 +516,57 @@ std::string leases_document(std::string_view operation, const std::vector<Leased
   return std::move(document).finish();
 }
 
+// Adds one row per call of `xid` (kStartCallsSql's $1, kDecideSql's $2).
+void add_started_calls(JsonRows& document, std::string_view operation, const std::string& xid, const Lease& lease,
+                       const std::vector<Attempt>& calls) {
+  for (const auto& call : calls) {
+    if (!call.branch_no)
+      throw StoreError(fmt::format("{}: a call of {} names no branch", operation, shown(xid, kShownLength)));
+    document.row()
+        .text("xid", xid)
+        .text("owner", lease.owner)
+        .number("token", static_cast<long long>(lease.token))
+        .number("branch_no", call.branch_no)
+        .text("action", call.action)
+        .text("replica", call.replica)
+        .number("started_us", to_micros(call.started_at));
+  }
+}
+
 std::string start_calls_document(std::string_view operation, const std::vector<CallsStart>& requests) {
   JsonRows document;
   for (const auto& r : requests) {
     require_nonempty(operation, "xid", r.xid);
     require_nonempty(operation, "owner", r.lease.owner);
-    for (const auto& call : r.calls) {
-      if (!call.branch_no)
-        throw StoreError(fmt::format("{}: a call of {} names no branch", operation, shown(r.xid, kShownLength)));
-      document.row()
-          .text("xid", r.xid)
-          .text("owner", r.lease.owner)
-          .number("token", static_cast<long long>(r.lease.token))
-          .number("branch_no", call.branch_no)
-          .text("action", call.action)
-          .text("replica", call.replica)
-          .number("started_us", to_micros(call.started_at));
-    }
+    add_started_calls(document, operation, r.xid, r.lease, r.calls);
   }
   return std::move(document).finish();
 }
 
-std::string decide_document(std::string_view operation, const std::vector<DecideRequest>& requests) {
-  JsonRows document;
+struct DecideDocuments {
+  std::string decisions;
+  std::string calls;
+};
+
+DecideDocuments decide_documents(std::string_view operation, const std::vector<DecideRequest>& requests) {
+  JsonRows decisions;
+  JsonRows calls;
   for (const auto& r : requests) {
     require_nonempty(operation, "xid", r.xid);
     require_nonempty(operation, "owner", r.lease.owner);
-    document.row()
+    decisions.row()
         .text("xid", r.xid)
         .text("owner", r.lease.owner)
         .number("token", static_cast<long long>(r.lease.token))
         .text("decision", to_string(r.decision));
+    for (const auto& call : r.calls) {
+      if (call.action != to_string(r.decision))
+        throw StoreError(fmt::format("{}: a {} call of {} under decision {}", operation, shown(call.action, 16),
+                                     shown(r.xid, kShownLength), to_string(r.decision)));
+    }
+    add_started_calls(calls, operation, r.xid, r.lease, r.calls);
   }
-  return std::move(document).finish();
+  return {std::move(decisions).finish(), std::move(calls).finish()};
 }
 
 // The inputs of a batch that were not inserted, with their positions, for kBatchConflictsSql.
@@ -708,17 +740,24 @@ std::vector<DecideResult> PgStore::decide_all(const std::vector<DecideRequest>& 
   const auto operation = requests.size() == 1 ? fmt::format("decide {}", shown(requests.front().xid, kShownLength))
                                               : fmt::format("decide {} transactions", requests.size());
   if (requests.empty()) return {};
-  const auto document = decide_document(operation, requests);
-  // Autocommit: the compare-and-set is one statement, and the decisions it won are committed before
-  // the decisions in force are read (only when it did not win them all): one round trip, or two.
+  const auto documents = decide_documents(operation, requests);
+  // Autocommit: the compare-and-set and its calls are one statement, and the decisions it won are
+  // committed before the decisions in force are read (only when it did not win them all): one round
+  // trip, or two.
   return run(*pool_, operation, [&](pqxx::connection& connection) {
     pqxx::nontransaction work(connection);
     std::unordered_map<std::string, Status> won;
-    for (const auto& row : work.exec_params(kDecideSql, document)) {
-      won.emplace(row["xid"].as<std::string>(), parsed(parse_status, row["status"]));
+    std::map<std::pair<std::string, int>, std::int64_t> started;
+    for (const auto& row : work.exec_params(kDecideSql, documents.decisions, documents.calls)) {
+      if (row["attempt_id"].is_null()) {
+        won.emplace(row["xid"].as<std::string>(), parsed(parse_status, row["status"]));
+      } else {
+        started.emplace(std::pair{row["xid"].as<std::string>(), row["branch_no"].as<int>()},
+                        row["attempt_id"].as<std::int64_t>());
+      }
     }
     std::unordered_map<std::string, DecideResult> in_force;
-    if (won.size() < requests.size()) in_force = decisions_in_force(work, document);
+    if (won.size() < requests.size()) in_force = decisions_in_force(work, documents.decisions);
     std::vector<DecideResult> results;
     for (const auto& request : requests) {
       DecideResult result;
@@ -726,6 +765,13 @@ std::vector<DecideResult> PgStore::decide_all(const std::vector<DecideRequest>& 
         result.decided_by_us = true;
         result.decision = request.decision;
         result.status = ours->second;
+        for (const auto& call : request.calls) {
+          auto id = started.find({request.xid, *call.branch_no});
+          if (id == started.end())
+            throw StoreError(fmt::format("{}: the decision of {} was taken but its call of branch {} not recorded",
+                                         operation, shown(request.xid, kShownLength), *call.branch_no));
+          result.attempt_ids.push_back(id->second);
+        }
       } else if (auto other = in_force.find(request.xid); other != in_force.end()) {
         result = other->second;
       } else {

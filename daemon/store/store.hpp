@@ -56,6 +56,10 @@ struct DecideRequest {
   std::string xid;
   Lease lease;
   Decision decision = Decision::Cancel;
+  // The calls this decision leads to (as in CallsStart), recorded as started by the same statement
+  // when, and only when, this compare-and-set wins: a decided transaction's calls need no round
+  // trip of their own. Empty: record none.
+  std::vector<Attempt> calls = {};
 };
 
 // Result of the compare-and-set decision.
@@ -64,6 +68,9 @@ struct DecideResult {
   bool decided_by_us = false;        // our CAS won
   std::optional<Decision> decision;  // the decision in force (ours or the earlier one)
   Status status = Status::Pending;   // status after the attempt
+  // When our CAS won: the trail's rows of the request's calls, in their order. Otherwise empty,
+  // and none of them is recorded.
+  std::vector<std::int64_t> attempt_ids = {};
 };
 
 // The participant calls one reconcile is about to make, recorded in the audit trail before any is
@@ -146,8 +153,9 @@ class LeaseStore {
   virtual std::vector<Transaction> claim_due(const ClaimRequest& request) = 0;
 
   // Compare-and-set from PENDING to CONFIRMING/CANCELLING of each request, each guarded by its
-  // lease, in one database transaction; results in the order of `requests`. A transaction the
-  // order service moved to COMMITTED reports decision confirm.
+  // lease, in one database transaction, with the calls of each one won recorded as started;
+  // results in the order of `requests`. A transaction the order service moved to COMMITTED
+  // reports decision confirm (and records none of the request's calls).
   virtual std::vector<DecideResult> decide_all(const std::vector<DecideRequest>& requests) = 0;
   DecideResult decide(const std::string& xid, const Lease& lease, Decision decision) {
     return decide_all({DecideRequest{xid, lease, decision}}).front();

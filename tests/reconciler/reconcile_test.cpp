@@ -24,10 +24,25 @@ class MemoryStore final : public store::LeaseStore {
   bool lose_lease = false;
 
   std::vector<Transaction> claim_due(const store::ClaimRequest&) override { return {txn}; }
+  int start_calls_requests = 0;
+
+  // Like PgStore: the calls of a decision we won go to the trail with it.
   std::vector<store::DecideResult> decide_all(const std::vector<store::DecideRequest>& requests) override {
     std::vector<store::DecideResult> results;
-    for (const auto& r : requests) results.push_back(decide_one(r.lease.owner, r.decision));
+    for (const auto& r : requests) {
+      auto result = decide_one(r.lease.owner, r.decision);
+      if (result.decided_by_us) result.attempt_ids = record_started(r.calls);
+      results.push_back(std::move(result));
+    }
     return results;
+  }
+  std::vector<std::int64_t> record_started(const std::vector<Attempt>& calls) {
+    std::vector<std::int64_t> ids;
+    for (const auto& call : calls) {
+      trail.push_back(call);
+      ids.push_back(static_cast<std::int64_t>(trail.size()));
+    }
+    return ids;
   }
   store::DecideResult decide_one(const std::string& owner, Decision d) {
     if (lose_lease) return {.lease_lost = true, .decided_by_us = false, .decision = std::nullopt, .status = txn.status};
@@ -45,13 +60,9 @@ class MemoryStore final : public store::LeaseStore {
   std::vector<store::StartedCalls> start_calls_all(const std::vector<store::CallsStart>& requests) override {
     std::vector<store::StartedCalls> results;
     for (const auto& r : requests) {
-      store::StartedCalls started{.lease_lost = lose_lease, .attempt_ids = {}};
-      for (const auto& call : r.calls) {
-        if (lose_lease) break;
-        trail.push_back(call);
-        started.attempt_ids.push_back(static_cast<std::int64_t>(trail.size()));
-      }
-      results.push_back(started);
+      ++start_calls_requests;
+      results.push_back({.lease_lost = lose_lease,
+                         .attempt_ids = lose_lease ? std::vector<std::int64_t>{} : record_started(r.calls)});
     }
     return results;
   }
@@ -279,11 +290,50 @@ TEST_F(ReconcileTest, EveryStageReachedReportsItsTime) {
   answer("/unlock/ORD-1", 200, "{}");
   const auto report = reconcile();
   ASSERT_EQ(report.result, ReconcileResult::Finished);
-  for (const auto& stage : {report.stages.check, report.stages.decide, report.stages.start_calls, report.stages.calls,
-                            report.stages.write_back}) {
+  for (const auto& stage : {report.stages.check, report.stages.decide, report.stages.calls, report.stages.write_back}) {
     ASSERT_TRUE(stage);
     EXPECT_GE(stage->count(), 0.0);
   }
+  EXPECT_FALSE(report.stages.start_calls) << "the calls were recorded with the decision";
+}
+
+TEST_F(ReconcileTest, ADecisionWonRecordsItsCallsWithItAndNeedsNoRoundTripOfTheirOwn) {
+  answer("/rollback/ORD-1", 200, R"({"code":0})");
+  answer("/unlock/ORD-1", 200, "{}");
+  std::size_t trail_when_sent = 0;
+  transport->before_answer = [&] { trail_when_sent = store.trail.size(); };
+  ASSERT_EQ(reconcile().result, ReconcileResult::Finished);
+  EXPECT_EQ(store.start_calls_requests, 0);
+  EXPECT_EQ(trail_when_sent, 2u) << "both calls in the trail before the first is sent";
+  ASSERT_EQ(lease_checks.size(), 2u);
+  EXPECT_EQ(lease_checks[1], 10s) << "recorded with the decision only if the lease outlasts the calls";
+}
+
+TEST_F(ReconcileTest, ADecisionTakenByTheOrderServiceStartsItsCallsSeparately) {
+  store.order_service_commits_first = true;
+  answer("/confirm/ORD-1", 200, R"({"code":0})");
+  ASSERT_EQ(reconcile().result, ReconcileResult::Finished);
+  EXPECT_EQ(store.start_calls_requests, 1) << "the cancel calls were not recorded; the confirm calls are";
+  ASSERT_EQ(store.trail.size(), 3u);
+  EXPECT_EQ(store.trail[0].action, "confirm");
+  EXPECT_EQ(store.trail[1].action, "confirm");
+}
+
+TEST_F(ReconcileTest, ALeaseTooShortForTheCallsDecidesButDefersTheCalls) {
+  std::vector<bool> answers{true, false, false};  // the check fits; the calls do not
+  auto lease = [&](std::chrono::milliseconds) {
+    const bool held = answers.front();
+    if (answers.size() > 1) answers.erase(answers.begin());
+    return held;
+  };
+  const auto report = reconciler.reconcile(store.txn, lease);
+  EXPECT_EQ(report.result, ReconcileResult::LeaseLost);
+  EXPECT_TRUE(report.decided_now);
+  EXPECT_EQ(store.txn.status, Status::Cancelling) << "the decision stands; the calls wait for the next claim";
+  EXPECT_EQ(transport->requests.size(), 0u);
+  EXPECT_EQ(store.start_calls_requests, 0);
+  ASSERT_EQ(store.trail.size(), 1u);
+  EXPECT_EQ(store.trail[0].action, "check");
 }
 
 TEST_F(ReconcileTest, UnknownCheckRequeuesWithBackoffAndNoDecision) {

@@ -2,6 +2,9 @@
 // lease, the write-back completes each row once with its answer, and nothing else rewrites them.
 #include "store_fixture.hpp"
 
+#include <fmt/format.h>
+
+#include <string>
 #include <thread>
 
 namespace compensatord::store::testing {
@@ -136,8 +139,9 @@ TEST_F(StartedCalls, ACallThatHappenedIsCompletedEvenAfterTheLeaseWasLost) {
   const auto started = store_.start_calls({"ORD-2", lease_a, {call}});
   ASSERT_EQ(started.attempt_ids.size(), 1u);
   // replica-a stalls past its lease mid-call; replica-b takes the row over.
-  exec("UPDATE compensatord.transactions SET lease_expires_at = now() - interval '1 second', "
-       "next_attempt_at = now() - interval '1 second' WHERE xid = 'ORD-2'");
+  exec(
+      "UPDATE compensatord.transactions SET lease_expires_at = now() - interval '1 second', "
+      "next_attempt_at = now() - interval '1 second' WHERE xid = 'ORD-2'");
   ASSERT_EQ(store_.claim_due({"replica-b", 10, 60s}).size(), 1u);
 
   auto late = write_back_for("ORD-2", "replica-a", Status::Pending, Status::Parked, 1);
@@ -179,6 +183,114 @@ TEST_F(StartedCalls, ACompletionIsWrittenOnceAndOnlyToAStartedCallOfItsTransacti
   EXPECT_THROW(exec("UPDATE compensatord.attempts SET outcome = 'done', replica = 'mallory' WHERE outcome = 'started'"),
                pqxx::sql_error)
       << "a completion cannot rewrite who made the call";
+}
+
+// A decision carries the calls it leads to: they go into the trail in the same statement, and only
+// when that compare-and-set wins.
+class CallsWithTheDecision : public StartedCallsTest {
+ protected:
+  void SetUp() override {
+    StartedCallsTest::SetUp();
+    ingest_and_claim("ORD-1", "replica-a");
+  }
+
+  DecideRequest cancel_with_calls(const std::string& xid, const Lease& lease) {
+    return {xid, lease, Decision::Cancel, {call_of(xid, 0, lease.owner), call_of(xid, 1, lease.owner)}};
+  }
+};
+
+TEST_F(CallsWithTheDecision, ADecisionWonRecordsItsCallsAsStarted) {
+  const auto results = store_.decide_all({cancel_with_calls("ORD-1", lease_as("replica-a", "ORD-1"))});
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_TRUE(results[0].decided_by_us);
+  EXPECT_EQ(results[0].status, Status::Cancelling);
+  ASSERT_EQ(results[0].attempt_ids.size(), 2u);
+
+  const auto trail = store_.attempts("ORD-1");
+  ASSERT_EQ(trail.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(trail[i].id, results[0].attempt_ids[i]);
+    EXPECT_EQ(trail[i].branch_no, static_cast<int>(i));
+    EXPECT_EQ(trail[i].action, "cancel");
+    EXPECT_EQ(trail[i].outcome, kCallStarted);
+  }
+}
+
+TEST_F(CallsWithTheDecision, WhenTheOrderServiceCommittedFirstNoCallIsRecorded) {
+  exec("SELECT compensatord.commit_transaction('ORD-1')");
+  const auto result = store_.decide_all({cancel_with_calls("ORD-1", lease_as("replica-a", "ORD-1"))}).front();
+  EXPECT_FALSE(result.decided_by_us);
+  EXPECT_EQ(result.decision, Decision::Confirm);
+  EXPECT_TRUE(result.attempt_ids.empty());
+  EXPECT_TRUE(store_.attempts("ORD-1").empty()) << "the cancel calls will never be sent";
+}
+
+TEST_F(CallsWithTheDecision, AStaleLeaseDecidesNothingAndRecordsNothing) {
+  const Lease stale{"replica-a", lease_as("replica-a", "ORD-1").token - 1};
+  const auto result = store_.decide_all({cancel_with_calls("ORD-1", stale)}).front();
+  EXPECT_TRUE(result.lease_lost);
+  EXPECT_TRUE(result.attempt_ids.empty());
+  EXPECT_TRUE(store_.attempts("ORD-1").empty());
+  EXPECT_EQ(store_.find("ORD-1")->status, Status::Pending);
+}
+
+TEST_F(CallsWithTheDecision, ABatchRecordsOnlyTheCallsOfTheDecisionsItWon) {
+  ingest_and_claim("ORD-2", "replica-a");
+  exec("SELECT compensatord.commit_transaction('ORD-2')");
+  const auto results = store_.decide_all({cancel_with_calls("ORD-1", lease_as("replica-a", "ORD-1")),
+                                          cancel_with_calls("ORD-2", lease_as("replica-a", "ORD-2"))});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].decided_by_us);
+  EXPECT_EQ(results[0].attempt_ids.size(), 2u);
+  EXPECT_FALSE(results[1].decided_by_us);
+  EXPECT_TRUE(results[1].attempt_ids.empty());
+  EXPECT_EQ(store_.attempts("ORD-1").size(), 2u);
+  EXPECT_TRUE(store_.attempts("ORD-2").empty());
+}
+
+TEST_F(CallsWithTheDecision, ACallThatDoesNotCarryOutTheDecisionOrNamesNoBranchIsRefusedWithNothingDecided) {
+  auto request = cancel_with_calls("ORD-1", lease_as("replica-a", "ORD-1"));
+  request.calls[1].action = "confirm";
+  EXPECT_THROW(store_.decide_all({request}), StoreError);
+  request = cancel_with_calls("ORD-1", lease_as("replica-a", "ORD-1"));
+  request.calls[0].branch_no = std::nullopt;
+  EXPECT_THROW(store_.decide_all({request}), StoreError);
+  request = cancel_with_calls("ORD-1", lease_as("replica-a", "ORD-1"));
+  request.calls[0].branch_no = 99;
+  EXPECT_THROW(store_.decide_all({request}), StoreError) << "no such branch";
+  EXPECT_EQ(store_.find("ORD-1")->status, Status::Pending);
+  EXPECT_TRUE(store_.attempts("ORD-1").empty());
+  EXPECT_TRUE(store_.decide_all({cancel_with_calls("ORD-1", lease_as("replica-a", "ORD-1"))}).front().decided_by_us)
+      << "the store goes on after a refused request";
+}
+
+// Collects the plans auto_explain sends to the client as notices.
+class Plans final : public pqxx::errorhandler {
+ public:
+  explicit Plans(pqxx::connection_base& connection) : pqxx::errorhandler(connection) {}
+  bool operator()(const char message[]) noexcept override {
+    text += message;
+    return true;
+  }
+  std::string text;
+};
+
+TEST_F(StartedCalls, OnAFreshSmallTrailTheWriteBackStillFindsStartedCallsByKey) {
+  const auto started = store_.start_calls({"ORD-1", lease_as("replica-a", "ORD-1"), both_calls("replica-a")});
+  ASSERT_EQ(started.attempt_ids.size(), 2u);
+  // A handful of rows and no statistics: the case where the planner likes a sequential scan best.
+  Plans plans(connection_);
+  exec("LOAD 'auto_explain'");
+  exec("SET auto_explain.log_min_duration = 0");
+  exec("SET auto_explain.log_nested_statements = on");
+  exec("SET auto_explain.log_level = notice");
+  exec(fmt::format(R"(SELECT compensatord.write_back('[]', '[]', '[{{"id": {}, "xid": "ORD-1", "branch_no": 0,
+    "action": "cancel", "request_summary": "POST /rollback", "outcome": "done", "http_status": 200,
+    "latency_ms": 7, "error": ""}}]'))",
+                   started.attempt_ids[0]));
+  ASSERT_NE(plans.text.find("Update on attempts"), std::string::npos) << plans.text;
+  EXPECT_EQ(plans.text.find("Seq Scan on attempts"), std::string::npos) << plans.text;
+  EXPECT_EQ(store_.attempts("ORD-1")[0].outcome, "done");
 }
 
 }  // namespace

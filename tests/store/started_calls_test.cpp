@@ -293,5 +293,34 @@ TEST_F(StartedCalls, OnAFreshSmallTrailTheWriteBackStillFindsStartedCallsByKey) 
   EXPECT_EQ(store_.attempts("ORD-1")[0].outcome, "done");
 }
 
+TEST_F(CallsWithTheDecision, CompletingCallsOnAFullTrailRewritesNoIndex) {
+  // 120 started calls: more than one page of the trail.
+  std::vector<DecideRequest> decisions;
+  for (int i = 0; i < 60; ++i) {
+    const std::string xid = fmt::format("ORD-F{}", i);
+    ingest_and_claim(xid, "replica-a");
+    decisions.push_back(cancel_with_calls(xid, lease_as("replica-a", xid)));
+  }
+  const auto results = store_.decide_all(decisions);
+  // The answers of the first five transactions' calls, as their write-backs complete them.
+  std::string answers;
+  for (std::size_t i = 0; i < 5; ++i) {
+    for (std::size_t branch = 0; branch < 2; ++branch) {
+      answers += fmt::format(R"({}{{"id": {}, "xid": "{}", "branch_no": {}, "action": "cancel",
+        "request_summary": "POST http://stock/rollback/{}", "outcome": "done", "http_status": 200,
+        "latency_ms": 3, "error": ""}})",
+                             answers.empty() ? "" : ",", results[i].attempt_ids.at(branch), decisions[i].xid, branch,
+                             decisions[i].xid);
+    }
+  }
+  pqxx::work work(connection_);
+  work.exec("SELECT compensatord.write_back('[]', '[]', " + work.quote("[" + answers + "]") + ")");
+  const auto counts = work.exec1(
+      "SELECT pg_stat_get_xact_tuples_updated('compensatord.attempts'::regclass), "
+      "pg_stat_get_xact_tuples_hot_updated('compensatord.attempts'::regclass)");
+  EXPECT_EQ(counts[0].as<int>(), 10);
+  EXPECT_EQ(counts[1].as<int>(), 10) << "each completion fits beside its started row (heap-only update)";
+}
+
 }  // namespace
 }  // namespace compensatord::store::testing

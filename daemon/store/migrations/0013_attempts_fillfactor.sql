@@ -1,0 +1,11 @@
+-- Room on each page of the audit trail for the answer of the calls recorded there.
+--
+-- Every participant call is inserted as a `started` row (0008) and updated once with its answer.
+-- None of the columns the answer fills is indexed, so that update can be a heap-only tuple (HOT)
+-- update, which writes no index entry, but only when the new version fits on the row's page; at
+-- the default fillfactor of 100 the inserts fill each page and 85 % of the completions had to go
+-- to another page, with a new entry in both of the table's indexes. Inserts now leave 40 % of each
+-- page free: measured in a 20,000-transaction drain, HOT completions rose from 15 % to 65 % and
+-- PostgreSQL's CPU per transaction fell by 8 %, for a trail about 17 % larger on disk. Pages
+-- written before this migration keep their layout.
+ALTER TABLE compensatord.attempts SET (fillfactor = 60);

@@ -1,6 +1,9 @@
 #pragma once
-// compensatord's Prometheus metrics. prometheus-cpp stays behind this header: the reconcile loop
-// reports through reconciler::LoopObserver, the store gauges through set_store_snapshot().
+// compensatord's Prometheus metrics. prometheus-cpp stays behind this header. Metrics implements
+// the observers the modules report through (reconciler::LoopObserver for the reconcile loop,
+// retention::RetentionObserver for the retention job, sources::SourceObserver for the legacy log
+// sources); the store gauges and the Kafka source's counters are read on an interval and set
+// through set_store_snapshot() and set_kafka_snapshot().
 // Label values are bounded (results, decisions, outcomes, configured participants): never an xid.
 
 #include "reconciler/reconcile_loop.hpp"
@@ -27,7 +30,6 @@ struct StoreSnapshot {
   std::chrono::milliseconds oldest_due_age{0};
 };
 
-// The value of the `result` label of compensatord_reconcile_total for a reconcile.
 // Cumulative counts of the Kafka source (sources.kafka), read on the refresh interval.
 struct KafkaSnapshot {
   std::uint64_t ingested = 0;
@@ -38,6 +40,7 @@ struct KafkaSnapshot {
   std::int64_t consumer_lag = 0;  // a level, not a count: messages not yet committed
 };
 
+// The value of the `result` label of compensatord_reconcile_total for a reconcile.
 std::string_view result_label(reconciler::ReconcileResult result);
 // The `source` label of compensatord_ingest_conflicts_total for a transaction's source: kafka
 // ("kafka:<topic>"), legacy_log ("legacy:<name>"), pending_log, or other.

@@ -10,6 +10,7 @@
 // Store default, one PgStore::ingest (one database transaction) per message: the ingest path
 // before batching, with everything else the same.
 
+#include "sources/kafka/kafka_counts.hpp"
 #include "sources/kafka/kafka_source.hpp"
 #include "store/pg_store.hpp"
 
@@ -122,19 +123,20 @@ int consume(const Options& options) {
   config.poll_timeout = 100ms;
   config.commit_batch_size = options.batch;
   config.librdkafka = {{"log_level", "3"}};
+  compensatord::kafka::KafkaCounts counts;
   compensatord::kafka::KafkaSource source(
-      config, compensatord::kafka::message_rules(config, {"order"}, {"stock", "coupon"}), store);
+      config, compensatord::kafka::message_rules(config, {"order"}, {"stock", "coupon"}), store, counts);
 
   const auto started = SteadyClock::now();
   std::optional<SteadyClock::time_point> first_row;
   std::jthread consumer([&source](std::stop_token stop) { source.run(stop); });
-  std::uint64_t last_count = 0;
+  long long last_count = 0;
   auto last_progress = started;
   for (;;) {
-    const auto counters = source.counters();
+    const auto counters = counts.totals();
     const auto now = SteadyClock::now();
     if (!first_row && counters.ingested > 0) first_row = now;
-    if (static_cast<long long>(counters.ingested) >= options.expect) break;
+    if (counters.ingested >= options.expect) break;
     if (counters.ingested != last_count) {
       last_count = counters.ingested;
       last_progress = now;

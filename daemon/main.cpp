@@ -115,16 +115,12 @@ std::unique_ptr<http::ApiServer> open_api(const http::HttpConfig& config, store:
   return std::make_unique<http::ApiServer>(*config.listen, config.tokens, config.tls, store, store);
 }
 
-std::unique_ptr<kafka::KafkaSource> make_kafka_source(const config::DaemonConfig& config, store::IngestStore& store) {
+std::unique_ptr<kafka::KafkaSource> make_kafka_source(const config::DaemonConfig& config, store::IngestStore& store,
+                                                      metrics::Metrics& metrics) {
   if (!config.kafka) return nullptr;
-  return std::make_unique<kafka::KafkaSource>(*config.kafka, process::kafka_message_rules(*config.kafka, config),
-                                              store);
-}
-
-metrics::KafkaSnapshot read_kafka_snapshot(const kafka::KafkaSource& source) {
-  const auto counters = source.counters();
-  return {counters.ingested, counters.duplicates, counters.dead_lettered,
-          counters.errors,   source.connected(),  counters.consumer_lag};
+  metrics.declare_kafka();
+  return std::make_unique<kafka::KafkaSource>(*config.kafka, process::kafka_message_rules(*config.kafka, config), store,
+                                              metrics);
 }
 
 // One source per `sources.legacy_logs` entry; rows without a due_at are due after their kind's timeout.
@@ -219,8 +215,7 @@ int run(const std::string& path, bool until_idle) {
       config->replica_id);
   reconciler::ReconcileLoop loop(batched, reconciler, config->reconciler, config->replica_id, metrics);
 
-  auto kafka_source = make_kafka_source(*config, *store);
-  if (kafka_source) metrics.declare_kafka();
+  auto kafka_source = make_kafka_source(*config, *store, metrics);
   process::ConfigReloader reloader(
       path, *loaded,
       {.reconciler = reconciler, .transport = transport, .metrics = metrics, .kafka = kafka_source.get()});
@@ -243,13 +238,8 @@ int run(const std::string& path, bool until_idle) {
     spdlog::critical("compensatord: {}", e.what());
     return kExitFailure;
   }
-  // The Kafka source's counters ride along with the store gauges' refresh.
-  metrics::StoreGaugePoller store_gauges(
-      [&store = *store, &metrics, kafka = kafka_source.get()] {
-        if (kafka != nullptr) metrics.set_kafka_snapshot(read_kafka_snapshot(*kafka));
-        return read_store_snapshot(store);
-      },
-      metrics, config->metrics.refresh_interval);
+  metrics::StoreGaugePoller store_gauges([&store = *store] { return read_store_snapshot(store); }, metrics,
+                                         config->metrics.refresh_interval);
 
   // The signals are the manager's stop, as a signal handler is controller-runtime's: the watcher
   // outlives the manager's run and reports signals that arrive while the runnables stop.

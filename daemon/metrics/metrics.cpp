@@ -31,6 +31,20 @@ constexpr std::array kOutcomes{Outcome::Done, Outcome::AlreadyDone, Outcome::Not
 constexpr std::array<std::string_view, 2> kIngestSources{"kafka", "legacy_log"};
 // The `result` label of compensatord_legacy_log_rows_total, in the order of PollResult's counts.
 constexpr std::array<const char*, 4> kLegacyLogResults{"ingested", "duplicate", "conflict", "rejected"};
+// The `result` label of compensatord_kafka_messages_total.
+constexpr std::array kMessageOutcomes{sources::MessageOutcome::Ingested, sources::MessageOutcome::Duplicate,
+                                      sources::MessageOutcome::DeadLettered};
+const char* kafka_result_label(sources::MessageOutcome outcome) {
+  switch (outcome) {
+    case sources::MessageOutcome::Ingested:
+      return "ingested";
+    case sources::MessageOutcome::Duplicate:
+      return "duplicate";
+    case sources::MessageOutcome::DeadLettered:
+      return "dead_lettered";
+  }
+  return "unknown";
+}
 
 // The `status` labels of compensatord_retention_deleted_total, created at zero: the finished and
 // the parked statuses the retention job deletes.
@@ -227,7 +241,6 @@ struct Metrics::Families {
   Family<Counter>& legacy_log_rows_total;
   Family<Counter>& legacy_log_poll_errors_total;
   Family<Gauge>& legacy_log_last_success_timestamp_seconds;
-  KafkaSnapshot last_kafka;  // counters advance by the difference to the previous snapshot
 };
 
 Metrics::Metrics(const std::string& version)
@@ -271,27 +284,22 @@ void Metrics::set_store_snapshot(const StoreSnapshot& snapshot) {
 }
 
 void Metrics::declare_kafka() {
-  for (const char* result : {"ingested", "duplicate", "dead_lettered"}) {
-    families_->kafka_messages_total.Add({{"result", result}});
-  }
+  for (auto outcome : kMessageOutcomes) families_->kafka_messages_total.Add({{"result", kafka_result_label(outcome)}});
   families_->kafka_errors_total.Add({});
   families_->kafka_connected.Add({});
   families_->kafka_consumer_lag.Add({});
 }
 
-void Metrics::set_kafka_snapshot(const KafkaSnapshot& snapshot) {
-  auto advance = [](Counter& counter, std::uint64_t now, std::uint64_t before) {
-    if (now > before) counter.Increment(static_cast<double>(now - before));
-  };
-  KafkaSnapshot& last = families_->last_kafka;
-  advance(families_->kafka_messages_total.Add({{"result", "ingested"}}), snapshot.ingested, last.ingested);
-  advance(families_->kafka_messages_total.Add({{"result", "duplicate"}}), snapshot.duplicates, last.duplicates);
-  advance(families_->kafka_messages_total.Add({{"result", "dead_lettered"}}), snapshot.dead_lettered,
-          last.dead_lettered);
-  advance(families_->kafka_errors_total.Add({}), snapshot.errors, last.errors);
-  families_->kafka_connected.Add({}).Set(snapshot.connected ? 1 : 0);
-  families_->kafka_consumer_lag.Add({}).Set(static_cast<double>(snapshot.consumer_lag));
-  last = snapshot;
+void Metrics::kafka_messages(sources::MessageOutcome outcome, long long count) {
+  families_->kafka_messages_total.Add({{"result", kafka_result_label(outcome)}}).Increment(static_cast<double>(count));
+}
+
+void Metrics::kafka_error() { families_->kafka_errors_total.Add({}).Increment(); }
+
+void Metrics::kafka_connected(bool connected) { families_->kafka_connected.Add({}).Set(connected ? 1 : 0); }
+
+void Metrics::kafka_consumer_lag(std::int64_t messages) {
+  families_->kafka_consumer_lag.Add({}).Set(static_cast<double>(messages));
 }
 
 void Metrics::declare_legacy_log(const std::string& source) {

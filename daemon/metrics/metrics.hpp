@@ -2,8 +2,8 @@
 // compensatord's Prometheus metrics. prometheus-cpp stays behind this header. Metrics implements
 // the observers the modules report through (reconciler::LoopObserver for the reconcile loop,
 // retention::RetentionObserver for the retention job, sources::SourceObserver for the legacy log
-// sources); the store gauges and the Kafka source's counters are read on an interval and set
-// through set_store_snapshot() and set_kafka_snapshot().
+// sources, sources::KafkaObserver for the Kafka source); the store gauges are read on an
+// interval and set through set_store_snapshot().
 // Label values are bounded (results, decisions, outcomes, configured participants): never an xid.
 
 #include "reconciler/reconcile_loop.hpp"
@@ -30,16 +30,6 @@ struct StoreSnapshot {
   std::chrono::milliseconds oldest_due_age{0};
 };
 
-// Cumulative counts of the Kafka source (sources.kafka), read on the refresh interval.
-struct KafkaSnapshot {
-  std::uint64_t ingested = 0;
-  std::uint64_t duplicates = 0;
-  std::uint64_t dead_lettered = 0;
-  std::uint64_t errors = 0;
-  bool connected = false;
-  std::int64_t consumer_lag = 0;  // a level, not a count: messages not yet committed
-};
-
 // The value of the `result` label of compensatord_reconcile_total for a reconcile.
 std::string_view result_label(reconciler::ReconcileResult result);
 // The `source` label of compensatord_ingest_conflicts_total for a transaction's source: kafka
@@ -51,7 +41,8 @@ std::string_view retention_status_label(std::string_view status);
 
 class Metrics final : public reconciler::LoopObserver,
                       public retention::RetentionObserver,
-                      public sources::SourceObserver {
+                      public sources::SourceObserver,
+                      public sources::KafkaObserver {
  public:
   explicit Metrics(const std::string& version);
   ~Metrics() override;
@@ -63,7 +54,6 @@ class Metrics final : public reconciler::LoopObserver,
   void set_store_snapshot(const StoreSnapshot& snapshot);
   // Kafka series exist only where Kafka is configured: declare_kafka() creates them at 0.
   void declare_kafka();
-  void set_kafka_snapshot(const KafkaSnapshot& snapshot);
 
   // Creates a legacy log source's series (sources.legacy_logs[].name) at zero.
   void declare_legacy_log(const std::string& source);
@@ -84,6 +74,11 @@ class Metrics final : public reconciler::LoopObserver,
 
   void polled(std::string_view source, const sources::PollResult& result) override;
   void poll_failed(std::string_view source) override;
+
+  void kafka_messages(sources::MessageOutcome outcome, long long count) override;
+  void kafka_error() override;
+  void kafka_connected(bool connected) override;
+  void kafka_consumer_lag(std::int64_t messages) override;
 
   // The Prometheus text exposition of every metric (what /metrics serves).
   [[nodiscard]] std::string text() const;

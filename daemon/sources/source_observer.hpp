@@ -2,6 +2,7 @@
 // The seam through which a source reports what it reads (metrics implement it), so that an
 // operator sees a source that stopped reading or refuses its rows without reading the logs.
 
+#include <cstdint>
 #include <string_view>
 
 namespace compensatord::sources {
@@ -31,5 +32,28 @@ class SourceObserver {
 
 // Reports nothing; the observer of a source that was given none.
 SourceObserver& no_source_observer();
+
+// What became of one message of the Kafka source (sources.kafka).
+enum class MessageOutcome {
+  Ingested,      // stored as a new transaction
+  Duplicate,     // the xid was already known (a redelivery, or another source)
+  DeadLettered,  // produced to the dead-letter topic
+};
+
+// The Kafka source's reports, from its consuming thread (librdkafka's callbacks run there too).
+// A seam of its own rather than SourceObserver's named polls: the daemon has one Kafka source,
+// whose series carry no source name, and a legacy log source may well be named "kafka".
+class KafkaObserver {
+ public:
+  virtual ~KafkaObserver() = default;
+  // `count` messages of one poll batch had `outcome`; reported once the batch is stored.
+  virtual void kafka_messages(MessageOutcome outcome, long long count) = 0;
+  // A store, dead-letter, offset commit or consumer error; the work is retried.
+  virtual void kafka_error() = 0;
+  // A broker answers again, or no longer does (it does not before the first contact).
+  virtual void kafka_connected(bool connected) = 0;
+  // Messages in the assigned partitions after the committed offsets, from librdkafka's statistics.
+  virtual void kafka_consumer_lag(std::int64_t messages) = 0;
+};
 
 }  // namespace compensatord::sources

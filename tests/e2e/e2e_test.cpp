@@ -331,6 +331,13 @@ TEST_F(EndToEnd, DelayedChecksFromKafkaRollBackAbandonedOrdersAndLeaveCreatedOne
   auto ready = probes.get("/readyz?verbose");
   EXPECT_EQ(ready.status, 200) << ready.body;
   EXPECT_NE(ready.body.find("kafka"), std::string::npos) << ready.body;
+  // The source reports as it goes: no refresh interval between the batch and its series.
+  const std::string metrics = probes.get("/metrics").body;
+  for (const char* line : {R"(compensatord_kafka_messages_total{result="ingested"} 40)",
+                           R"(compensatord_kafka_messages_total{result="dead_lettered"} 1)",
+                           "compensatord_kafka_connected 1"}) {
+    EXPECT_NE(metrics.find(std::string(line) + "\n"), std::string::npos) << line << "\n" << metrics;
+  }
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait_for(30s), 0) << daemon.log();
 }

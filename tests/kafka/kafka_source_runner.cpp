@@ -3,6 +3,7 @@
 // the offset commit: the crash window that "durable before acknowledged" must survive.
 // SIGTERM stops it cleanly; it then prints its counters.
 
+#include "sources/kafka/kafka_counts.hpp"
 #include "sources/kafka/kafka_source.hpp"
 #include "store/pg_store.hpp"
 
@@ -50,13 +51,14 @@ int run(const KafkaSourceConfig& config, const std::string& dsn, const std::stri
 
   store::PgStore pg(dsn);
   DyingStore store(pg, doomed_xid);
-  KafkaSource source(config, message_rules(config, {"order"}, {"stock", "coupon"}), store);
+  KafkaCounts counts;
+  KafkaSource source(config, message_rules(config, {"order"}, {"stock", "coupon"}), store, counts);
   std::jthread consumer([&source](std::stop_token stop) { source.run(stop); });
   int sig = 0;
   sigwait(&stop_signals, &sig);
   consumer.request_stop();
   consumer.join();
-  auto c = source.counters();
+  const auto c = counts.totals();
   std::cout << "ingested=" << c.ingested << " duplicates=" << c.duplicates << " dead_lettered=" << c.dead_lettered
             << " errors=" << c.errors << std::endl;
   return 0;

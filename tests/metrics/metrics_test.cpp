@@ -174,19 +174,31 @@ nlohmann::json json_line(std::string_view message, spdlog::level::level_enum lev
   return nlohmann::json::parse(line);
 }
 
-TEST(Metrics, KafkaSeriesExistOnlyOnceDeclaredAndFollowTheSourceSnapshots) {
+TEST(Metrics, KafkaSeriesExistOnlyOnceDeclaredAndFollowTheSourcesReports) {
   Metrics metrics("1.2.3");
   EXPECT_FALSE(has_line(metrics.text(), "compensatord_kafka_consumer_lag 0"));
   metrics.declare_kafka();
-  EXPECT_TRUE(has_line(metrics.text(), "compensatord_kafka_consumer_lag 0")) << metrics.text();
+  auto text = metrics.text();
+  EXPECT_TRUE(has_line(text, "compensatord_kafka_consumer_lag 0")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_kafka_messages_total{result="duplicate"} 0)")) << text;
 
-  metrics.set_kafka_snapshot({.ingested = 5, .dead_lettered = 1, .connected = true, .consumer_lag = 42});
-  metrics.set_kafka_snapshot({.ingested = 7, .dead_lettered = 1, .connected = true, .consumer_lag = 3});
-  const std::string text = metrics.text();
+  sources::KafkaObserver& observer = metrics;
+  observer.kafka_connected(true);
+  observer.kafka_messages(sources::MessageOutcome::Ingested, 5);
+  observer.kafka_messages(sources::MessageOutcome::Ingested, 2);
+  observer.kafka_messages(sources::MessageOutcome::DeadLettered, 1);
+  observer.kafka_error();
+  observer.kafka_consumer_lag(42);
+  observer.kafka_consumer_lag(3);
+  text = metrics.text();
   EXPECT_TRUE(has_line(text, "compensatord_kafka_consumer_lag 3")) << text;
   EXPECT_TRUE(has_line(text, R"(compensatord_kafka_messages_total{result="ingested"} 7)")) << text;
   EXPECT_TRUE(has_line(text, R"(compensatord_kafka_messages_total{result="dead_lettered"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(compensatord_kafka_messages_total{result="duplicate"} 0)")) << text;
+  EXPECT_TRUE(has_line(text, "compensatord_kafka_errors_total 1")) << text;
   EXPECT_TRUE(has_line(text, "compensatord_kafka_connected 1")) << text;
+  observer.kafka_connected(false);
+  EXPECT_TRUE(has_line(metrics.text(), "compensatord_kafka_connected 0"));
 }
 
 TEST(Metrics, ConfigReloadsCountByResultAndTheGaugeFollowsTheLastOne) {

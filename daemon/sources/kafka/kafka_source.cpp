@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -85,13 +86,14 @@ std::optional<std::int64_t> consumer_lag(const std::string& statistics) {
 // librdkafka's logs, errors and statistics; "all brokers down" is what readiness reports.
 class Events : public RdKafka::EventCb {
  public:
-  Events(std::atomic<bool>& connected, std::atomic<std::int64_t>& lag) : connected_(connected), lag_(lag) {}
+  Events(std::function<void()> brokers_down, sources::KafkaObserver& observer)
+      : brokers_down_(std::move(brokers_down)), observer_(observer) {}
 
   void event_cb(RdKafka::Event& event) override {
     if (event.type() == RdKafka::Event::EVENT_STATS) {
-      if (auto lag = consumer_lag(event.str())) lag_ = *lag;
+      if (auto lag = consumer_lag(event.str())) observer_.kafka_consumer_lag(*lag);
     } else if (event.type() == RdKafka::Event::EVENT_ERROR) {
-      if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) connected_ = false;
+      if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) brokers_down_();
       spdlog::warn("kafka: {}: {}", RdKafka::err2str(event.err()), event.str());
     } else if (event.type() == RdKafka::Event::EVENT_LOG) {
       auto level = event.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR     ? spdlog::level::err
@@ -102,8 +104,8 @@ class Events : public RdKafka::EventCb {
   }
 
  private:
-  std::atomic<bool>& connected_;
-  std::atomic<std::int64_t>& lag_;
+  std::function<void()> brokers_down_;
+  sources::KafkaObserver& observer_;
 };
 
 // The outcome of the one dead letter in flight.
@@ -250,7 +252,7 @@ struct KafkaSource::Session {
   std::unique_ptr<RdKafka::Producer> producer;
 };
 
-KafkaSource::Session::Session(KafkaSource& s) : source(s), events(s.connected_, s.consumer_lag_) {
+KafkaSource::Session::Session(KafkaSource& s) : source(s), events([&s] { s.set_connected(false); }, s.observer_) {
   const auto& config = source.config_;
   auto consumer_conf = make_conf(
       config, events,
@@ -288,11 +290,11 @@ Batch KafkaSource::Session::poll_batch() {
 bool KafkaSource::Session::joins_batch(const RdKafka::Message& message) {
   if (!rebalance.failure().empty()) throw std::runtime_error(rebalance.failure());
   if (message.err() == RdKafka::ERR_NO_ERROR) {
-    source.connected_ = true;
+    source.set_connected(true);
     return true;
   }
   if (message.err() != RdKafka::ERR__TIMED_OUT && message.err() != RdKafka::ERR__PARTITION_EOF) {
-    ++source.errors_;
+    source.observer_.kafka_error();
     spdlog::warn("kafka: consume: {}", message.errstr());
   }
   return false;
@@ -311,7 +313,7 @@ bool KafkaSource::Session::handle_batch(const Batch& batch) {
   try {
     store_all(parsed);
   } catch (const std::exception& e) {
-    ++source.errors_;
+    source.observer_.kafka_error();
     spdlog::warn("kafka: a batch of {} messages from {} [{}] offset {} not stored, will retry: {}", batch.size(),
                  batch.front()->topic_name(), batch.front()->partition(), batch.front()->offset(), e.what());
     seek_back(batch, 0);
@@ -340,13 +342,17 @@ void KafkaSource::Session::store_all(std::vector<ParseResult>& parsed) {
     if (auto* txn = std::get_if<store::NewTransaction>(&result)) txns.push_back(std::move(*txn));
   }
   if (txns.empty()) return;
+  long long ingested = 0;
+  long long duplicates = 0;
   for (const auto result : source.store_.ingest_batch(txns)) {
     if (result == store::IngestResult::Inserted) {
-      ++source.ingested_;
+      ++ingested;
     } else if (result == store::IngestResult::AlreadyKnown) {
-      ++source.duplicates_;
+      ++duplicates;
     }
   }
+  source.observer_.kafka_messages(sources::MessageOutcome::Ingested, ingested);
+  source.observer_.kafka_messages(sources::MessageOutcome::Duplicate, duplicates);
 }
 
 // Dead-letters the batch's rejections in order and commits the offsets of what is handled.
@@ -358,14 +364,14 @@ bool KafkaSource::Session::dead_letter_all(const Batch& batch, const std::vector
       try {
         dead_letter(message, *rejection);
       } catch (const std::exception& e) {
-        ++source.errors_;
+        source.observer_.kafka_error();
         spdlog::warn("kafka: {} [{}] offset {} not dead-lettered, will retry: {}", message.topic_name(),
                      message.partition(), message.offset(), e.what());
         commit(done);
         seek_back(batch, i);
         return false;
       }
-      ++source.dead_lettered_;
+      source.observer_.kafka_messages(sources::MessageOutcome::DeadLettered, 1);
       spdlog::info("kafka: {} [{}] offset {} dead-lettered: {}", message.topic_name(), message.partition(),
                    message.offset(), rejection->reason);
     }
@@ -401,7 +407,7 @@ void KafkaSource::Session::commit(Offsets& offsets) {
   if (offsets.list().empty()) return;
   if (auto err = consumer->commitSync(offsets.list()); err != RdKafka::ERR_NO_ERROR) {
     // The messages are stored: a later reader repeats them harmlessly (ingestion is idempotent).
-    ++source.errors_;
+    source.observer_.kafka_error();
     spdlog::warn("kafka: offset commit failed: {}", RdKafka::err2str(err));
   }
 }
@@ -426,11 +432,15 @@ void KafkaSource::Session::check_connection() {
   RdKafka::Metadata* raw = nullptr;
   auto err = consumer->metadata(false, nullptr, &raw, static_cast<int>(kMetadataTimeout.count()));
   std::unique_ptr<RdKafka::Metadata> metadata(raw);
-  if (err == RdKafka::ERR_NO_ERROR) source.connected_ = true;
+  if (err == RdKafka::ERR_NO_ERROR) source.set_connected(true);
 }
 
-KafkaSource::KafkaSource(KafkaSourceConfig config, MessageRules rules, store::IngestStore& store)
-    : config_(std::move(config)), rules_(std::make_shared<const MessageRules>(std::move(rules))), store_(store) {}
+KafkaSource::KafkaSource(KafkaSourceConfig config, MessageRules rules, store::IngestStore& store,
+                         sources::KafkaObserver& observer)
+    : config_(std::move(config)),
+      rules_(std::make_shared<const MessageRules>(std::move(rules))),
+      store_(store),
+      observer_(observer) {}
 
 void KafkaSource::use_rules(MessageRules rules) {
   auto next = std::make_shared<const MessageRules>(std::move(rules));
@@ -445,9 +455,9 @@ std::shared_ptr<const MessageRules> KafkaSource::rules() const {
 
 KafkaSource::~KafkaSource() = default;
 
-KafkaSourceCounters KafkaSource::counters() const {
-  return KafkaSourceCounters{ingested_.load(), duplicates_.load(), dead_lettered_.load(), errors_.load(),
-                             consumer_lag_.load()};
+// Reports a change only: the flag is set on every message consumed.
+void KafkaSource::set_connected(bool connected) {
+  if (connected_.exchange(connected) != connected) observer_.kafka_connected(connected);
 }
 
 void KafkaSource::run_session(std::stop_token stop) {
@@ -471,15 +481,16 @@ void KafkaSource::run(std::stop_token stop) {
     try {
       run_session(stop);
     } catch (const std::exception& e) {
-      ++errors_;
+      observer_.kafka_error();
       // A session that had reached Kafka was healthy: its failure starts a fresh backoff.
-      if (connected_.exchange(false)) failures = 0;
+      if (connected_) failures = 0;
+      set_connected(false);
       const milliseconds backoff = kBackoff.after(++failures);
       spdlog::error("kafka: consumer stopped, restarting in {} ms: {}", backoff.count(), e.what());
       sleep_for(stop, backoff);
     }
   }
-  connected_ = false;
+  set_connected(false);
 }
 
 }  // namespace compensatord::kafka

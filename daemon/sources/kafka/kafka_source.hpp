@@ -6,6 +6,7 @@
 
 #include "sources/kafka/check_message.hpp"
 #include "sources/kafka/kafka_config.hpp"
+#include "sources/source_observer.hpp"
 #include "store/store.hpp"
 
 #include <atomic>
@@ -22,20 +23,11 @@ namespace compensatord::kafka {
 MessageRules message_rules(const KafkaSourceConfig& config, std::set<std::string, std::less<>> kinds,
                            std::set<std::string, std::less<>> participants);
 
-// A snapshot of the source's counters, for metrics.
-struct KafkaSourceCounters {
-  std::uint64_t ingested = 0;       // stored as a new transaction
-  std::uint64_t duplicates = 0;     // the xid was already known (re-delivery or another source)
-  std::uint64_t dead_lettered = 0;  // produced to the dead-letter topic
-  std::uint64_t errors = 0;         // store, dead-letter, commit or consumer errors (retried)
-  // Messages in assigned partitions after the committed offsets, from librdkafka's latest
-  // statistics (statistics.interval.ms); 0 before the first report.
-  std::int64_t consumer_lag = 0;
-};
-
 class KafkaSource {
  public:
-  KafkaSource(KafkaSourceConfig config, MessageRules rules, store::IngestStore& store);
+  // Reports what becomes of the messages, and the consumer's state, to `observer`.
+  KafkaSource(KafkaSourceConfig config, MessageRules rules, store::IngestStore& store,
+              sources::KafkaObserver& observer);
   ~KafkaSource();
   KafkaSource(const KafkaSource&) = delete;
   KafkaSource& operator=(const KafkaSource&) = delete;
@@ -45,7 +37,6 @@ class KafkaSource {
 
   // True while a broker answers; false before the first contact and while Kafka is unreachable.
   [[nodiscard]] bool connected() const { return connected_.load(); }
-  [[nodiscard]] KafkaSourceCounters counters() const;
 
   // What later poll batches accept (a config reload changed the kinds or participants).
   void use_rules(MessageRules rules);
@@ -53,18 +44,15 @@ class KafkaSource {
  private:
   struct Session;
   void run_session(std::stop_token stop);
+  void set_connected(bool connected);
   [[nodiscard]] std::shared_ptr<const MessageRules> rules() const;
 
   KafkaSourceConfig config_;
   mutable std::mutex rules_mutex_;
   std::shared_ptr<const MessageRules> rules_;
   store::IngestStore& store_;
+  sources::KafkaObserver& observer_;
   std::atomic<bool> connected_{false};
-  std::atomic<std::uint64_t> ingested_{0};
-  std::atomic<std::uint64_t> duplicates_{0};
-  std::atomic<std::uint64_t> dead_lettered_{0};
-  std::atomic<std::uint64_t> errors_{0};
-  std::atomic<std::int64_t> consumer_lag_{0};
 };
 
 }  // namespace compensatord::kafka

@@ -6,7 +6,8 @@
 #include "admin/admin_command.hpp"
 #include "config/config.hpp"
 #include "http/api_server.hpp"
-#include "logging/log_format.hpp"
+#include "log/log.hpp"
+#include "log/log_format.hpp"
 #include "metrics/metrics.hpp"
 #include "metrics/metrics_server.hpp"
 #include "metrics/store_gauges.hpp"
@@ -37,6 +38,7 @@
 
 namespace compensatord {
 namespace {
+constexpr log::Log kLog{"compensatord"};
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
@@ -106,11 +108,11 @@ health::HealthChecks health_checks(store::ReadStore& store, const reconciler::Re
 // The /v1 API, or nothing when http.listen is off.
 std::unique_ptr<http::ApiServer> open_api(const http::HttpConfig& config, store::PgStore& store) {
   if (!config.listen) {
-    spdlog::info("compensatord: http.listen is off: no API port is open");
+    kLog.info("http.listen is off: no API port is open");
     return nullptr;
   }
   if (config.tokens.empty()) {
-    spdlog::warn("compensatord: http.tokens is empty: the /v1 API refuses every request (401)");
+    kLog.warn("http.tokens is empty: the /v1 API refuses every request (401)");
   }
   return std::make_unique<http::ApiServer>(*config.listen, config.tokens, config.tls, store, store);
 }
@@ -151,16 +153,16 @@ int migrate(const std::string& path) {
   auto loaded = load_or_report(path);
   if (!loaded) return kExitBadConfig;
   const auto& config = loaded->config;
-  logging::use_log_format(config->logging.format);
+  log::use_log_format(config->logging.format);
   try {
     store::PgStore store(config->database.dsn,
                          store::PgStoreOptions{.pool_size = 1, .limits = connection_limits(config->database)});
     store.migrate();
   } catch (const std::exception& e) {
-    spdlog::critical("compensatord: migrating the state database failed: {}", e.what());
+    kLog.critical("migrating the state database failed: {}", e.what());
     return kExitFailure;
   }
-  spdlog::info("compensatord: state database schema is up to date");
+  kLog.info("state database schema is up to date");
   return kExitOk;
 }
 
@@ -183,7 +185,7 @@ int run(const std::string& path, bool until_idle) {
   if (!loaded) return kExitBadConfig;
   const auto& config = loaded->config;
   spdlog::set_level(spdlog::level::from_str(config->logging.level));
-  logging::use_log_format(config->logging.format);
+  log::use_log_format(config->logging.format);
 
   metrics::Metrics metrics(COMPENSATORD_VERSION);
   std::unique_ptr<store::PgStore> store;
@@ -196,7 +198,7 @@ int run(const std::string& path, bool until_idle) {
             .on_ingest_conflict = [&metrics](std::string_view source) { metrics.ingest_conflict(source); }});
     store->migrate();
   } catch (const std::exception& e) {
-    spdlog::critical("compensatord: cannot open the state database: {}", e.what());
+    kLog.critical("cannot open the state database: {}", e.what());
     return kExitFailure;
   }
 
@@ -235,7 +237,7 @@ int run(const std::string& path, bool until_idle) {
         health_checks(probe_store, loop, config->reconciler.stall_timeout, kafka_source.get(), reloader,
                       config->http.tls ? api.get() : nullptr));
   } catch (const std::exception& e) {
-    spdlog::critical("compensatord: {}", e.what());
+    kLog.critical("{}", e.what());
     return kExitFailure;
   }
   metrics::StoreGaugePoller store_gauges([&store = *store] { return read_store_snapshot(store); }, metrics,
@@ -273,19 +275,19 @@ int run(const std::string& path, bool until_idle) {
                .run = [&loop, until_idle](std::stop_token own) { loop.run(own, until_idle); },
                .ends_all = until_idle});
 
-  spdlog::info("compensatord {}: replica {} reconciling ({} kinds, {} participants)", COMPENSATORD_VERSION,
-               config->replica_id, config->kinds.size(), config->participants.size());
+  kLog.info({{"version", COMPENSATORD_VERSION}, {"replica", config->replica_id}},
+            "reconciling ({} kinds, {} participants)", config->kinds.size(), config->participants.size());
   const runtime::StopReport stopped = manager.run(stop.get_token());
   const auto totals = loop.totals();
-  spdlog::info("compensatord: stopped; claimed {} finished {} requeued {} parked {} lease_lost {} errors {}",
-               totals.claimed, totals.finished, totals.requeued, totals.parked, totals.lease_lost, totals.errors);
+  kLog.info("stopped; claimed {} finished {} requeued {} parked {} lease_lost {} errors {}", totals.claimed,
+            totals.finished, totals.requeued, totals.parked, totals.lease_lost, totals.errors);
   const int exit_code = stopped.failed ? kExitFailure : kExitOk;
   if (!stopped.still_running.empty()) {
     // Their threads still wait (on a participant, a database); the leases of the transactions in
     // flight expire and another replica takes them over. Leave without running the destructors
     // that would wait for them.
-    spdlog::warn("compensatord: still running after reconciler.shutdown_grace ({}), exiting without them: {}",
-                 config->reconciler.shutdown_grace, fmt::join(stopped.still_running, ", "));
+    kLog.warn("still running after reconciler.shutdown_grace ({}), exiting without them: {}",
+              config->reconciler.shutdown_grace, fmt::join(stopped.still_running, ", "));
     spdlog::shutdown();
     std::_Exit(exit_code);
   }

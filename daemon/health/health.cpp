@@ -1,10 +1,12 @@
 #include "health/health.hpp"
 
+#include "log/log.hpp"
+
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace compensatord::health {
 namespace {
+constexpr log::Log kLog{"health"};
 
 std::optional<std::string> failure_of(const HealthCheck& check) {
   try {
@@ -23,7 +25,7 @@ ProbeAnswer answer_probe(std::string_view endpoint, const std::vector<HealthChec
       answer.body += fmt::format("[!]{}: {}\n", check.name, *failure);
     } else if (failure) {
       answer.passed = false;
-      spdlog::warn("health: {} check {} failed: {}", endpoint, check.name, *failure);
+      kLog.warn("{} check {} failed: {}", endpoint, check.name, *failure);
       answer.body += fmt::format("[-]{} failed: {}\n", check.name, *failure);
     } else {
       answer.body += fmt::format("[+]{} ok\n", check.name);

@@ -7,11 +7,11 @@
 #include "http/tls_certificate.hpp"
 #include "http/transaction_json.hpp"
 #include "http/transaction_path.hpp"
+#include "log/log.hpp"
 #include "model/text.hpp"
 
 // fmt before cpprest: cpprest's U() macro breaks fmt's templates.
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <cpprest/http_listener.h>
 
@@ -23,6 +23,7 @@
 
 namespace compensatord::http {
 namespace {
+constexpr log::Log kLog{"http"};
 
 using web::http::http_request;
 using web::http::status_code;
@@ -43,7 +44,7 @@ void observe(const pplx::task<void>& sent) {
     try {
       done.get();
     } catch (const std::exception& e) {
-      spdlog::debug("http: a reply could not be sent: {}", e.what());
+      kLog.debug("a reply could not be sent: {}", e.what());
     }
   });
 }
@@ -154,7 +155,7 @@ class ApiServer::Impl {
     try {
       listener_.close().wait();
     } catch (const std::exception& e) {
-      spdlog::warn("http: closing the listener failed: {}", e.what());
+      kLog.warn("closing the listener failed: {}", e.what());
     }
   }
 
@@ -197,7 +198,7 @@ class ApiServer::Impl {
           reply_error(request, status_codes::ServiceUnavailable, "busy", "too many requests in progress");
         }
       } catch (const std::exception& e) {
-        spdlog::debug("http: a request was dropped before it was handled (its body could not be read): {}", e.what());
+        kLog.debug("a request was dropped before it was handled (its body could not be read): {}", e.what());
       }
     });
   }
@@ -206,7 +207,7 @@ class ApiServer::Impl {
     try {
       route(request, body);
     } catch (const std::exception& e) {
-      spdlog::error("http: {} failed: {}", request.relative_uri().path(), e.what());
+      kLog.error("{} failed: {}", request.relative_uri().path(), e.what());
       reply_error(request, status_codes::InternalError, "internal", "internal error");
     }
   }
@@ -333,7 +334,7 @@ class ApiServer::Impl {
     }
     const auto result = admin_.decide_by_hand({*xid, caller.name, body.value("reason", "")}, *decision);
     const auto code = decide_code(result.outcome);
-    spdlog::info("http: decide {} xid={:?} by {}: {}", to_string(*decision), *xid, caller.name, code);
+    kLog.info({{"xid", *xid}, {"caller", caller.name}}, "decide {}: {}", to_string(*decision), code);
     const nlohmann::json status = result.status ? nlohmann::json(to_string(*result.status)) : nlohmann::json();
     const nlohmann::json in_force = result.decision ? nlohmann::json(to_string(*result.decision)) : nlohmann::json();
     switch (result.outcome) {
@@ -388,8 +389,8 @@ class ApiServer::Impl {
     }
     answer["dry_run"] = dry_run;
     answer["retried"] = retried;
-    spdlog::info("http: bulk retry of status {} by {}: {} matched, {} retried{}", to_string(*filter->status),
-                 caller.name, answer["transactions"].size(), retried, dry_run ? " (dry run)" : "");
+    kLog.info({{"caller", caller.name}}, "bulk retry of status {}: {} matched, {} retried{}",
+              to_string(*filter->status), answer["transactions"].size(), retried, dry_run ? " (dry run)" : "");
     reply_json(request, status_codes::OK, answer);
   }
 
@@ -413,7 +414,7 @@ class ApiServer::Impl {
   static void reply_action(const http_request& request, const std::string& xid, const Caller& caller,
                            std::string_view action, std::string_view applied, const store::ActionResult& result) {
     const auto code = action_code(result.outcome, applied);
-    spdlog::info("http: {} xid={:?} by {}: {}", action, xid, caller.name, code);
+    kLog.info({{"xid", xid}, {"caller", caller.name}}, "{}: {}", action, code);
     switch (result.outcome) {
       case store::ActionOutcome::Applied:
         return reply_json(request, status_codes::OK,

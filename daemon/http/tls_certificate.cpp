@@ -1,11 +1,12 @@
 #include "http/tls_certificate.hpp"
 
+#include "log/log.hpp"
+
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 
 namespace compensatord::http {
 namespace {
+constexpr log::Log kLog{"http"};
 
 struct FileCloser {
   void operator()(std::FILE* file) const { std::fclose(file); }
@@ -127,12 +129,12 @@ bool TlsCertificate::reload_if_changed() {
     pair_ = std::move(pair);
     last_failure_.reset();
   } catch (const std::exception& e) {
-    spdlog::error("http: the changed TLS files were not used, the previous certificate is served: {}", e.what());
+    kLog.error("the changed TLS files were not used, the previous certificate is served: {}", e.what());
     std::lock_guard lock(mutex_);
     last_failure_ = e.what();
     return false;
   }
-  spdlog::info("http: TLS certificate read again from {}", files_.cert_file);
+  kLog.info("TLS certificate read again from {}", files_.cert_file);
   return true;
 }
 

@@ -1,10 +1,13 @@
 #include "metrics/store_gauges.hpp"
 
 #include "common/sleep.hpp"
-
-#include <spdlog/spdlog.h>
+#include "log/log.hpp"
 
 namespace compensatord::metrics {
+
+namespace {
+constexpr log::Log kLog{"metrics"};
+}  // namespace
 
 StoreGaugePoller::StoreGaugePoller(std::function<StoreSnapshot()> read, Metrics& metrics,
                                    std::chrono::milliseconds interval)
@@ -24,7 +27,7 @@ void StoreGaugePoller::refresh() {
   try {
     metrics_.set_store_snapshot(read_());
   } catch (const std::exception& e) {
-    spdlog::warn("metrics: reading the store gauges failed: {}", e.what());
+    kLog.warn("reading the store gauges failed: {}", e.what());
   }
 }
 

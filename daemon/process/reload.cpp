@@ -1,7 +1,8 @@
 #include "process/reload.hpp"
 
 #include "config/changes.hpp"
-#include "logging/log_format.hpp"
+#include "log/log.hpp"
+#include "log/log_format.hpp"
 #include "reconciler/context.hpp"
 
 #include <fmt/chrono.h>
@@ -14,6 +15,10 @@
 #include <utility>
 
 namespace compensatord::process {
+
+namespace {
+constexpr log::Log kLog{"config"};
+}  // namespace
 
 kafka::MessageRules kafka_message_rules(const kafka::KafkaSourceConfig& source, const config::DaemonConfig& config) {
   std::set<std::string, std::less<>> kinds;
@@ -43,7 +48,7 @@ void ConfigReloader::reload() {
 
 void ConfigReloader::refuse(const yaml::ConfigErrors& errors) {
   for (const auto& e : errors.all()) {
-    spdlog::error("config: reloading {} refused, the running config is kept: {}", path_, e.to_string());
+    kLog.error("reloading {} refused, the running config is kept: {}", path_, e.to_string());
   }
   const auto& all = errors.all();
   std::string failure =
@@ -61,7 +66,7 @@ void ConfigReloader::refuse(const yaml::ConfigErrors& errors) {
 void ConfigReloader::apply(config::LoadResult next) {
   const config::DaemonConfig& config = *next.config;
   for (const auto& key : config::restart_only_changes(*started_.config, config)) {
-    spdlog::warn("config: {} changed: takes effect after a restart", key);
+    kLog.warn("{} changed: takes effect after a restart", key);
   }
   const std::vector<std::string> changed = config::live_changes(current_, next);
 
@@ -72,11 +77,11 @@ void ConfigReloader::apply(config::LoadResult next) {
   // The source's connection settings stay those it started with (sources.kafka needs a restart).
   if (targets_.kafka != nullptr) targets_.kafka->use_rules(kafka_message_rules(*started_.config->kafka, config));
 
-  spdlog::info("config: reloaded {}: {} kinds, {} participants; changed: {}", path_, config.kinds.size(),
-               config.participants.size(),
-               changed.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(changed, ", ")));
+  kLog.info("reloaded {}: {} kinds, {} participants; changed: {}", path_, config.kinds.size(),
+            config.participants.size(),
+            changed.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(changed, ", ")));
   spdlog::set_level(spdlog::level::from_str(config.logging.level));
-  logging::use_log_format(config.logging.format);
+  log::use_log_format(config.logging.format);
 
   current_ = std::move(next);
   {

@@ -1,12 +1,16 @@
 #include "process/signals.hpp"
 
-#include <spdlog/spdlog.h>
+#include "log/log.hpp"
 
 #include <pthread.h>
 #include <ctime>
 #include <exception>
 
 namespace compensatord::process {
+
+namespace {
+constexpr log::Log kLog{"compensatord"};
+}  // namespace
 
 ProcessSignals::ProcessSignals() {
   sigemptyset(&set_);
@@ -33,24 +37,24 @@ void ProcessSignals::watch(std::stop_token own, std::stop_source& stop, const st
     const int signal = sigtimedwait(&set_, nullptr, &tick);
     if (signal <= 0) continue;
     if (stop.stop_requested()) {
-      spdlog::info(
-          "compensatord: signal {} ignored: already shutting down (in-flight work gets "
+      kLog.info(
+          "signal {} ignored: already shutting down (in-flight work gets "
           "reconciler.shutdown_grace)",
           signal);
       continue;
     }
     if (signal == SIGTERM || signal == SIGINT) {
-      spdlog::info("compensatord: {} received, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      kLog.info("{} received, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
       stop.request_stop();
       continue;
     }
-    spdlog::info("compensatord: SIGHUP received, reloading the config");
+    kLog.info("SIGHUP received, reloading the config");
     // A failed reload keeps the running config; it must never take the watcher, and with it
     // SIGTERM handling, down.
     try {
       reload();
     } catch (const std::exception& e) {
-      spdlog::error("compensatord: config reload failed, the running config is kept: {}", e.what());
+      kLog.error("config reload failed, the running config is kept: {}", e.what());
     }
   }
 }

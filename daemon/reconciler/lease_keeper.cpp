@@ -1,12 +1,15 @@
 #include "reconciler/lease_keeper.hpp"
 
 #include "common/sleep.hpp"
-
-#include <spdlog/spdlog.h>
+#include "log/log.hpp"
 
 #include <algorithm>
 
 namespace compensatord::reconciler {
+
+namespace {
+constexpr log::Log kLog{"reconciler"};
+}  // namespace
 
 LeaseKeeper::LeaseKeeper(store::LeaseStore& store, std::string owner, std::chrono::milliseconds lease)
     : store_(store),
@@ -53,7 +56,7 @@ void LeaseKeeper::renew_now() {
     lost = store_.renew(leases, lease_);
   } catch (const std::exception& e) {
     // The leases run on towards their expiry; work stops starting calls as each comes near.
-    spdlog::warn("reconciler: renewing {} leases failed: {}", leases.size(), e.what());
+    kLog.warn("renewing {} leases failed: {}", leases.size(), e.what());
     return;
   }
   std::lock_guard lock(mutex_);
@@ -62,7 +65,7 @@ void LeaseKeeper::renew_now() {
     if (found == held_.end() || found->second.token != leased.lease.token) continue;
     if (std::find(lost.begin(), lost.end(), leased.xid) != lost.end()) {
       found->second.lost = true;
-      spdlog::warn("reconciler: xid={} lease lost while its work was in flight", leased.xid);
+      kLog.warn({{"xid", leased.xid}}, "lease lost while its work was in flight");
     } else {
       found->second.surely_until = sent + lease_;
     }

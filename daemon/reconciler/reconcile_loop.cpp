@@ -1,6 +1,6 @@
 #include "reconciler/reconcile_loop.hpp"
 
-#include <spdlog/spdlog.h>
+#include "log/log.hpp"
 
 #include <algorithm>
 #include <thread>
@@ -8,6 +8,7 @@
 
 namespace compensatord::reconciler {
 namespace {
+constexpr log::Log kLog{"reconciler"};
 
 class NoObserver final : public LoopObserver {
  public:
@@ -100,7 +101,7 @@ int ReconcileLoop::claim_batch(int capacity) {
   } catch (const std::exception& e) {
     // A failed claim still shows the loop is alive: a database outage is for readiness, not liveness.
     mark_progress(false);
-    spdlog::error("reconciler: claiming due transactions failed: {}", e.what());
+    kLog.error("claiming due transactions failed: {}", e.what());
     return 0;
   }
   const int count = static_cast<int>(claimed.size());
@@ -114,7 +115,7 @@ int ReconcileLoop::claim_batch(int capacity) {
       if (txn.lease_taken_over) {
         ++totals_.lease_takeovers;
         ++takeovers;
-        spdlog::warn("reconciler: xid={} taken over from an expired lease", txn.xid);
+        kLog.warn({{"xid", txn.xid}}, "taken over from an expired lease");
       }
       queue_.push_back(std::move(txn));
     }
@@ -162,20 +163,20 @@ void ReconcileLoop::reconcile_one(Transaction txn) {
     switch (report.result) {
       case ReconcileResult::Finished:
         ++totals_.finished;
-        spdlog::info("reconciler: xid={} {}", xid, to_string(report.status));
+        kLog.info({{"xid", xid}}, "finished: {}", to_string(report.status));
         break;
       case ReconcileResult::Requeued:
         ++totals_.requeued;
-        spdlog::debug("reconciler: xid={} requeued: {}", xid, report.error);
+        kLog.debug({{"xid", xid}}, "requeued: {}", report.error);
         break;
       case ReconcileResult::Parked:
         ++totals_.parked;
-        spdlog::warn("reconciler: xid={} PARKED: {}", xid, report.error);
+        kLog.warn({{"xid", xid}}, "PARKED: {}", report.error);
         break;
       case ReconcileResult::LeaseLost:
         ++totals_.lease_lost;
-        spdlog::warn("reconciler: xid={} lease lost or running out ({}); only its attempts were recorded", xid,
-                     report.error.empty() ? "another replica holds it" : report.error);
+        kLog.warn({{"xid", xid}}, "lease lost or running out ({}); only its attempts were recorded",
+                  report.error.empty() ? "another replica holds it" : report.error);
         break;
     }
   } catch (const std::exception& e) {
@@ -184,11 +185,11 @@ void ReconcileLoop::reconcile_one(Transaction txn) {
       std::lock_guard lock(mutex_);
       ++totals_.errors;
     }
-    spdlog::error("reconciler: xid={} reconcile failed: {}", xid, e.what());
+    kLog.error({{"xid", xid}}, "reconcile failed: {}", e.what());
     try {
       store_.release({leased});
     } catch (const std::exception& release_error) {
-      spdlog::warn("reconciler: xid={} release failed, its lease will expire: {}", xid, release_error.what());
+      kLog.warn({{"xid", xid}}, "release failed, its lease will expire: {}", release_error.what());
     }
   }
   leases_.forget(xid);
@@ -203,7 +204,7 @@ void ReconcileLoop::stop_workers() {
   }
   work_queued_.notify_all();
   release_queued();
-  if (in_flight > 0) spdlog::info("reconciler: stopping; waiting for {} transactions in flight", in_flight);
+  if (in_flight > 0) kLog.info("stopping; waiting for {} transactions in flight", in_flight);
 }
 
 void ReconcileLoop::release_queued() {
@@ -216,9 +217,9 @@ void ReconcileLoop::release_queued() {
   if (leases.empty()) return;
   try {
     store_.release(leases);
-    spdlog::info("reconciler: released {} claimed transactions not yet started", leases.size());
+    kLog.info("released {} claimed transactions not yet started", leases.size());
   } catch (const std::exception& e) {
-    spdlog::warn("reconciler: releasing {} transactions failed, their leases will expire: {}", leases.size(), e.what());
+    kLog.warn("releasing {} transactions failed, their leases will expire: {}", leases.size(), e.what());
   }
   for (const auto& leased : leases) leases_.forget(leased.xid);
 }

@@ -1,12 +1,12 @@
 #include "retention/retention_job.hpp"
 
 #include "common/sleep.hpp"
+#include "log/log.hpp"
 #include "model/redact.hpp"
 #include "store/connection_pool.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 
 #include <numeric>
@@ -14,6 +14,7 @@
 
 namespace compensatord::retention {
 namespace {
+constexpr log::Log kLog{"retention"};
 
 // One batch of one limit, as one statement (so one short transaction of its own): the oldest $2
 // rows in `statuses` whose `age` is more than $1 milliseconds ago, from $3 on. $3 is where the
@@ -116,17 +117,17 @@ RunResult RetentionJob::run_once(std::stop_token stop) {
   try {
     purge(stop, result);
     if (result.outcome == RunOutcome::SkippedLock) {
-      spdlog::debug("retention: another replica holds the retention lock; skipped");
+      kLog.debug("another replica holds the retention lock; skipped");
     } else if (result.total() > 0) {
-      spdlog::info("retention: deleted {} transactions ({}) in {} batches{}", result.total(), by_status(result),
-                   result.batches, stop.stop_requested() ? ", stopped before the end" : "");
+      kLog.info("deleted {} transactions ({}) in {} batches{}", result.total(), by_status(result), result.batches,
+                stop.stop_requested() ? ", stopped before the end" : "");
     } else {
-      spdlog::debug("retention: nothing to delete");
+      kLog.debug("nothing to delete");
     }
   } catch (const std::exception& e) {
     result.outcome = RunOutcome::Error;
-    spdlog::error("retention: run failed after deleting {} transactions, retrying in {}: {}", result.total(),
-                  config_.interval, redact_secrets(e.what(), dsn_));
+    kLog.error("run failed after deleting {} transactions, retrying in {}: {}", result.total(), config_.interval,
+               redact_secrets(e.what(), dsn_));
   }
   observer_.retention_run(result.outcome);
   return result;

@@ -1,12 +1,16 @@
 #include "runtime/manager.hpp"
 
-#include <spdlog/spdlog.h>
+#include "log/log.hpp"
 
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 
 namespace compensatord::runtime {
+
+namespace {
+constexpr log::Log kLog{"compensatord"};
+}  // namespace
 
 // What the runnables' threads tell the thread that waits in run().
 struct Manager::Running {
@@ -36,7 +40,7 @@ StopReport Manager::run(std::stop_token stop) {
         runnable.run(token);
       } catch (const std::exception& e) {
         threw = true;
-        spdlog::critical("compensatord: {} failed: {}", runnable.name, e.what());
+        kLog.critical("{} failed: {}", runnable.name, e.what());
       }
       {
         std::lock_guard lock(running->mutex);

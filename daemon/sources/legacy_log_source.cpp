@@ -1,5 +1,6 @@
 #include "sources/legacy_log_source.hpp"
 
+#include "log/log.hpp"
 #include "store/conninfo.hpp"
 
 #include "common/sleep.hpp"
@@ -10,7 +11,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 
 #include <cctype>
@@ -24,6 +24,7 @@
 
 namespace compensatord::sources {
 namespace {
+constexpr log::Log kLog{"legacy_log"};
 
 // How much of a skipped row's xid its warning shows.
 constexpr std::size_t kShownXidBytes = 64;
@@ -296,8 +297,8 @@ PollResult LegacyLogSource::poll_once() {
           txn = read_transaction(row, shape, config_.kind, source_, kind_timeout_);
         } catch (const BadRow& bad) {
           ++result.rejected;
-          spdlog::warn("legacy log {}: skipped the row {}: {}", config_.name,
-                       row_label(row, shape.xid, result.rows_seen), bad.what());
+          kLog.warn({{"source", config_.name}}, "skipped the row {}: {}", row_label(row, shape.xid, result.rows_seen),
+                    bad.what());
           continue;
         }
         switch (store_.ingest(txn)) {
@@ -324,14 +325,13 @@ PollResult LegacyLogSource::poll_once() {
 void LegacyLogSource::poll() {
   try {
     const PollResult result = poll_once();
-    spdlog::log(
-        result.inserted > 0 || result.rejected > 0 || result.conflicts > 0 ? spdlog::level::info : spdlog::level::debug,
-        "legacy log {}: {} rows, {} new, {} already known, {} conflicting, {} rejected", config_.name, result.rows_seen,
-        result.inserted, result.already_known, result.conflicts, result.rejected);
+    kLog.log(result.inserted > 0 || result.rejected > 0 || result.conflicts > 0 ? log::Level::info : log::Level::debug,
+             {{"source", config_.name}}, "{} rows, {} new, {} already known, {} conflicting, {} rejected",
+             result.rows_seen, result.inserted, result.already_known, result.conflicts, result.rejected);
     observer_.polled(config_.name, result);
   } catch (const std::exception& e) {
     observer_.poll_failed(config_.name);
-    spdlog::error("legacy log {}: poll failed, retrying in {}: {}", config_.name, config_.interval, e.what());
+    kLog.error({{"source", config_.name}}, "poll failed, retrying in {}: {}", config_.interval, e.what());
   }
 }
 

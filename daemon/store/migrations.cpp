@@ -1,15 +1,16 @@
 #include "store/migrations.hpp"
 
+#include "log/log.hpp"
 #include "model/redact.hpp"
 #include "store/connection_pool.hpp"
 #include "store/store_error.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 
 namespace compensatord::store {
 namespace {
+constexpr log::Log kLog{"store"};
 
 // Session advisory lock key shared by every compensatord replica ("cmpnsatd" in ASCII). A session
 // lock (not a transaction lock) spans all migrations; closing the connection releases it even
@@ -47,7 +48,7 @@ std::vector<int> apply_missing(pqxx::connection& connection) {
     } catch (const std::exception& e) {
       throw StoreError(fmt::format("migration {} ({}) failed: {}", migration.version, migration.name, e.what()));
     }
-    spdlog::info("store: applied migration {} ({})", migration.version, migration.name);
+    kLog.info("applied migration {} ({})", migration.version, migration.name);
     applied_now.push_back(migration.version);
   }
   return applied_now;

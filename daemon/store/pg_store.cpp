@@ -1,13 +1,13 @@
 #include "store/pg_store.hpp"
 
 #include "common/shown.hpp"
+#include "log/log.hpp"
 #include "model/text.hpp"
 #include "store/connection_pool.hpp"
 #include "store/json_rows.hpp"
 #include "store/migrations.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -20,6 +20,7 @@
 
 namespace compensatord::store {
 namespace {
+constexpr log::Log kLog{"store"};
 
 using std::chrono::microseconds;
 
@@ -582,8 +583,8 @@ std::string not_inserted_document(const std::vector<NewTransaction>& txns, const
 
 // A refused ingest: the recorded transaction stands, and an operator sees which source lost.
 void report_conflict(const PgStoreOptions& options, const NewTransaction& txn, std::string_view recorded_source) {
-  spdlog::warn("store: refused xid={} from {}: it is recorded with other branches (by {}); the recorded ones stand",
-               shown(txn.xid, kShownLength), shown(txn.source, kShownLength), shown(recorded_source, kShownLength));
+  kLog.warn({{"xid", txn.xid}, {"source", txn.source}, {"recorded_by", recorded_source}},
+            "ingest refused: the xid is recorded with other branches; the recorded ones stand");
   options.on_ingest_conflict(txn.source);
 }
 

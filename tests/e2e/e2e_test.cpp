@@ -17,6 +17,8 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <sstream>
+#include <string>
 #include <thread>
 
 namespace compensatord::testing {
@@ -576,12 +578,21 @@ TEST_F(EndToEnd, PasswordsNeverReachTheLogTheAttemptsOrTheApi) {
   ChildProcess daemon({COMPENSATORD_BIN, "run", "--config", config}, work.file("compensatord.log"), env());
   wait_for_http(probe_url("/readyz"), daemon);
   demo::HttpClient api = api_client(kReadToken);
+  const auto old_log_poll_failed = [&] {
+    std::istringstream lines(daemon.log());
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(R"("source":"old_log")") != std::string::npos &&
+          line.find(R"("msg":"poll failed)") != std::string::npos)
+        return true;
+    }
+    return false;
+  };
   const auto settled = [&] {
     return query_count(
                "SELECT count(*) FROM compensatord.transactions WHERE xid = 'ABANDONED-0' AND "
                "status = 'CANCELLED'") == 1 &&
            query_count("SELECT count(*) FROM compensatord.attempts WHERE xid = 'BROKEN-0' AND error <> ''") >= 2 &&
-           daemon.log().find("legacy log old_log: poll failed") != std::string::npos;
+           old_log_poll_failed();
   };
   for (int i = 0; i < 200 && !settled(); ++i) std::this_thread::sleep_for(50ms);
   ASSERT_TRUE(settled()) << daemon.log();

@@ -1,11 +1,8 @@
 // The label and outcome mapping of compensatord's metrics, read back from the exposition text.
 
 #include "metrics/metrics.hpp"
-#include "logging/log_format.hpp"
 
 #include <gtest/gtest.h>
-#include <spdlog/formatter.h>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <string>
@@ -164,16 +161,6 @@ TEST(Metrics, TheStoreSnapshotSetsTheStatusParkedAndOldestDueGauges) {
   EXPECT_TRUE(has_line(text, "compensatord_oldest_due_age_seconds 1.5")) << text;
 }
 
-nlohmann::json json_line(std::string_view message, spdlog::level::level_enum level = spdlog::level::warn) {
-  spdlog::details::log_msg msg(spdlog::source_loc{}, "compensatord", level, message);
-  msg.time = spdlog::log_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));
-  spdlog::memory_buf_t out;
-  logging::make_log_formatter("json")->format(msg, out);
-  const std::string line(out.data(), out.size());
-  EXPECT_EQ(line.back(), '\n');
-  return nlohmann::json::parse(line);
-}
-
 TEST(Metrics, KafkaSeriesExistOnlyOnceDeclaredAndFollowTheSourcesReports) {
   Metrics metrics("1.2.3");
   EXPECT_FALSE(has_line(metrics.text(), "compensatord_kafka_consumer_lag 0"));
@@ -216,28 +203,6 @@ TEST(Metrics, ConfigReloadsCountByResultAndTheGaugeFollowsTheLastOne) {
   text = metrics.text();
   EXPECT_TRUE(has_line(text, R"(compensatord_config_reloads_total{result="ok"} 1)")) << text;
   EXPECT_TRUE(has_line(text, "compensatord_config_last_reload_success 1")) << text;
-}
-
-TEST(JsonLogs, ALineCarriesTimeLevelComponentXidAndMessage) {
-  const auto line = json_line("reconciler: xid=ORD-7 PARKED: stock said \"no\"");
-  EXPECT_EQ(line["time"], "2023-11-14T22:13:20.123Z");
-  EXPECT_EQ(line["level"], "warning");
-  EXPECT_EQ(line["component"], "reconciler");
-  EXPECT_EQ(line["xid"], "ORD-7");
-  EXPECT_EQ(line["msg"], "xid=ORD-7 PARKED: stock said \"no\"");
-}
-
-TEST(JsonLogs, AMessageWithoutPrefixOrXidStaysWhole) {
-  const auto line = json_line("Listening: on 0.0.0.0", spdlog::level::info);
-  EXPECT_EQ(line["component"], "compensatord");
-  EXPECT_FALSE(line.contains("xid"));
-  EXPECT_EQ(line["msg"], "Listening: on 0.0.0.0");
-}
-
-TEST(JsonLogs, InvalidUtf8FromAParticipantDoesNotLoseTheLine) {
-  const auto line = json_line("adapter: answer \xff\xfe was odd");
-  EXPECT_EQ(line["component"], "adapter");
-  EXPECT_NE(line["msg"].get<std::string>().find("was odd"), std::string::npos);
 }
 
 }  // namespace

@@ -3,14 +3,14 @@
 
 #include "sources/legacy_log_source.hpp"
 #include "store/pg_store.hpp"
+#include "support/log_capture.hpp"
 #include "support/silent_server.hpp"
 #include "support/test_database.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -323,23 +323,6 @@ TEST_F(LegacyLogSourceTest, ManyRowsAreFetchedInBatches) {
   EXPECT_EQ(count_transactions(), 1234);
 }
 
-// Captures what the default logger writes while it lives.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    spdlog::set_default_logger(
-        std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)));
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  [[nodiscard]] std::string text() const { return out_.str(); }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
-
 TEST_F(LegacyLogSourceTest, ARowWithMoreBranchesThanTheCapIsRefusedWithItsReason) {
   // One column and one mapped participant per possible branch, one more than the cap.
   const std::size_t columns = kMaxBranches + 1;
@@ -359,7 +342,7 @@ TEST_F(LegacyLogSourceTest, ARowWithMoreBranchesThanTheCapIsRefusedWithItsReason
   exec("INSERT INTO wide_log VALUES (" + all_set + "), (" + last_null + ")");
   LegacyLogSource source(config, kKindTimeout, store_);
 
-  LogCapture log;
+  testing::LogCapture log;
   const PollResult result = source.poll_once();
   EXPECT_EQ(result.rows_seen, 2);
   EXPECT_EQ(result.inserted, 1);
@@ -387,14 +370,21 @@ TEST_F(LegacyLogSourceTest, ARowWhoseXidIsRecordedWithOtherBranchesIsRefusedAndC
   ASSERT_EQ(source.poll_once().inserted, 2);
   exec("UPDATE order_log SET qty = 3 WHERE order_no = 'ORD-1'");
 
-  LogCapture log;
+  testing::LogCapture log("json");
   const PollResult again = source.poll_once();
   EXPECT_EQ(again.rows_seen, 2);
   EXPECT_EQ(again.already_known, 1);
   EXPECT_EQ(again.conflicts, 1);
   EXPECT_EQ(refused_sources, std::vector<std::string>{"legacy:old_order_log"});
   EXPECT_EQ(store_.find("ORD-1")->branches.at(0).fields, (nlohmann::json{{"sku", "A-1"}, {"qty", 2}}));
-  EXPECT_NE(log.text().find("refused xid=\"ORD-1\" from \"legacy:old_order_log\""), std::string::npos) << log.text();
+  const auto lines = log.json_lines();
+  const auto refused =
+      std::find_if(lines.begin(), lines.end(), [](const auto& line) { return line["component"] == "store"; });
+  ASSERT_NE(refused, lines.end()) << log.text();
+  EXPECT_EQ((*refused)["level"], "warning");
+  EXPECT_EQ((*refused)["xid"], "ORD-1");
+  EXPECT_EQ((*refused)["source"], "legacy:old_order_log");
+  EXPECT_EQ((*refused)["recorded_by"], "legacy:old_order_log") << "the first poll recorded it";
 }
 
 // A database of the test cluster in `encoding` (the legacy systems' SQL_ASCII or LATIN1), dropped
@@ -447,7 +437,7 @@ TEST_F(LegacyLogSourceTest, PoisonRowsBetweenGoodRowsAreSkippedCountedAndLoggedB
       "('GOOD-2', 'A-2', 2)");
   LegacyLogSource source(order_log_config(ascii.dsn()), kKindTimeout, store_);
 
-  LogCapture log;
+  testing::LogCapture log;
   PollResult result;
   ASSERT_NO_THROW(result = source.poll_once());
   EXPECT_EQ(result.rows_seen, 5);
@@ -532,7 +522,7 @@ TEST_F(LegacyLogSourceTest, AConnectionErrorNeverShowsThePassword) {
     }
   }
 
-  LogCapture log;
+  testing::LogCapture log;
   LegacyLogSource source(order_log_config("postgresql://reader:" + secret + "@[::1/shop"), kKindTimeout, store_);
   {
     std::jthread runner([&source](std::stop_token stop) { source.run(stop); });

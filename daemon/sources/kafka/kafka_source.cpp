@@ -2,9 +2,9 @@
 
 #include "common/backoff.hpp"
 #include "common/sleep.hpp"
+#include "log/log.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <librdkafka/rdkafkacpp.h>
 #include <nlohmann/json.hpp>
@@ -24,6 +24,7 @@
 
 namespace compensatord::kafka {
 namespace {
+constexpr log::Log kLog{"kafka"};
 
 using std::chrono::milliseconds;
 using Batch = std::vector<std::unique_ptr<RdKafka::Message>>;
@@ -94,12 +95,12 @@ class Events : public RdKafka::EventCb {
       if (auto lag = consumer_lag(event.str())) observer_.kafka_consumer_lag(*lag);
     } else if (event.type() == RdKafka::Event::EVENT_ERROR) {
       if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) brokers_down_();
-      spdlog::warn("kafka: {}: {}", RdKafka::err2str(event.err()), event.str());
+      kLog.warn("{}: {}", RdKafka::err2str(event.err()), event.str());
     } else if (event.type() == RdKafka::Event::EVENT_LOG) {
-      auto level = event.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR     ? spdlog::level::err
-                   : event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING ? spdlog::level::warn
-                                                                                : spdlog::level::debug;
-      spdlog::log(level, "kafka: {}: {}", event.fac(), event.str());
+      const auto level = event.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR     ? log::Level::error
+                         : event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING ? log::Level::warn
+                                                                                      : log::Level::debug;
+      kLog.log(level, {{"facility", event.fac()}}, "{}", event.str());
     }
   }
 
@@ -172,7 +173,7 @@ class Rebalance : public RdKafka::RebalanceCb {
       return revoked.contains({message->topic_name(), message->partition()});
     });
     if (dropped > 0) {
-      spdlog::info("kafka: {} messages of {} revoked partitions left to their new owner", dropped, revoked.size());
+      kLog.info("{} messages of {} revoked partitions left to their new owner", dropped, revoked.size());
     }
   }
 
@@ -295,7 +296,7 @@ bool KafkaSource::Session::joins_batch(const RdKafka::Message& message) {
   }
   if (message.err() != RdKafka::ERR__TIMED_OUT && message.err() != RdKafka::ERR__PARTITION_EOF) {
     source.observer_.kafka_error();
-    spdlog::warn("kafka: consume: {}", message.errstr());
+    kLog.warn("consume: {}", message.errstr());
   }
   return false;
 }
@@ -314,8 +315,10 @@ bool KafkaSource::Session::handle_batch(const Batch& batch) {
     store_all(parsed);
   } catch (const std::exception& e) {
     source.observer_.kafka_error();
-    spdlog::warn("kafka: a batch of {} messages from {} [{}] offset {} not stored, will retry: {}", batch.size(),
-                 batch.front()->topic_name(), batch.front()->partition(), batch.front()->offset(), e.what());
+    kLog.warn({{"topic", batch.front()->topic_name()},
+               {"partition", batch.front()->partition()},
+               {"offset", batch.front()->offset()}},
+              "a batch of {} messages not stored, will retry: {}", batch.size(), e.what());
     seek_back(batch, 0);
     return false;
   }
@@ -365,15 +368,15 @@ bool KafkaSource::Session::dead_letter_all(const Batch& batch, const std::vector
         dead_letter(message, *rejection);
       } catch (const std::exception& e) {
         source.observer_.kafka_error();
-        spdlog::warn("kafka: {} [{}] offset {} not dead-lettered, will retry: {}", message.topic_name(),
-                     message.partition(), message.offset(), e.what());
+        kLog.warn({{"topic", message.topic_name()}, {"partition", message.partition()}, {"offset", message.offset()}},
+                  "not dead-lettered, will retry: {}", e.what());
         commit(done);
         seek_back(batch, i);
         return false;
       }
       source.observer_.kafka_messages(sources::MessageOutcome::DeadLettered, 1);
-      spdlog::info("kafka: {} [{}] offset {} dead-lettered: {}", message.topic_name(), message.partition(),
-                   message.offset(), rejection->reason);
+      kLog.info({{"topic", message.topic_name()}, {"partition", message.partition()}, {"offset", message.offset()}},
+                "dead-lettered: {}", rejection->reason);
     }
     done.set(message.topic_name(), message.partition(), message.offset() + 1, true);
   }
@@ -408,7 +411,7 @@ void KafkaSource::Session::commit(Offsets& offsets) {
   if (auto err = consumer->commitSync(offsets.list()); err != RdKafka::ERR_NO_ERROR) {
     // The messages are stored: a later reader repeats them harmlessly (ingestion is idempotent).
     source.observer_.kafka_error();
-    spdlog::warn("kafka: offset commit failed: {}", RdKafka::err2str(err));
+    kLog.warn("offset commit failed: {}", RdKafka::err2str(err));
   }
 }
 
@@ -486,7 +489,7 @@ void KafkaSource::run(std::stop_token stop) {
       if (connected_) failures = 0;
       set_connected(false);
       const milliseconds backoff = kBackoff.after(++failures);
-      spdlog::error("kafka: consumer stopped, restarting in {} ms: {}", backoff.count(), e.what());
+      kLog.error("consumer stopped, restarting in {} ms: {}", backoff.count(), e.what());
       sleep_for(stop, backoff);
     }
   }

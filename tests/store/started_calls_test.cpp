@@ -322,5 +322,36 @@ TEST_F(CallsWithTheDecision, CompletingCallsOnAFullTrailRewritesNoIndex) {
   EXPECT_EQ(counts[1].as<int>(), 10) << "each completion fits beside its started row (heap-only update)";
 }
 
+TEST_F(CallsWithTheDecision, FinishingBranchesOnAFullTableRewritesNoIndex) {
+  // 120 branches: more than one page of the table.
+  std::vector<std::string> xids;
+  for (int i = 0; i < 60; ++i) {
+    xids.push_back(fmt::format("ORD-B{}", i));
+    ingest_and_claim(xids.back(), "replica-a");
+  }
+  // The write-back of the first five transactions, each of its two branches acknowledged.
+  std::string rows;
+  std::string branches;
+  for (std::size_t i = 0; i < 5; ++i) {
+    rows += fmt::format(R"({}{{"xid": "{}", "owner": "replica-a", "token": {}, "expected": "PENDING",
+      "status": "PENDING", "attempt_count": 1, "last_error": "", "last_http_status": 200, "parked_reason": "",
+      "requeue_ms": 1000}})",
+                        rows.empty() ? "" : ",", xids[i], lease_as("replica-a", xids[i]).token);
+    for (int branch = 0; branch < 2; ++branch) {
+      branches += fmt::format(R"({}{{"xid": "{}", "branch_no": {}, "status": "done", "outcome": "done",
+        "error": "", "http_status": 200}})",
+                              branches.empty() ? "" : ",", xids[i], branch);
+    }
+  }
+  pqxx::work work(connection_);
+  work.exec("SELECT compensatord.write_back(" + work.quote("[" + rows + "]") + ", " + work.quote("[" + branches + "]") +
+            ", '[]')");
+  const auto counts = work.exec1(
+      "SELECT pg_stat_get_xact_tuples_updated('compensatord.branches'::regclass), "
+      "pg_stat_get_xact_tuples_hot_updated('compensatord.branches'::regclass)");
+  EXPECT_EQ(counts[0].as<int>(), 10);
+  EXPECT_EQ(counts[1].as<int>(), 10) << "each outcome fits beside its branch (heap-only update)";
+}
+
 }  // namespace
 }  // namespace compensatord::store::testing

@@ -26,7 +26,8 @@
 #             the idle and of the purging slices, and the purge's rate (bench/retention_bench)
 #
 # Settings (environment): BUILD_DIR (build), N (100000), BIG_N (1000000), DRAIN_REPEATS (3),
-# WORKERS (16), BATCH (100), MAX_IN_FLIGHT (32, per participant), LEASE (10s), LOG_LEVEL (info),
+# WORKERS (16), BATCH (100), MAX_IN_FLIGHT (32, per participant), CHECK_CONNECTIONS (unset: the
+# check's max_connections default), LEASE (10s), LOG_LEVEL (info),
 # COMMITTED_PCT (50), WRK_CONNECTIONS (32), WRK_THREADS (2), CEILING_SECONDS (12),
 # PGBENCH_CLIENTS (8), LATENCY_SECONDS (60), LATENCY_RATE (half the drain median, else 150),
 # LATENCY_TIMEOUT (1 s: begin_transaction's p_timeout), SWEEP_N (5000), SWEEP_WORKERS
@@ -48,6 +49,7 @@ drain_repeats=${DRAIN_REPEATS:-3}
 workers=${WORKERS:-16}
 batch=${BATCH:-100}
 max_in_flight=${MAX_IN_FLIGHT:-32}
+check_connections=${CHECK_CONNECTIONS:-}
 lease=${LEASE:-10s}
 log_level=${LOG_LEVEL:-info}
 committed_pct=${COMMITTED_PCT:-50}
@@ -220,6 +222,9 @@ write_config() {
   set_key "$file" '^(  lease:) .*' "\\1 $lease"
   set_key "$file" '^(    max_in_flight:) .*' "\\1 $mif"
   set_key "$file" '^(  level:) .*' "\\1 $log_level"
+  if [[ -n "$check_connections" ]]; then
+    sed -i "s|^\(        query: .SELECT 1 FROM demo_orders.*\)$|\1\n        max_connections: $check_connections|" "$file"
+  fi
   ((with_kafka)) || sed -i '/^sources:/,$d' "$file"
   DEMO_DSN=$dsn DEMO_SERVICES_URL=http://127.0.0.1:1 DEMO_DAEMON_LISTEN=127.0.0.1:1 DEMO_METRICS_LISTEN=127.0.0.1:1 \
     DEMO_KAFKA_BROKERS=127.0.0.1:1 "$compensatord" check-config "$file" >/dev/null 2>"$work/check-config.log" ||
@@ -464,7 +469,7 @@ ceiling_ratio() {
 stage_drain() {
   local r txns=() calls=() latencies=""
   for ((r = 1; r <= drain_repeats; r++)); do
-    log "drain $r/$drain_repeats: seeding N=$n (workers $workers, batch $batch, max_in_flight $max_in_flight, lease $lease)"
+    log "drain $r/$drain_repeats: seeding N=$n (workers $workers, batch $batch, max_in_flight $max_in_flight, check connections ${check_connections:-default}, lease $lease)"
     seed "d$r-" "$n"
     drain "drain-$r" "$n" 1 "$workers" "$max_in_flight"
     txns+=("$drain_txn_s")

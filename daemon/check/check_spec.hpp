@@ -20,6 +20,10 @@ struct SqlCheckSpec {
   std::string dsn;
   std::string query;
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};
+  // Open connections to the order database at most; a check waits for a free one (first come,
+  // first served) at most `timeout`. The order database is the order service's own: hundreds of
+  // workers must not take hundreds of its connections.
+  int max_connections = 16;
   std::vector<std::string> committed_values;
   std::vector<std::string> absent_values;
 };

@@ -6,6 +6,8 @@
 namespace compensatord::check {
 namespace {
 
+constexpr std::int64_t kMaxCheckConnections = 256;
+
 std::vector<std::string> string_list(const yaml::Reader& parent, std::string_view key) {
   std::vector<std::string> out;
   yaml::Reader list = parent.child(key);
@@ -30,7 +32,7 @@ std::optional<std::chrono::milliseconds> positive_duration(const yaml::Reader& r
 }
 
 std::optional<SqlCheckSpec> parse_sql(const yaml::Reader& r) {
-  r.reject_unknown_keys({"dsn", "query", "timeout", "committed_values", "absent_values"});
+  r.reject_unknown_keys({"dsn", "query", "timeout", "max_connections", "committed_values", "absent_values"});
   SqlCheckSpec spec;
   auto dsn = r.string("dsn", true);
   auto query = r.string("query", true);
@@ -38,6 +40,7 @@ std::optional<SqlCheckSpec> parse_sql(const yaml::Reader& r) {
     r.child("query").error("the query must use $1 (bound to the xid)");
   }
   if (auto t = positive_duration(r, "timeout")) spec.timeout = *t;
+  if (auto n = r.integer("max_connections", 1, kMaxCheckConnections)) spec.max_connections = static_cast<int>(*n);
   spec.committed_values = string_list(r, "committed_values");
   spec.absent_values = string_list(r, "absent_values");
   if (!dsn || !query) return std::nullopt;

@@ -15,7 +15,7 @@ constexpr const char* kStatement = "compensatord_check";
 
 }  // namespace
 
-SqlCheck::SqlCheck(SqlCheckSpec spec) : spec_(std::move(spec)) {}
+SqlCheck::SqlCheck(SqlCheckSpec spec) : spec_(std::move(spec)), connections_(spec_.max_connections) {}
 SqlCheck::~SqlCheck() = default;
 
 std::unique_ptr<pqxx::connection> SqlCheck::acquire() {
@@ -46,6 +46,18 @@ void SqlCheck::give_back(std::unique_ptr<pqxx::connection> c) {
 
 namespace {
 
+// A slot of SqlCheck's connections, given back when the check ends however it ends.
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(adapters::FairLimiter& limiter) : limiter_(limiter) {}
+  ~ConnectionSlot() { limiter_.release(); }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+ private:
+  adapters::FairLimiter& limiter_;
+};
+
 CheckVerdict verdict_of(const SqlCheckSpec& spec, const pqxx::result& rows) {
   if (rows.empty()) return CheckVerdict::Absent;
   if (spec.committed_values.empty() && spec.absent_values.empty()) return CheckVerdict::Committed;
@@ -65,6 +77,15 @@ CheckResult SqlCheck::run(const Transaction& txn) {
   CheckResult result;
   result.request_summary = "SQL check";
   const auto started = std::chrono::steady_clock::now();
+  if (!connections_.acquire_until(started + spec_.timeout)) {
+    result.verdict = CheckVerdict::Unknown;
+    result.error =
+        fmt::format("SQL check: no free connection to the order database within {} ms ({} in use: max_connections)",
+                    spec_.timeout.count(), spec_.max_connections);
+    result.latency = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    return result;
+  }
+  const ConnectionSlot slot(connections_);
   try {
     auto connection = acquire();
     pqxx::result rows;

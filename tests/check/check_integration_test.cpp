@@ -13,7 +13,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <thread>
+#include <vector>
 
 namespace compensatord::check {
 namespace {
@@ -108,6 +111,65 @@ TEST_F(SqlCheckTest, AnOrderDatabaseThatNeverAnswersGivesUpAfterTheCheckTimeout)
   EXPECT_NE(answer.error.find("timeout expired"), std::string::npos) << answer.error;
   EXPECT_EQ(answer.error.find("s3cret"), std::string::npos) << answer.error;
   EXPECT_GE(std::chrono::steady_clock::now() - started, 1900ms);
+}
+
+// Checks from many workers share at most max_connections connections to the order database, and
+// each one is answered.
+TEST_F(SqlCheckTest, ManyConcurrentChecksOpenNoMoreThanMaxConnections) {
+  auto check = check_from(
+      fmt::format("sql:\n  dsn: '{}'\n  query: SELECT status FROM orders, pg_sleep(0.05) WHERE order_no = $1\n"
+                  "  max_connections: 2\n",
+                  db.dsn()));
+  const auto check_connections = [&] {
+    auto c = db.connect();
+    return pqxx::nontransaction(c)
+        .exec1(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'")[0]
+        .as<int>();
+  };
+  std::atomic<int> most_open{0};
+  std::atomic<bool> checking{true};
+  std::thread watcher([&] {
+    while (checking) {
+      most_open = std::max(most_open.load(), check_connections());
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  std::vector<std::future<CheckVerdict>> verdicts;
+  for (int i = 0; i < 16; ++i) {
+    verdicts.push_back(std::async(std::launch::async, [&] { return check->run(txn_of("PAID-1")).verdict; }));
+  }
+  for (auto& verdict : verdicts) EXPECT_EQ(verdict.get(), CheckVerdict::Committed);
+  checking = false;
+  watcher.join();
+  EXPECT_GE(most_open.load(), 1);
+  EXPECT_LE(most_open.load(), 2) << "16 concurrent checks, max_connections 2";
+}
+
+// Checks wait for the one connection first come, first served; one that would get it only after
+// its timeout gives up then and answers unknown, naming the limit.
+TEST_F(SqlCheckTest, ACheckWaitsForAFreeConnectionAtMostItsTimeout) {
+  auto check = check_from(
+      fmt::format("sql:\n  dsn: '{}'\n  query: SELECT 1 FROM pg_sleep(0.7) WHERE $1 <> ''\n  max_connections: 1\n"
+                  "  timeout: 1s\n",
+                  db.dsn()));
+  // first holds the connection for 0.7 s, second waits and holds it from 0.7 s to 1.4 s, third
+  // starts at 0.2 s and would get it at 1.4 s: after its 1 s.
+  auto first = std::async(std::launch::async, [&] { return check->run(txn_of("A")); });
+  std::this_thread::sleep_for(100ms);
+  auto second = std::async(std::launch::async, [&] { return check->run(txn_of("B")); });
+  std::this_thread::sleep_for(100ms);
+  const auto third = check->run(txn_of("C"));
+  EXPECT_EQ(third.verdict, CheckVerdict::Unknown);
+  EXPECT_NE(third.error.find("no free connection to the order database within 1000 ms"), std::string::npos)
+      << third.error;
+  EXPECT_NE(third.error.find("max_connections"), std::string::npos) << third.error;
+  EXPECT_GE(third.latency, 950ms);
+  EXPECT_EQ(first.get().verdict, CheckVerdict::Committed);
+  const auto waited = second.get();
+  EXPECT_EQ(waited.verdict, CheckVerdict::Committed) << waited.error;
+  EXPECT_GE(waited.latency, 1200ms) << "it waited for the first one's connection";
 }
 
 TEST_F(SqlCheckTest, ABrokenConnectionIsReplacedOnTheNextCheck) {

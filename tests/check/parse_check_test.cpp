@@ -37,6 +37,18 @@ TEST(ParseCheck, SqlCheckWithValueMapping) {
   EXPECT_EQ(sql.timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(sql.committed_values, (std::vector<std::string>{"PAID", "SHIPPED"}));
   EXPECT_EQ(sql.absent_values, (std::vector<std::string>{"CANCELLED"}));
+  EXPECT_EQ(sql.max_connections, 16) << "the default";
+}
+
+TEST(ParseCheck, MaxConnectionsIsAnIntegerFromOneTo256) {
+  auto p = parse("sql:\n  dsn: a\n  query: SELECT $1\n  max_connections: 32\n");
+  ASSERT_TRUE(p.spec) << p.errors.to_string();
+  EXPECT_EQ(std::get<SqlCheckSpec>(p.spec->how).max_connections, 32);
+  for (const std::string bad : {"0", "-1", "257", "99999999999999999999", "eight", "[8]", "1.5"}) {
+    EXPECT_TRUE(has_error(parse("sql:\n  dsn: a\n  query: SELECT $1\n  max_connections: " + bad + "\n"),
+                          "kinds.order.check.sql.max_connections", 4, ""))
+        << bad;
+  }
 }
 
 TEST(ParseCheck, HttpCheckSplitsTheUrl) {

@@ -224,6 +224,8 @@ write_config() {
   set_key "$file" '^(  level:) .*' "\\1 $log_level"
   if [[ -n "$check_connections" ]]; then
     sed -i "s|^\(        query: .SELECT 1 FROM demo_orders.*\)$|\1\n        max_connections: $check_connections|" "$file"
+    grep -q "max_connections: $check_connections" "$file" ||
+      die "CHECK_CONNECTIONS: no check query to set it on in $file (config/demo.yaml changed?)"
   fi
   ((with_kafka)) || sed -i '/^sources:/,$d' "$file"
   DEMO_DSN=$dsn DEMO_SERVICES_URL=http://127.0.0.1:1 DEMO_DAEMON_LISTEN=127.0.0.1:1 DEMO_METRICS_LISTEN=127.0.0.1:1 \

@@ -120,9 +120,11 @@ TEST_F(SqlCheckTest, ManyConcurrentChecksOpenNoMoreThanMaxConnections) {
       fmt::format("sql:\n  dsn: '{}'\n  query: SELECT status FROM orders, pg_sleep(0.05) WHERE order_no = $1\n"
                   "  max_connections: 2\n",
                   db.dsn()));
+  // One connection for every sample: a sampler's own closed connections would linger in
+  // pg_stat_activity and be counted.
+  auto sampler = db.connect();
   const auto check_connections = [&] {
-    auto c = db.connect();
-    return pqxx::nontransaction(c)
+    return pqxx::nontransaction(sampler)
         .exec1(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
             "AND backend_type = 'client backend'")[0]

@@ -160,7 +160,10 @@ void RetentionJob::purge(const std::stop_token& stop, RunResult& result) {
       sleep_for(stop, config_.pause);
     }
   }
-  // Closing the connection releases the lock.
+  // Released here, not by closing the connection: the server frees a closed session's lock only
+  // when its backend has exited, and the next run (this replica's or another's) could find it held.
+  // On an error the connection's close still frees it.
+  work.exec_params("SELECT pg_advisory_unlock($1)", kRetentionLockKey);
 }
 
 void RetentionJob::run(std::stop_token stop) {

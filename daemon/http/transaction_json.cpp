@@ -48,15 +48,21 @@ nlohmann::json summary_json(const Transaction& txn) {
 }
 
 nlohmann::json attempt_json(const Attempt& a) {
-  return {{"id", or_null(a.id)},  {"branch", or_null(a.branch_no)},         {"action", a.action},
-          {"replica", a.replica}, {"started_at", rfc3339_ms(a.started_at)}, {"request", a.request_summary},
-          {"outcome", a.outcome}, {"http_status", or_null(a.http_status)},  {"latency_ms", a.latency.count()},
+  return {{"id", or_null(a.id)},
+          {"branch", or_null(a.branch_no)},
+          {"action", to_string(a.action)},
+          {"replica", a.replica},
+          {"started_at", rfc3339_ms(a.started_at)},
+          {"request", a.request_summary},
+          {"outcome", to_string(a.outcome)},
+          {"http_status", or_null(a.http_status)},
+          {"latency_ms", a.latency.count()},
           {"error", a.error}};
 }
 
 nlohmann::json admin_action_json(const store::AdminAction& action) {
-  return {{"id", action.id},         {"action", action.action},     {"actor", action.actor},
-          {"reason", action.reason}, {"at", rfc3339_ms(action.at)}, {"before", action.before},
+  return {{"id", action.id},         {"action", to_string(action.action)}, {"actor", action.actor},
+          {"reason", action.reason}, {"at", rfc3339_ms(action.at)},        {"before", action.before},
           {"after", action.after}};
 }
 

@@ -1,50 +1,33 @@
 #include "model/transaction.hpp"
 
-#include <array>
-#include <utility>
+#include "model/names.hpp"
 
 namespace compensatord {
 namespace {
 
-template <typename Enum, std::size_t N>
-using Names = std::array<std::pair<Enum, std::string_view>, N>;
-
-constexpr Names<Status, 8> kStatusNames{{{Status::Pending, "PENDING"},
-                                         {Status::Committed, "COMMITTED"},
-                                         {Status::Confirming, "CONFIRMING"},
-                                         {Status::Cancelling, "CANCELLING"},
-                                         {Status::Confirmed, "CONFIRMED"},
-                                         {Status::Cancelled, "CANCELLED"},
-                                         {Status::Parked, "PARKED"},
-                                         {Status::Abandoned, "ABANDONED"}}};
-constexpr Names<Decision, 2> kDecisionNames{{{Decision::Confirm, "confirm"}, {Decision::Cancel, "cancel"}}};
-constexpr Names<CheckVerdict, 3> kVerdictNames{
+constexpr names::Table<Status, 8> kStatusNames{{{Status::Pending, "PENDING"},
+                                                {Status::Committed, "COMMITTED"},
+                                                {Status::Confirming, "CONFIRMING"},
+                                                {Status::Cancelling, "CANCELLING"},
+                                                {Status::Confirmed, "CONFIRMED"},
+                                                {Status::Cancelled, "CANCELLED"},
+                                                {Status::Parked, "PARKED"},
+                                                {Status::Abandoned, "ABANDONED"}}};
+constexpr names::Table<Decision, 2> kDecisionNames{{{Decision::Confirm, "confirm"}, {Decision::Cancel, "cancel"}}};
+constexpr names::Table<CheckVerdict, 3> kVerdictNames{
     {{CheckVerdict::Committed, "committed"}, {CheckVerdict::Absent, "absent"}, {CheckVerdict::Unknown, "unknown"}}};
-constexpr Names<Outcome, 5> kOutcomeNames{{{Outcome::Done, "done"},
-                                           {Outcome::AlreadyDone, "already_done"},
-                                           {Outcome::NotFound, "not_found"},
-                                           {Outcome::Retry, "retry"},
-                                           {Outcome::Fatal, "fatal"}}};
-constexpr Names<BranchStatus, 3> kBranchStatusNames{
+constexpr names::Table<Outcome, 5> kOutcomeNames{{{Outcome::Done, "done"},
+                                                  {Outcome::AlreadyDone, "already_done"},
+                                                  {Outcome::NotFound, "not_found"},
+                                                  {Outcome::Retry, "retry"},
+                                                  {Outcome::Fatal, "fatal"}}};
+constexpr names::Table<BranchStatus, 3> kBranchStatusNames{
     {{BranchStatus::Waiting, "waiting"}, {BranchStatus::Done, "done"}, {BranchStatus::Fatal, "fatal"}}};
 
-template <typename Enum, std::size_t N>
-std::string_view name_of(const Names<Enum, N>& names, Enum value) {
-  for (const auto& [e, name] : names) {
-    if (e == value) return name;
-  }
-  return "?";
-}
-
-template <typename Enum, std::size_t N>
-std::optional<Enum> value_of(const Names<Enum, N>& names, std::string_view text) {
-  for (const auto& [e, name] : names) {
-    if (name == text) return e;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
+
+using names::name_of;
+using names::value_of;
 
 std::string_view to_string(Status s) { return name_of(kStatusNames, s); }
 std::string_view to_string(Decision d) { return name_of(kDecisionNames, d); }

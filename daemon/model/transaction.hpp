@@ -110,23 +110,4 @@ struct Transaction {
   bool lease_taken_over = false;
 };
 
-// The outcome of a participant call recorded before it is sent and not (yet) answered.
-inline constexpr std::string_view kCallStarted = "started";
-
-// One try of a check or an action in the audit trail. A participant call is recorded when it
-// starts (outcome kCallStarted) and that row is completed with the answer.
-struct Attempt {
-  std::string xid;
-  std::optional<int> branch_no;  // nullopt for a check
-  std::string action;            // "check", "confirm" or "cancel"
-  std::string replica;
-  TimePoint started_at;
-  std::string request_summary;  // "POST http://stock/api/stock/rollback/ORD-1" — never headers or secrets
-  std::string outcome;          // an Outcome or a CheckVerdict name, or "error"
-  std::optional<int> http_status;
-  std::chrono::milliseconds latency{0};
-  std::string error;
-  std::optional<std::int64_t> id;  // the trail's row: set when it completes a started call
-};
-
 }  // namespace compensatord

@@ -49,9 +49,9 @@ bool awaits_actions(Status s) { return s == Status::Committed || s == Status::Co
 
 Attempt check_attempt(const Transaction& txn, const std::string& replica, TimePoint started,
                       const check::CheckResult& r) {
-  return Attempt{
-      txn.xid,       std::nullopt, "check", replica,     started, r.request_summary, std::string(to_string(r.verdict)),
-      r.http_status, r.latency,    r.error, std::nullopt};
+  return Attempt{txn.xid,           std::nullopt, AttemptAction::Check, replica,   started,
+                 r.request_summary, r.verdict,    r.http_status,        r.latency, r.error,
+                 std::nullopt};
 }
 
 }  // namespace
@@ -230,7 +230,7 @@ std::vector<Attempt> TransactionReconciler::started_calls(const Transaction& txn
     Attempt call;
     call.xid = txn.xid;
     call.branch_no = target.branch->no;
-    call.action = action_name(decision);
+    call.action = action_of(decision);
     call.replica = replica_;
     call.started_at = now;
     call.outcome = kCallStarted;
@@ -310,8 +310,8 @@ void TransactionReconciler::record_actions(const Transaction& txn, Decision deci
   for (const Branch& branch : txn.branches) statuses.push_back(branch.status);
   for (ActionRun& run : runs) {
     const adapters::ActionResult& r = run.result;
-    const std::string outcome(r.skipped ? "skipped" : to_string(r.outcome));
-    wb.attempts.push_back(Attempt{txn.xid, run.branch_no, std::string(action_name(decision)), replica_, run.started_at,
+    const AttemptOutcome outcome = r.skipped ? AttemptOutcome{CallProgress::Skipped} : AttemptOutcome{r.outcome};
+    wb.attempts.push_back(Attempt{txn.xid, run.branch_no, action_of(decision), replica_, run.started_at,
                                   r.request_summary, outcome, r.http_status, r.latency, r.error, run.attempt_id});
     if (!r.skipped) report.calls.push_back({run.branch_no, decision, r.outcome, r.latency});
     store::BranchUpdate update{run.branch_no, BranchStatus::Waiting, r.outcome, r.error, r.http_status};

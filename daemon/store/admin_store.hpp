@@ -2,12 +2,14 @@
 // The store's operator role: what the admin API reads and does. Each action is one database
 // transaction that also appends an audit row (compensatord.admin_actions).
 
+#include "model/attempt.hpp"
 #include "model/transaction.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace compensatord::store {
@@ -71,10 +73,16 @@ struct AttemptPage {
   bool more = false;
 };
 
+// What an operator did to a transaction (the API's POST /v1/transactions/{xid}/<verb>).
+enum class AdminVerb { Retry, Decide, Abandon };
+
+std::string_view to_string(AdminVerb v);
+std::optional<AdminVerb> parse_admin_verb(std::string_view s);
+
 // One row of compensatord.admin_actions.
 struct AdminAction {
   std::int64_t id = 0;
-  std::string action;  // retry, decide or abandon
+  AdminVerb action = AdminVerb::Retry;
   std::string actor;
   std::string reason;
   TimePoint at;

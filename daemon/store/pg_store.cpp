@@ -328,6 +328,16 @@ std::optional<Enum> parsed_optional(std::optional<Enum> (*parse)(std::string_vie
   return parsed(parse, field);
 }
 
+AttemptOutcome outcome_of(AttemptAction action, const pqxx::field& field) {
+  const auto text = field.as<std::string>();
+  const auto outcome = parse_attempt_outcome(action, text);
+  if (!outcome) {
+    throw StoreError(
+        fmt::format("unknown outcome {} of a {} in the database", shown(text, kShownLength), to_string(action)));
+  }
+  return *outcome;
+}
+
 Transaction transaction_from(const pqxx::row& row) {
   Transaction t;
   t.xid = row["xid"].as<std::string>();
@@ -365,11 +375,11 @@ Attempt attempt_from(const pqxx::row& row) {
   Attempt a;
   a.xid = row["xid"].as<std::string>();
   a.branch_no = row["branch_no"].as<std::optional<int>>();
-  a.action = row["action"].as<std::string>();
+  a.action = parsed(parse_attempt_action, row["action"]);
   a.replica = row["replica"].as<std::string>();
   a.started_at = from_micros(row["started_us"]);
   a.request_summary = row["request_summary"].as<std::string>();
-  a.outcome = row["outcome"].as<std::string>();
+  a.outcome = outcome_of(a.action, row["outcome"]);
   a.http_status = row["http_status"].as<std::optional<int>>();
   a.latency = std::chrono::milliseconds(row["latency_ms"].as<long long>());
   a.error = row["error"].as<std::string>();
@@ -474,15 +484,19 @@ void add_attempts(JsonRows& document, std::string_view operation, const WriteBac
       throw StoreError(
           fmt::format("{}: an attempt names another transaction {}", operation, shown(a.xid, kShownLength)));
     }
+    if (!fits(a.action, a.outcome)) {
+      throw StoreError(
+          fmt::format("{}: a {} attempt cannot end {}", operation, to_string(a.action), to_string(a.outcome)));
+    }
     document.row();
     if (a.id) document.number("id", static_cast<long long>(*a.id));
     document.text("xid", result.xid)
         .number("branch_no", a.branch_no)
-        .text("action", a.action)
+        .text("action", to_string(a.action))
         .text("replica", a.replica)
         .number("started_us", to_micros(a.started_at))
         .text("request_summary", a.request_summary)
-        .text("outcome", a.outcome)
+        .text("outcome", to_string(a.outcome))
         .number("http_status", a.http_status)
         .number("latency_ms", static_cast<long long>(a.latency.count()))
         .text("error", a.error);
@@ -528,7 +542,7 @@ void add_started_calls(JsonRows& document, std::string_view operation, const std
         .text("owner", lease.owner)
         .number("token", static_cast<long long>(lease.token))
         .number("branch_no", call.branch_no)
-        .text("action", call.action)
+        .text("action", to_string(call.action))
         .text("replica", call.replica)
         .number("started_us", to_micros(call.started_at));
   }
@@ -561,8 +575,8 @@ DecideDocuments decide_documents(std::string_view operation, const std::vector<D
         .number("token", static_cast<long long>(r.lease.token))
         .text("decision", to_string(r.decision));
     for (const auto& call : r.calls) {
-      if (call.action != to_string(r.decision))
-        throw StoreError(fmt::format("{}: a {} call of {} under decision {}", operation, shown(call.action, 16),
+      if (call.action != action_of(r.decision))
+        throw StoreError(fmt::format("{}: a {} call of {} under decision {}", operation, to_string(call.action),
                                      shown(r.xid, kShownLength), to_string(r.decision)));
     }
     add_started_calls(calls, operation, r.xid, r.lease, r.calls);
@@ -1027,7 +1041,7 @@ std::vector<AdminAction> PgStore::admin_actions(const std::string& xid) {
     std::vector<AdminAction> actions;
     for (const auto& row : work.exec_params(kAdminActionsSql, xid)) {
       actions.push_back({.id = row["id"].as<std::int64_t>(),
-                         .action = row["action"].as<std::string>(),
+                         .action = parsed(parse_admin_verb, row["action"]),
                          .actor = row["actor"].as<std::string>(),
                          .reason = row["reason"].as<std::string>(),
                          .at = from_micros(row["at_us"]),

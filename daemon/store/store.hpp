@@ -3,6 +3,7 @@
 // Status lives here, not in memory (the controller-runtime contract): every replica works
 // only on rows it holds a lease on, and every write is guarded by that lease.
 
+#include "model/attempt.hpp"
 #include "model/transaction.hpp"
 
 #include <chrono>

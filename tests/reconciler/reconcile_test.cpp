@@ -239,8 +239,9 @@ TEST_F(ReconcileTest, AbsentOrderIsCancelledOnEveryBranch) {
   EXPECT_TRUE(report.decided_now);
   EXPECT_EQ(store.txn.status, Status::Cancelled);
   ASSERT_EQ(store.trail.size(), 3u);
-  EXPECT_EQ(store.trail[2].action, "check") << "written back with the decision's result, after the calls started";
-  EXPECT_EQ(store.trail[2].outcome, "absent");
+  EXPECT_EQ(store.trail[2].action, AttemptAction::Check)
+      << "written back with the decision's result, after the calls started";
+  EXPECT_EQ(store.trail[2].outcome, AttemptOutcome{CheckVerdict::Absent});
   EXPECT_EQ(transport->count("/rollback/ORD-1"), 1);
   EXPECT_EQ(transport->count("/unlock/ORD-1"), 1);
 }
@@ -255,7 +256,7 @@ TEST_F(ReconcileTest, CommittedOrderIsConfirmedAndAParticipantWithoutConfirmIsAN
   EXPECT_EQ(transport->count("coupon.test"), 0);
   ASSERT_EQ(store.trail.size(), 3u);
   EXPECT_EQ(store.trail[1].branch_no, 1);
-  EXPECT_EQ(store.trail[1].outcome, "skipped");
+  EXPECT_EQ(store.trail[1].outcome, AttemptOutcome{CallProgress::Skipped});
   ASSERT_EQ(report.calls.size(), 1u) << "a skipped action is no call";
   EXPECT_EQ(report.calls[0].branch_no, 0);
   EXPECT_EQ(report.calls[0].action, Decision::Confirm);
@@ -315,8 +316,8 @@ TEST_F(ReconcileTest, ADecisionTakenByTheOrderServiceStartsItsCallsSeparately) {
   ASSERT_EQ(reconcile().result, ReconcileResult::Finished);
   EXPECT_EQ(store.start_calls_requests, 1) << "the cancel calls were not recorded; the confirm calls are";
   ASSERT_EQ(store.trail.size(), 3u);
-  EXPECT_EQ(store.trail[0].action, "confirm");
-  EXPECT_EQ(store.trail[1].action, "confirm");
+  EXPECT_EQ(store.trail[0].action, AttemptAction::Confirm);
+  EXPECT_EQ(store.trail[1].action, AttemptAction::Confirm);
 }
 
 TEST_F(ReconcileTest, ALeaseTooShortForTheCallsDecidesButDefersTheCalls) {
@@ -333,7 +334,7 @@ TEST_F(ReconcileTest, ALeaseTooShortForTheCallsDecidesButDefersTheCalls) {
   EXPECT_EQ(transport->requests.size(), 0u);
   EXPECT_EQ(store.start_calls_requests, 0);
   ASSERT_EQ(store.trail.size(), 1u);
-  EXPECT_EQ(store.trail[0].action, "check");
+  EXPECT_EQ(store.trail[0].action, AttemptAction::Check);
 }
 
 TEST_F(ReconcileTest, UnknownCheckRequeuesWithBackoffAndNoDecision) {
@@ -360,7 +361,7 @@ TEST_F(ReconcileTest, ACheckThatCannotBeAskedParksAtOnceWithoutADecision) {
   EXPECT_NE(store.writes[0].parked_reason.find("check cannot be asked: order db unreachable"), std::string::npos)
       << store.writes[0].parked_reason;
   ASSERT_EQ(store.writes[0].attempts.size(), 1u);
-  EXPECT_EQ(store.writes[0].attempts[0].action, "check");
+  EXPECT_EQ(store.writes[0].attempts[0].action, AttemptAction::Check);
   EXPECT_EQ(transport->requests.size(), 0u);
 }
 
@@ -378,7 +379,7 @@ TEST_F(ReconcileTest, RetryThenNotFoundCountsAsDoneAndOnlyWaitingBranchesAreRetr
   EXPECT_EQ(store.txn.status, Status::Cancelled);
   EXPECT_EQ(transport->count("/unlock/ORD-1"), 1);
   EXPECT_EQ(transport->count("/rollback/ORD-1"), 2);
-  EXPECT_EQ(store.trail.back().outcome, "not_found");
+  EXPECT_EQ(store.trail.back().outcome, AttemptOutcome{Outcome::NotFound});
 }
 
 TEST_F(ReconcileTest, FatalAnswerParksAtOnceNamingTheParticipant) {
@@ -456,25 +457,25 @@ TEST_F(ReconcileTest, LostLeaseRecordsTheCheckButChangesNothing) {
   EXPECT_TRUE(store.writes.empty());
   EXPECT_EQ(transport->requests.size(), 0u);
   ASSERT_EQ(store.trail.size(), 1u) << "the check happened: it is evidence";
-  EXPECT_EQ(store.trail[0].action, "check");
+  EXPECT_EQ(store.trail[0].action, AttemptAction::Check);
 }
 
 TEST_F(ReconcileTest, EveryCallIsInTheTrailBeforeItIsSentAndItsAnswerCompletesThatRow) {
   answer("/rollback/ORD-1", 200, R"({"code":0})");
   answer("/unlock/ORD-1", 503, "busy");
-  std::vector<std::string> outcomes_when_sent;
+  std::vector<AttemptOutcome> outcomes_when_sent;
   transport->before_answer = [&] {
     for (const auto& attempt : store.trail) outcomes_when_sent.push_back(attempt.outcome);
   };
   EXPECT_EQ(reconcile().result, ReconcileResult::Requeued);
-  EXPECT_EQ(outcomes_when_sent, std::vector<std::string>(4, std::string(kCallStarted)))
+  EXPECT_EQ(outcomes_when_sent, std::vector<AttemptOutcome>(4, kCallStarted))
       << "two sends, each seeing both calls started";
   ASSERT_EQ(store.trail.size(), 3u) << "the answers complete the started rows, none is appended";
-  EXPECT_EQ(store.trail[0].outcome, "done");
+  EXPECT_EQ(store.trail[0].outcome, AttemptOutcome{Outcome::Done});
   EXPECT_EQ(store.trail[0].id, 1);
-  EXPECT_EQ(store.trail[1].outcome, "retry");
+  EXPECT_EQ(store.trail[1].outcome, AttemptOutcome{Outcome::Retry});
   EXPECT_EQ(store.trail[1].http_status, 503);
-  EXPECT_EQ(store.trail[2].action, "check");
+  EXPECT_EQ(store.trail[2].action, AttemptAction::Check);
 }
 
 TEST_F(ReconcileTest, ALeaseLostJustBeforeTheCallsSendsAndRecordsNothing) {

@@ -37,7 +37,7 @@ TEST_F(AdminAbandon, AParkedTransactionIsAbandonedVisibleAuditedAndNeverClaimedA
 
   const auto actions = store_.admin_actions("ORD-1");
   ASSERT_EQ(actions.size(), 1u);
-  EXPECT_EQ(actions[0].action, "abandon");
+  EXPECT_EQ(actions[0].action, AdminVerb::Abandon);
   EXPECT_EQ(actions[0].actor, "ops");
   EXPECT_EQ(actions[0].reason, "finance refunds it by hand (INC-7)");
   EXPECT_EQ(actions[0].before["status"], "PARKED");
@@ -94,8 +94,8 @@ TEST_F(AdminAbandon, ARetryPutsAnAbandonedTransactionBackInMotion) {
   EXPECT_EQ(store_.claim_due({"replica-b", 10, 60s}).size(), 1u);
   const auto actions = store_.admin_actions("ORD-1");
   ASSERT_EQ(actions.size(), 2u);
-  EXPECT_EQ(actions[0].action, "abandon");
-  EXPECT_EQ(actions[1].action, "retry");
+  EXPECT_EQ(actions[0].action, AdminVerb::Abandon);
+  EXPECT_EQ(actions[1].action, AdminVerb::Retry);
   EXPECT_LT(actions[0].id, actions[1].id);
 }
 

@@ -223,8 +223,9 @@ TEST_F(PgStoreTest, HostileStringsRoundTrip) {
   const std::string huge_error(1 << 20, 'e');
   auto result = write_back_for(xid, "replica 'a' 🚀", Status::Pending, Status::Pending, 1);
   result.last_error = huge_error + "'\"🚀";
-  result.attempts = {{xid, std::nullopt, "check", "replica 'a' 🚀", Clock::now(), "GET http://order/orders/ORD-'\"",
-                      "unknown", std::nullopt, 3ms, result.last_error, std::nullopt}};
+  result.attempts = {{xid, std::nullopt, AttemptAction::Check, "replica 'a' 🚀", Clock::now(),
+                      "GET http://order/orders/ORD-'\"", CheckVerdict::Unknown, std::nullopt, 3ms, result.last_error,
+                      std::nullopt}};
   ASSERT_TRUE(store_.write_back(result));
   EXPECT_EQ(store_.find(xid)->last_error, result.last_error);
   const auto trail = store_.attempts(xid);
@@ -318,10 +319,10 @@ TEST_F(PgStoreTest, WriteBackAppliesResultsRequeuesAndReleasesTheLease) {
   result.branches = {{0, BranchStatus::Done, Outcome::Done, "", 200},
                      {1, BranchStatus::Waiting, Outcome::Retry, "503 Service Unavailable", 503}};
   const auto started = Clock::now();
-  result.attempts = {{"ORD-1", 0, "cancel", "replica-a", started, "POST http://stock/rollback/ORD-1", "done", 200, 12ms,
-                      "", std::nullopt},
-                     {"ORD-1", 1, "cancel", "replica-a", started, "POST http://coupon/unlock/ORD-1", "retry", 503, 40ms,
-                      "busy", std::nullopt}};
+  result.attempts = {{"ORD-1", 0, AttemptAction::Cancel, "replica-a", started, "POST http://stock/rollback/ORD-1",
+                      Outcome::Done, 200, 12ms, "", std::nullopt},
+                     {"ORD-1", 1, AttemptAction::Cancel, "replica-a", started, "POST http://coupon/unlock/ORD-1",
+                      Outcome::Retry, 503, 40ms, "busy", std::nullopt}};
   ASSERT_TRUE(store_.write_back(result));
 
   const auto t = store_.find("ORD-1");
@@ -342,7 +343,7 @@ TEST_F(PgStoreTest, WriteBackAppliesResultsRequeuesAndReleasesTheLease) {
   const auto trail = store_.attempts("ORD-1");
   ASSERT_EQ(trail.size(), 2u);
   EXPECT_EQ(trail[0].branch_no, 0);
-  EXPECT_EQ(trail[1].outcome, "retry");
+  EXPECT_EQ(trail[1].outcome, AttemptOutcome{Outcome::Retry});
   EXPECT_EQ(trail[1].latency, 40ms);
   EXPECT_EQ(trail[1].http_status, 503);
   EXPECT_EQ(std::chrono::duration_cast<std::chrono::microseconds>(trail[1].started_at - started).count(), 0);
@@ -368,8 +369,8 @@ TEST_F(PgStoreTest, WriteBackWithALostLeaseWritesOnlyItsAttempts) {
   auto stale = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Pending, 7);
   stale.last_error = "stale";
   stale.branches = {{0, BranchStatus::Fatal, Outcome::Fatal, "stale", 400}};
-  stale.attempts = {
-      {"ORD-1", std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 1ms, "", std::nullopt}};
+  stale.attempts = {{"ORD-1", std::nullopt, AttemptAction::Check, "replica-a", Clock::now(), "", CheckVerdict::Unknown,
+                     std::nullopt, 1ms, "", std::nullopt}};
   EXPECT_FALSE(store_.write_back(stale));
   const auto t = store_.find("ORD-1");
   EXPECT_EQ(t->attempt_count, 0);
@@ -458,7 +459,8 @@ TEST_F(PgStoreTest, ManyDecisionsAndWriteBacksGoInOneCallEachWithResultsInOrder)
     wb.expected_status = d.xid == "ORD-1" ? Status::Cancelling : Status::Committed;
     wb.status = d.xid == "ORD-1" ? Status::Cancelled : Status::Confirmed;
     wb.branches = {{0, BranchStatus::Done, Outcome::Done, "", 200}, {1, BranchStatus::Done, Outcome::Done, "", 200}};
-    wb.attempts = {{d.xid, 0, "cancel", "replica-a", Clock::now(), "", "done", 200, 1ms, "", std::nullopt}};
+    wb.attempts = {
+        {d.xid, 0, AttemptAction::Cancel, "replica-a", Clock::now(), "", Outcome::Done, 200, 1ms, "", std::nullopt}};
     results.push_back(wb);
   }
   EXPECT_EQ(store_.write_back_all(results), (std::vector<bool>{true, false, true}));
@@ -497,8 +499,8 @@ TEST_F(PgStoreTest, WriteBackOfAnUndecidedCheckKeepsACommitTheOrderServiceMadeMe
     unknown.requeue_after = 1h;
     unknown.last_error = "check: order database timed out";
     unknown.parked_reason = "check never answered";
-    unknown.attempts = {
-        {xid, std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 5ms, "", std::nullopt}};
+    unknown.attempts = {{xid, std::nullopt, AttemptAction::Check, "replica-a", Clock::now(), "", CheckVerdict::Unknown,
+                         std::nullopt, 5ms, "", std::nullopt}};
     ASSERT_TRUE(store_.write_back(unknown));
     const auto t = store_.find(xid);
     EXPECT_EQ(t->status, Status::Committed);
@@ -529,11 +531,58 @@ TEST_F(PgStoreTest, ReleaseClearsOnlyTheOwnersLeasesAndMakesThemDueNow) {
 TEST_F(PgStoreTest, AttemptsAreAppendOnly) {
   ingest_and_claim("ORD-1", "replica-a");
   auto result = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Pending, 1);
-  result.attempts = {
-      {"ORD-1", std::nullopt, "check", "replica-a", Clock::now(), "", "unknown", std::nullopt, 1ms, "", std::nullopt}};
+  result.attempts = {{"ORD-1", std::nullopt, AttemptAction::Check, "replica-a", Clock::now(), "", CheckVerdict::Unknown,
+                      std::nullopt, 1ms, "", std::nullopt}};
   ASSERT_TRUE(store_.write_back(result));
   EXPECT_THROW(exec("UPDATE compensatord.attempts SET outcome = 'committed'"), pqxx::sql_error);
-  EXPECT_EQ(store_.attempts("ORD-1")[0].outcome, "unknown");
+  EXPECT_EQ(store_.attempts("ORD-1")[0].outcome, AttemptOutcome{CheckVerdict::Unknown});
+}
+
+TEST_F(PgStoreTest, AnAttemptWhoseOutcomeCannotComeOfItsActionIsRefusedByTheStoreAndTheSchema) {
+  ingest_and_claim("ORD-1", "replica-a");
+  auto result = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Pending, 1);
+  result.attempts = {{"ORD-1", std::nullopt, AttemptAction::Check, "replica-a", Clock::now(), "", Outcome::Done,
+                      std::nullopt, 1ms, "", std::nullopt}};
+  try {
+    store_.write_back(result);
+    ADD_FAILURE() << "a check that ended done was written";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("a check attempt cannot end done"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(store_.attempts("ORD-1").empty()) << "nothing of the refused write-back is written";
+
+  const std::string insert = "INSERT INTO compensatord.attempts (xid, branch_no, action, started_at, outcome) VALUES ";
+  EXPECT_THROW(exec(insert + "('ORD-1', NULL, 'check', now(), 'done')"), pqxx::check_violation);
+  EXPECT_THROW(exec(insert + "('ORD-1', 0, 'cancel', now(), 'committed')"), pqxx::check_violation);
+  EXPECT_THROW(exec(insert + "('ORD-1', 0, 'cancel', now(), 'DONE')"), pqxx::check_violation);
+  EXPECT_NO_THROW(exec(insert + "('ORD-1', 0, 'cancel', now(), 'skipped')"));
+  const auto trail = store_.attempts("ORD-1");
+  ASSERT_EQ(trail.size(), 1u);
+  EXPECT_EQ(trail[0].action, AttemptAction::Cancel);
+  EXPECT_EQ(trail[0].outcome, AttemptOutcome{CallProgress::Skipped});
+}
+
+TEST_F(PgStoreTest, ATrailRowOutsideTheSchemasOutcomesIsAStoreErrorNamingItAndTheStoreGoesOn) {
+  ingest_and_claim("ORD-1", "replica-a");
+  // An older or hand-edited schema without the constraint: the store still refuses to guess.
+  exec("ALTER TABLE compensatord.attempts DROP CONSTRAINT attempts_outcome_fits_action");
+  exec(
+      "INSERT INTO compensatord.attempts (xid, branch_no, action, started_at, outcome) "
+      "VALUES ('ORD-1', 0, 'cancel', now(), 'absent'), ('ORD-1', 1, 'cancel', now(), repeat('x', 100000))");
+  try {
+    store_.attempts("ORD-1");
+    ADD_FAILURE() << "a cancel that ended absent was read";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find(R"(unknown outcome "absent" of a cancel)"), std::string::npos) << e.what();
+  }
+  exec("DELETE FROM compensatord.attempts WHERE outcome = 'absent'");
+  try {
+    store_.attempts("ORD-1");
+    ADD_FAILURE() << "a 100,000-byte outcome was read";
+  } catch (const StoreError& e) {
+    EXPECT_LT(std::string_view(e.what()).size(), 400u) << "the message shows a bounded part of the value";
+  }
+  EXPECT_TRUE(store_.find("ORD-1").has_value());
 }
 
 // Sequential scans PostgreSQL ran on the engine's tables, as its statistics count them.
@@ -584,7 +633,8 @@ ANALYZE compensatord.branches)");
     done.expected_status = Status::Cancelling;
     done.status = Status::Cancelled;
     done.branches = {{0, BranchStatus::Done, Outcome::Done, "", 200}, {1, BranchStatus::Done, Outcome::Done, "", 200}};
-    done.attempts = {{done.xid, 0, "cancel", "replica-a", Clock::now(), "", "done", 200, 1ms, "", std::nullopt}};
+    done.attempts = {
+        {done.xid, 0, AttemptAction::Cancel, "replica-a", Clock::now(), "", Outcome::Done, 200, 1ms, "", std::nullopt}};
     EXPECT_EQ(store.write_back_all({done}), std::vector<bool>{true});
     store.release({leases[1], leases[2]});
   }

@@ -16,7 +16,7 @@ Attempt call_of(const std::string& xid, int branch_no, const std::string& replic
   Attempt call;
   call.xid = xid;
   call.branch_no = branch_no;
-  call.action = "cancel";
+  call.action = AttemptAction::Cancel;
   call.replica = replica;
   call.started_at = Clock::now();
   call.outcome = kCallStarted;
@@ -24,7 +24,7 @@ Attempt call_of(const std::string& xid, int branch_no, const std::string& replic
 }
 
 // The answer to a started call, as the reconciler writes it back.
-Attempt answer_to(Attempt call, std::int64_t id, const std::string& outcome, int http_status) {
+Attempt answer_to(Attempt call, std::int64_t id, Outcome outcome, int http_status) {
   call.id = id;
   call.outcome = outcome;
   call.http_status = http_status;
@@ -118,14 +118,14 @@ TEST_F(StartedCalls, TheWriteBackCompletesEachStartedRowInPlace) {
 
   auto result = write_back_for("ORD-1", "replica-a", Status::Cancelling, Status::Cancelled, 1);
   result.branches = {{0, BranchStatus::Done, Outcome::Done, "", 200}, {1, BranchStatus::Done, Outcome::Done, "", 200}};
-  result.attempts = {answer_to(calls[0], started.attempt_ids[0], "done", 200),
-                     answer_to(calls[1], started.attempt_ids[1], "done", 204)};
+  result.attempts = {answer_to(calls[0], started.attempt_ids[0], Outcome::Done, 200),
+                     answer_to(calls[1], started.attempt_ids[1], Outcome::Done, 204)};
   ASSERT_TRUE(store_.write_back(result));
 
   const auto trail = store_.attempts("ORD-1");
   ASSERT_EQ(trail.size(), 2u) << "completed, not appended";
   EXPECT_EQ(trail[0].id, started.attempt_ids[0]);
-  EXPECT_EQ(trail[0].outcome, "done");
+  EXPECT_EQ(trail[0].outcome, AttemptOutcome{Outcome::Done});
   EXPECT_EQ(trail[1].http_status, 204);
   EXPECT_EQ(trail[1].latency, std::chrono::milliseconds(7));
   EXPECT_EQ(trail[1].request_summary, "POST http://stock/rollback/ORD-1");
@@ -146,11 +146,11 @@ TEST_F(StartedCalls, ACallThatHappenedIsCompletedEvenAfterTheLeaseWasLost) {
 
   auto late = write_back_for("ORD-2", "replica-a", Status::Pending, Status::Parked, 1);
   late.lease = lease_a;
-  late.attempts = {answer_to(call, started.attempt_ids[0], "retry", 503)};
+  late.attempts = {answer_to(call, started.attempt_ids[0], Outcome::Retry, 503)};
   EXPECT_FALSE(store_.write_back(late)) << "the row is replica-b's now";
   const auto trail = store_.attempts("ORD-2");
   ASSERT_EQ(trail.size(), 1u);
-  EXPECT_EQ(trail[0].outcome, "retry") << "the answer is evidence, whoever holds the row";
+  EXPECT_EQ(trail[0].outcome, AttemptOutcome{Outcome::Retry}) << "the answer is evidence, whoever holds the row";
   EXPECT_EQ(store_.find("ORD-2")->lease_owner, "replica-b");
   EXPECT_NE(store_.find("ORD-2")->status, Status::Parked);
 }
@@ -164,19 +164,19 @@ TEST_F(StartedCalls, ACompletionIsWrittenOnceAndOnlyToAStartedCallOfItsTransacti
     result.attempts = {std::move(answer)};
     return store_.write_back(result);
   };
-  ASSERT_TRUE(complete(answer_to(calls[0], started.attempt_ids[0], "done", 200)));
+  ASSERT_TRUE(complete(answer_to(calls[0], started.attempt_ids[0], Outcome::Done, 200)));
   ASSERT_EQ(store_.claim_due({"replica-a", 10, 60s}).size(), 1u);  // the write-back released it; it is due
 
-  EXPECT_THROW(complete(answer_to(calls[0], started.attempt_ids[0], "fatal", 400)), StoreError)
+  EXPECT_THROW(complete(answer_to(calls[0], started.attempt_ids[0], Outcome::Fatal, 400)), StoreError)
       << "a completed call cannot be completed again";
-  Attempt wrong_branch = answer_to(calls[1], started.attempt_ids[1], "done", 200);
+  Attempt wrong_branch = answer_to(calls[1], started.attempt_ids[1], Outcome::Done, 200);
   wrong_branch.branch_no = 0;
   EXPECT_THROW(complete(wrong_branch), StoreError) << "the id must be that branch's started call";
-  EXPECT_THROW(complete(answer_to(calls[1], started.attempt_ids[1] + 1000, "done", 200)), StoreError);
+  EXPECT_THROW(complete(answer_to(calls[1], started.attempt_ids[1] + 1000, Outcome::Done, 200)), StoreError);
 
   const auto trail = store_.attempts("ORD-1");
   ASSERT_EQ(trail.size(), 2u);
-  EXPECT_EQ(trail[0].outcome, "done");
+  EXPECT_EQ(trail[0].outcome, AttemptOutcome{Outcome::Done});
   EXPECT_EQ(trail[1].outcome, kCallStarted) << "a refused write-back changes nothing";
   EXPECT_THROW(exec("UPDATE compensatord.attempts SET outcome = 'fatal', xid = 'ORD-1' WHERE outcome = 'done'"),
                pqxx::sql_error);
@@ -211,7 +211,7 @@ TEST_F(CallsWithTheDecision, ADecisionWonRecordsItsCallsAsStarted) {
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_EQ(trail[i].id, results[0].attempt_ids[i]);
     EXPECT_EQ(trail[i].branch_no, static_cast<int>(i));
-    EXPECT_EQ(trail[i].action, "cancel");
+    EXPECT_EQ(trail[i].action, AttemptAction::Cancel);
     EXPECT_EQ(trail[i].outcome, kCallStarted);
   }
 }
@@ -250,7 +250,7 @@ TEST_F(CallsWithTheDecision, ABatchRecordsOnlyTheCallsOfTheDecisionsItWon) {
 
 TEST_F(CallsWithTheDecision, ACallThatDoesNotCarryOutTheDecisionOrNamesNoBranchIsRefusedWithNothingDecided) {
   auto request = cancel_with_calls("ORD-1", lease_as("replica-a", "ORD-1"));
-  request.calls[1].action = "confirm";
+  request.calls[1].action = AttemptAction::Confirm;
   EXPECT_THROW(store_.decide_all({request}), StoreError);
   request = cancel_with_calls("ORD-1", lease_as("replica-a", "ORD-1"));
   request.calls[0].branch_no = std::nullopt;
@@ -290,7 +290,7 @@ TEST_F(StartedCalls, OnAFreshSmallTrailTheWriteBackStillFindsStartedCallsByKey) 
                    started.attempt_ids[0]));
   ASSERT_NE(plans.text.find("Update on attempts"), std::string::npos) << plans.text;
   EXPECT_EQ(plans.text.find("Seq Scan on attempts"), std::string::npos) << plans.text;
-  EXPECT_EQ(store_.attempts("ORD-1")[0].outcome, "done");
+  EXPECT_EQ(store_.attempts("ORD-1")[0].outcome, AttemptOutcome{Outcome::Done});
 }
 
 TEST_F(CallsWithTheDecision, CompletingCallsOnAFullTrailRewritesNoIndex) {

@@ -34,11 +34,15 @@ constexpr const char* kTransactionColumns = R"(
   (extract(epoch FROM t.next_attempt_at) * 1000000)::bigint AS next_attempt_us,
   t.attempt_count, t.last_error, t.last_http_status, t.parked_reason, coalesce(t.lease_owner, '') AS lease_owner)";
 
-// A transaction the reconciler has work on, due now. The status list is the predicate of the
-// partial index transactions_due (0001_schema.sql), word for word, so that every statement that
-// looks for due rows reads that index, whose size is the work left rather than the history.
+// A transaction the reconciler has work on, due now, that no replica holds. The status list is the
+// predicate of the partial index transactions_due (0001_schema.sql), word for word, so that every
+// statement that looks for due rows reads that index, whose size is the work left rather than the
+// history. The lease is a filter on the rows read there, not a move within the index: a claim, a
+// renewal and a release set only the lease columns, none of them indexed, so each is a heap-only
+// update (0016_heap_only_leases.sql) that writes no index entry.
 constexpr const char* kDue =
-    "status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now()";
+    "status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now()"
+    " AND (lease_expires_at IS NULL OR lease_expires_at <= now())";
 
 // The WHERE and ORDER BY match the partial index transactions_due (see 0001_schema.sql): the
 // claim reads only the due end of the backlog, however many finished rows the table holds. Each
@@ -57,9 +61,7 @@ WITH due AS (
 UPDATE compensatord.transactions AS t
    SET lease_owner = $1,
        lease_token = nextval('compensatord.lease_tokens'),
-       lease_expires_at = now() + $3::bigint * interval '1 millisecond',
-       next_attempt_at = now() + $3::bigint * interval '1 millisecond',
-       updated_at = now()
+       lease_expires_at = now() + $3::bigint * interval '1 millisecond'
   FROM due
  WHERE t.xid = due.xid
 RETURNING )" + kTransactionColumns +
@@ -192,17 +194,17 @@ SELECT r.xid, t.status, t.decision,
 // $1 owner, $2 lease in milliseconds, $3 [{xid, token}]. Returns the xids renewed.
 constexpr const char* kRenewSql = R"(
 UPDATE compensatord.transactions AS t
-   SET lease_expires_at = now() + $2::bigint * interval '1 millisecond',
-       next_attempt_at = now() + $2::bigint * interval '1 millisecond'
+   SET lease_expires_at = now() + $2::bigint * interval '1 millisecond'
   FROM jsonb_to_recordset($3::jsonb) AS r(xid text, token bigint)
  WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($3::jsonb) AS e))
    AND t.lease_owner = $1 AND t.lease_token = r.token AND t.lease_expires_at > now()
 RETURNING t.xid)";
 
-// $1 owner, $2 [{xid, token}]: a lease that was lost meanwhile stays with its new owner.
+// $1 owner, $2 [{xid, token}]: a lease that was lost meanwhile stays with its new owner. The row is
+// due again at once: its next_attempt_at had passed when it was claimed.
 constexpr const char* kReleaseSql = R"(
 UPDATE compensatord.transactions AS t
-   SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, next_attempt_at = now(), updated_at = now()
+   SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
   FROM jsonb_to_recordset($2::jsonb) AS r(xid text, token bigint)
  WHERE t.xid = r.xid AND t.xid = ANY (ARRAY(SELECT e ->> 'xid' FROM jsonb_array_elements($2::jsonb) AS e))
    AND t.lease_owner = $1 AND t.lease_token = r.token)";

@@ -65,8 +65,11 @@ TEST_F(LeaseKeeperTest, ALeaseTakenOverIsKnownLostAtTheNextRenewal) {
     pqxx::connection connection(db_.dsn());
     pqxx::work work(connection);
     work.exec0(
+        "UPDATE compensatord.transactions SET lease_expires_at = now() - interval '1 second' WHERE xid = 'ORD-1'");
+    work.exec0(
         "UPDATE compensatord.transactions SET lease_owner = 'replica-b', "
-        "lease_token = nextval('compensatord.lease_tokens') WHERE xid = 'ORD-1'");
+        "lease_token = nextval('compensatord.lease_tokens'), lease_expires_at = now() + interval '1 minute' "
+        "WHERE xid = 'ORD-1'");
     work.commit();
   }
   EXPECT_TRUE(keeper.holds_for("ORD-1", 1s)) << "not known yet";

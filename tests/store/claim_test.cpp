@@ -28,13 +28,12 @@ TEST_F(ClaimTest, ClaimsDueRowsWithTheirBranchesAndSetsTheLease) {
   EXPECT_FALSE(t.lease_taken_over);
   ASSERT_EQ(t.branches.size(), 2u);
   EXPECT_EQ(t.branches[1].fields["coupon_id"], "C-9");
-  EXPECT_NEAR(std::chrono::duration<double>(t.next_attempt_at - Clock::now()).count(), 60.0, 2.0);
-  const auto lease =
-      row("SELECT lease_owner, lease_expires_at = next_attempt_at FROM compensatord.transactions "
-          "WHERE xid = $1",
-          "ORD-1");
+  EXPECT_EQ(t.next_attempt_at, t.due_at) << "the lease is not a move within the due index";
+  const auto lease = row(
+      "SELECT lease_owner, extract(epoch FROM lease_expires_at - now()) FROM compensatord.transactions WHERE xid = $1",
+      "ORD-1");
   EXPECT_EQ(lease[0].as<std::string>(), "replica-a");
-  EXPECT_TRUE(lease[1].as<bool>());
+  EXPECT_NEAR(lease[1].as<double>(), 60.0, 2.0);
 }
 
 TEST_F(ClaimTest, SkipsRowsNotDueLeasedOrFinished) {
@@ -114,6 +113,77 @@ TEST_F(ClaimTest, ReclaimingOnesOwnExpiredLeaseIsNotATakeOver) {
   const auto again = store_.claim_due({"replica-a", 10, 60s});
   ASSERT_EQ(again.size(), 1u);
   EXPECT_FALSE(again[0].lease_taken_over);
+}
+
+// Updates and heap-only updates of compensatord.transactions counted by the statistics so far.
+struct UpdateCounts {
+  long long updates = 0;
+  long long heap_only = 0;
+};
+
+UpdateCounts update_counts(pqxx::connection& connection) {
+  pqxx::work work(connection);
+  const auto row = work.exec1(
+      "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+      "WHERE relid = 'compensatord.transactions'::regclass");
+  return {row[0].as<long long>(), row[1].as<long long>()};
+}
+
+TEST_F(ClaimTest, AClaimARenewalAndAReleaseWriteNoIndexEntry) {
+  // Ten rows share a page with room for a new version of each: every update that changes no
+  // indexed column is heap-only. (A claim that moved next_attempt_at, a key of transactions_due,
+  // or stamped updated_at, a key of transactions_parked_retention, would be none.)
+  std::vector<LeasedXid> leases;
+  {
+    PgStore store(db_.dsn(), PgStoreOptions{1, 10s});
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(store.ingest(transaction(fmt::format("ORD-{}", i))), IngestResult::Inserted);
+    for (const auto& t : store.claim_due({"replica-a", 10, 60s})) leases.push_back({t.xid, lease_of(t)});
+    ASSERT_EQ(leases.size(), 10u);
+    ASSERT_TRUE(store.renew(leases, 60s).empty());
+    store.release(leases);
+    EXPECT_EQ(store.count_due(), 10) << "a released row is due again at once";
+  }
+  // A backend sends its counts to the statistics when it exits (and at most once a second before).
+  UpdateCounts counts;
+  for (int i = 0; i < 100 && counts.updates < 30; ++i) {
+    std::this_thread::sleep_for(50ms);
+    counts = update_counts(connection_);
+  }
+  EXPECT_EQ(counts.updates, 30);
+  EXPECT_EQ(counts.heap_only, 30) << "a lease change rewrote an index";
+}
+
+// The claim of the daemon before migration 0016, which took every row whose next_attempt_at had
+// passed. A row this version claims keeps its next_attempt_at: the schema must keep its lease.
+constexpr const char* kEarlierVersionsClaimSql = R"(
+WITH due AS (
+  SELECT xid FROM compensatord.transactions
+   WHERE status IN ('PENDING', 'COMMITTED', 'CONFIRMING', 'CANCELLING') AND next_attempt_at <= now()
+   ORDER BY next_attempt_at LIMIT 10 FOR UPDATE SKIP LOCKED)
+UPDATE compensatord.transactions AS t
+   SET lease_owner = 'replica-old', lease_token = nextval('compensatord.lease_tokens'),
+       lease_expires_at = now() + interval '1 minute', next_attempt_at = now() + interval '1 minute',
+       updated_at = now()
+  FROM due WHERE t.xid = due.xid
+RETURNING t.xid)";
+
+TEST_F(ClaimTest, AnEarlierVersionsClaimCannotTakeOverALiveLease) {
+  const Lease held_by_a = lease_of(ingest_and_claim("ORD-1", "replica-a"));
+  ASSERT_EQ(store_.ingest(transaction("ORD-2")), IngestResult::Inserted);
+  pqxx::result taken;
+  {
+    pqxx::work work(connection_);
+    taken = work.exec(kEarlierVersionsClaimSql);
+    work.commit();
+  }
+  ASSERT_EQ(taken.size(), 1u) << "only the unleased row";
+  EXPECT_EQ(taken[0][0].as<std::string>(), "ORD-2");
+  EXPECT_EQ(held("ORD-1").owner, "replica-a");
+  EXPECT_EQ(held("ORD-1").token, held_by_a.token);
+  auto result = write_back_for("ORD-1", "replica-a", Status::Pending, Status::Pending, 1);
+  result.requeue_after = 1min;
+  EXPECT_TRUE(store_.write_back(result)) << "the holder's write-back still holds";
+  EXPECT_TRUE(store_.claim_due({"replica-b", 10, 60s}).empty()) << "ORD-1 backs off, ORD-2 is the old replica's";
 }
 
 // The claim must read only the partial index, whatever the history holds.

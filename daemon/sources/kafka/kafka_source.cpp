@@ -460,6 +460,7 @@ KafkaSource::~KafkaSource() = default;
 
 // Reports a change only: the flag is set on every message consumed.
 void KafkaSource::set_connected(bool connected) {
+  std::lock_guard lock(connected_mutex_);
   if (connected_.exchange(connected) != connected) observer_.kafka_connected(connected);
 }
 

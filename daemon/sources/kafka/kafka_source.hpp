@@ -52,6 +52,9 @@ class KafkaSource {
   std::shared_ptr<const MessageRules> rules_;
   store::IngestStore& store_;
   sources::KafkaObserver& observer_;
+  // Changes of connected_ and their reports to the observer happen in one order: librdkafka's
+  // callbacks and the session thread may flip it at once, and the gauge must end as the flag does.
+  std::mutex connected_mutex_;
   std::atomic<bool> connected_{false};
 };
 

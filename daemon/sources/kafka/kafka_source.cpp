@@ -458,8 +458,10 @@ std::shared_ptr<const MessageRules> KafkaSource::rules() const {
 
 KafkaSource::~KafkaSource() = default;
 
-// Reports a change only: the flag is set on every message consumed.
+// Reports a change only: the flag is set on every message consumed, so an unchanged flag returns
+// before the lock (only a change, written under it, can make the flag and the gauge disagree).
 void KafkaSource::set_connected(bool connected) {
+  if (connected_.load() == connected) return;
   std::lock_guard lock(connected_mutex_);
   if (connected_.exchange(connected) != connected) observer_.kafka_connected(connected);
 }

@@ -293,6 +293,52 @@ TEST_F(StartedCalls, OnAFreshSmallTrailTheWriteBackStillFindsStartedCallsByKey) 
   EXPECT_EQ(store_.attempts("ORD-1")[0].outcome, AttemptOutcome{Outcome::Done});
 }
 
+// Rows of the trail this backend has read and not yet reported to the statistics: sequential and
+// bitmap scans count on the table, index scans on the index.
+long long trail_rows_read(pqxx::work& work) {
+  return work
+      .exec1(
+          "SELECT pg_stat_get_xact_tuples_returned('compensatord.attempts'::regclass) "
+          "+ pg_stat_get_xact_tuples_fetched('compensatord.attempts'::regclass) "
+          "+ (SELECT sum(pg_stat_get_xact_tuples_fetched(indexrelid)) FROM pg_index "
+          "   WHERE indrelid = 'compensatord.attempts'::regclass)")[0]
+      .as<long long>();
+}
+
+// Completes ORD-1's two started calls on `connection` and answers how many rows of the trail the
+// write-back read to find them.
+long long rows_read_completing(pqxx::connection& connection, const std::vector<std::int64_t>& ids) {
+  pqxx::work work(connection);
+  const long long before = trail_rows_read(work);
+  work.exec(fmt::format(R"(SELECT compensatord.write_back('[]', '[]', '[{{"id": {}, "xid": "ORD-1", "branch_no": 0,
+    "action": "cancel", "request_summary": "POST /rollback", "outcome": "done", "http_status": 200,
+    "latency_ms": 7, "error": ""}}, {{"id": {}, "xid": "ORD-1", "branch_no": 1, "action": "cancel",
+    "request_summary": "POST /unlock", "outcome": "done", "http_status": 200, "latency_ms": 7, "error": ""}}]'))",
+                        ids.at(0), ids.at(1)));
+  const long long read = trail_rows_read(work) - before;
+  work.commit();
+  return read;
+}
+
+TEST_F(StartedCalls, AsTheTrailGrowsTheWriteBackReadsOnlyTheCallsItCompletes) {
+  // PL/pgSQL keeps a statement's plan after a few runs on a connection: here it is made while the
+  // trail holds a handful of rows, as at the start of a drain on a fresh deployment.
+  for (int i = 0; i < 8; ++i) {
+    const auto started = store_.start_calls({"ORD-1", lease_as("replica-a", "ORD-1"), both_calls("replica-a")});
+    rows_read_completing(connection_, started.attempt_ids);
+  }
+  // Then the trail grows long before the statistics or the plan change.
+  exec(
+      "INSERT INTO compensatord.attempts (xid, branch_no, action, replica, started_at, outcome) "
+      "SELECT 'ORD-1', 0, 'cancel', 'replica-a', now(), 'done' FROM generate_series(1, 20000)");
+  const auto started = store_.start_calls({"ORD-1", lease_as("replica-a", "ORD-1"), both_calls("replica-a")});
+  EXPECT_LE(rows_read_completing(connection_, started.attempt_ids), 10)
+      << "rows of the trail read to complete two calls";
+  for (const auto& attempt : store_.attempts("ORD-1")) {
+    EXPECT_NE(attempt.outcome, kCallStarted) << "attempt " << attempt.id.value_or(0);
+  }
+}
+
 TEST_F(CallsWithTheDecision, CompletingCallsOnAFullTrailRewritesNoIndex) {
   // 120 started calls: more than one page of the trail.
   std::vector<DecideRequest> decisions;

@@ -364,6 +364,32 @@ TEST_P(HttpTransportTest, EveryMethodArrivesWithItsBody) {
   }
 }
 
+// Transports keep connections between requests: nothing of a request may reach the next one.
+TEST_P(HttpTransportTest, ARequestCarriesNothingOfTheOneBefore) {
+  TestServer server([](http_request& r) { reply(r, 200, "{}"); });
+  auto transport = make();
+  const HttpRequest first{"PUT",
+                          server.url() + "/first",
+                          {{"X-Only-First", "1"}, {"Content-Type", "application/json"}},
+                          R"({"first":true})",
+                          2s};
+  for (const auto& request :
+       {first, get(server.url() + "/second"), first, HttpRequest{"DELETE", server.url() + "/third", {}, "", 2s}}) {
+    auto response = send_and_wait(*transport, request);
+    EXPECT_EQ(response.status, 200) << request.method << ": " << response.error;
+  }
+  auto received = server.received();
+  ASSERT_EQ(received.size(), 4u);
+  for (std::size_t i : {1u, 3u}) {
+    EXPECT_EQ(received[i].method, i == 1 ? "GET" : "DELETE");
+    EXPECT_EQ(received[i].body, "") << received[i].uri;
+    EXPECT_EQ(received[i].headers.count("X-Only-First"), 0u) << received[i].uri;
+    EXPECT_NE(received[i].headers["Content-Type"], "application/json") << received[i].uri;
+  }
+  EXPECT_EQ(received[2].body, R"({"first":true})") << "and the third request is whole again";
+  EXPECT_EQ(received[2].headers["X-Only-First"], "1");
+}
+
 TEST_P(HttpTransportTest, RenderedParticipantRequestArrivesAsRendered) {
   TestServer server([](http_request& r) { reply(r, 200, R"({"code":0})"); });
   ::setenv("ADAPTER_HTTP_TEST_URL", server.url().c_str(), 1);

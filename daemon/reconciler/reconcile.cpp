@@ -103,7 +103,6 @@ ReconcileReport TransactionReconciler::reconcile(Transaction txn, const LeaseChe
   }
   report.status = wb.status;
   report.decision = txn.decision;
-  report.attempts = wb.attempts;
   // A lost lease writes only the attempts: the calls happened, the row belongs to another claim.
   if (!timed(report.stages.write_back, [&] { return store_.write_back(wb); }))
     report.result = ReconcileResult::LeaseLost;
@@ -133,30 +132,35 @@ bool TransactionReconciler::check_and_decide(const ReconcileContext& context, Tr
   }
   const TimePoint check_started = Clock::now();
   check::CheckResult checked = timed(report.stages.check, [&] { return kind.check->run(txn); });
-  wb.attempts.push_back(check_attempt(txn, replica_, check_started, checked));
+  Attempt check = check_attempt(txn, replica_, check_started, checked);
   if (checked.unaskable) {
+    wb.attempts.push_back(std::move(check));
     park(wb, report, fmt::format("check cannot be asked: {}", checked.error));
     return false;
   }
   if (checked.verdict == CheckVerdict::Unknown) {
+    wb.attempts.push_back(std::move(check));
     report.error = fmt::format("check inconclusive: {}", checked.error);
     wb.last_http_status = checked.http_status;
     return false;
   }
   const Decision wanted = checked.verdict == CheckVerdict::Committed ? Decision::Confirm : Decision::Cancel;
-  return decide(context, txn, wanted, lease_held, wb, report, started);
+  return decide(context, txn, wanted, std::move(check), lease_held, wb, report, started);
 }
 
 // The compare-and-set of `wanted`; true when a decision (ours or the order service's) is in force.
-// When the calls it leads to can start at once, they go into the trail with it (`started`).
-bool TransactionReconciler::decide(const ReconcileContext& context, Transaction& txn, Decision wanted,
+// The check that asked for it goes into the trail with it, and so do the calls it leads to when they
+// can start at once (`started`); a check whose decision was not ours goes with the write-back.
+bool TransactionReconciler::decide(const ReconcileContext& context, Transaction& txn, Decision wanted, Attempt check,
                                    const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report,
                                    std::optional<Started>& started) {
   store::DecideRequest request{txn.xid, wb.lease, wanted};
+  request.check = std::move(check);
   auto targets = callable_targets(context, txn);
   if (targets && !lease_held(calls_need(*targets))) targets.reset();
   if (targets) request.calls = started_calls(txn, wanted, *targets);
   store::DecideResult decided = timed(report.stages.decide, [&] { return store_.decide_all({request}).front(); });
+  if (!decided.decided_by_us) wb.attempts.push_back(std::move(*request.check));
   if (decided.lease_lost) {
     report.result = ReconcileResult::LeaseLost;
     return false;

@@ -55,7 +55,6 @@ struct ReconcileReport {
   std::optional<Decision> decision;
   bool decided_now = false;       // this reconcile took the decision
   std::string error;              // last error, when requeued or parked
-  std::vector<Attempt> attempts;  // this reconcile's checks and actions, as written to the audit trail
   std::vector<CallReport> calls;  // the calls made (an action a participant does not define is no call)
   StageTimes stages;
 };
@@ -91,8 +90,9 @@ class TransactionReconciler {
   bool check_and_decide(const ReconcileContext& context, Transaction& txn, const KindRuntime& kind,
                         const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report,
                         std::optional<Started>& started);
-  bool decide(const ReconcileContext& context, Transaction& txn, Decision wanted, const LeaseCheck& lease_held,
-              store::WriteBack& wb, ReconcileReport& report, std::optional<Started>& started);
+  bool decide(const ReconcileContext& context, Transaction& txn, Decision wanted, Attempt check,
+              const LeaseCheck& lease_held, store::WriteBack& wb, ReconcileReport& report,
+              std::optional<Started>& started);
   void run_actions(const ReconcileContext& context, const Transaction& txn, const LeaseCheck& lease_held,
                    store::WriteBack& wb, ReconcileReport& report, std::optional<Started> started);
   std::optional<Started> start_calls(const ReconcileContext& context, const Transaction& txn,

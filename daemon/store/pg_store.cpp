@@ -139,9 +139,11 @@ SELECT xid FROM inserted)";
 // scan); `t.xid = ANY (ARRAY(SELECT ... the batch's xids))` makes it a primary-key lookup per row,
 // whatever the size of the backlog or of the finished history.
 
-// $1: [{xid, owner, token, decision}]; $2: the calls of those decisions, as kStartCallsSql's $1.
-// Returns the rows whose compare-and-set we won (attempt_id null), then the calls recorded as started
-// for them (attempt_id set): a call is recorded only with the decision it carries out.
+// $1: [{xid, owner, token, decision}]; $2: the calls of those decisions, as kStartCallsSql's $1;
+// $3: the checks that asked for them, [{xid, replica, started_us, request_summary, outcome,
+// http_status, latency_ms, error}]. Returns the rows whose compare-and-set we won (attempt_id null),
+// then the calls recorded as started for them (attempt_id set): a check and a call are recorded only
+// with the decision they lead to or carry out, each check before its decision's calls.
 constexpr const char* kDecideSql = R"(
 WITH decided AS (
   UPDATE compensatord.transactions AS t
@@ -152,16 +154,27 @@ WITH decided AS (
      AND t.status = 'PENDING' AND t.lease_owner = r.owner AND t.lease_token = r.token
      AND t.lease_expires_at > now()
   RETURNING t.xid, t.status, t.decision),
-started AS (
-  INSERT INTO compensatord.attempts (xid, branch_no, action, replica, started_at, outcome)
-  SELECT c.xid, c.branch_no, c.action, c.replica, 'epoch'::timestamptz + c.started_us * interval '1 microsecond',
-         'started'
-    FROM jsonb_to_recordset($2::jsonb) AS c(xid text, branch_no integer, action text, replica text, started_us bigint)
-    JOIN decided AS d ON d.xid = c.xid AND d.decision = c.action
-  RETURNING id, xid, branch_no)
+recorded AS (
+  INSERT INTO compensatord.attempts
+         (xid, branch_no, action, replica, started_at, request_summary, outcome, http_status, latency_ms, error)
+  SELECT a.xid, a.branch_no, a.action, a.replica, 'epoch'::timestamptz + a.started_us * interval '1 microsecond',
+         a.request_summary, a.outcome, a.http_status, a.latency_ms, a.error
+    FROM (SELECT k.xid, NULL::integer AS branch_no, 'check' AS action, k.replica, k.started_us, k.request_summary,
+                 k.outcome, k.http_status, k.latency_ms, k.error, 0 AS position
+            FROM jsonb_to_recordset($3::jsonb)
+                 AS k(xid text, replica text, started_us bigint, request_summary text, outcome text,
+                      http_status integer, latency_ms bigint, error text)
+            JOIN decided AS d ON d.xid = k.xid
+          UNION ALL
+          SELECT c.xid, c.branch_no, c.action, c.replica, c.started_us, '', 'started', NULL, 0, '', 1
+            FROM jsonb_to_recordset($2::jsonb)
+                 AS c(xid text, branch_no integer, action text, replica text, started_us bigint)
+            JOIN decided AS d ON d.xid = c.xid AND d.decision = c.action) AS a
+   ORDER BY a.position
+  RETURNING id, xid, branch_no, action)
 SELECT xid, status, NULL::bigint AS attempt_id, NULL::integer AS branch_no FROM decided
 UNION ALL
-SELECT xid, NULL, id, branch_no FROM started)";
+SELECT xid, NULL, id, branch_no FROM recorded WHERE action <> 'check')";
 
 // $1: [{xid, owner, token, branch_no, action, replica, started_us}], one per call. Records the calls
 // of the transactions whose lease holds as started attempts (0008_started_calls.sql) and returns
@@ -563,11 +576,34 @@ std::string start_calls_document(std::string_view operation, const std::vector<C
 struct DecideDocuments {
   std::string decisions;
   std::string calls;
+  std::string checks;
 };
+
+// Adds the check a decision of `xid` was asked by (kDecideSql's $3).
+void add_decision_check(JsonRows& document, std::string_view operation, const std::string& xid, const Attempt& check) {
+  if (check.action != AttemptAction::Check || !fits(check.action, check.outcome)) {
+    throw StoreError(fmt::format("{}: the check of {} is a {} attempt ending {}", operation, shown(xid, kShownLength),
+                                 to_string(check.action), to_string(check.outcome)));
+  }
+  if (check.branch_no) {
+    throw StoreError(
+        fmt::format("{}: the check of {} names branch {}", operation, shown(xid, kShownLength), *check.branch_no));
+  }
+  document.row()
+      .text("xid", xid)
+      .text("replica", check.replica)
+      .number("started_us", to_micros(check.started_at))
+      .text("request_summary", check.request_summary)
+      .text("outcome", to_string(check.outcome))
+      .number("http_status", check.http_status)
+      .number("latency_ms", static_cast<long long>(check.latency.count()))
+      .text("error", check.error);
+}
 
 DecideDocuments decide_documents(std::string_view operation, const std::vector<DecideRequest>& requests) {
   JsonRows decisions;
   JsonRows calls;
+  JsonRows checks;
   for (const auto& r : requests) {
     require_nonempty(operation, "xid", r.xid);
     require_nonempty(operation, "owner", r.lease.owner);
@@ -582,8 +618,9 @@ DecideDocuments decide_documents(std::string_view operation, const std::vector<D
                                      shown(r.xid, kShownLength), to_string(r.decision)));
     }
     add_started_calls(calls, operation, r.xid, r.lease, r.calls);
+    if (r.check) add_decision_check(checks, operation, r.xid, *r.check);
   }
-  return {std::move(decisions).finish(), std::move(calls).finish()};
+  return {std::move(decisions).finish(), std::move(calls).finish(), std::move(checks).finish()};
 }
 
 // The inputs of a batch that were not inserted, with their positions, for kBatchConflictsSql.
@@ -765,7 +802,7 @@ std::vector<DecideResult> PgStore::decide_all(const std::vector<DecideRequest>& 
     pqxx::nontransaction work(connection);
     std::unordered_map<std::string, Status> won;
     std::map<std::pair<std::string, int>, std::int64_t> started;
-    for (const auto& row : work.exec_params(kDecideSql, documents.decisions, documents.calls)) {
+    for (const auto& row : work.exec_params(kDecideSql, documents.decisions, documents.calls, documents.checks)) {
       if (row["attempt_id"].is_null()) {
         won.emplace(row["xid"].as<std::string>(), parsed(parse_status, row["status"]));
       } else {

@@ -61,6 +61,10 @@ struct DecideRequest {
   // when, and only when, this compare-and-set wins: a decided transaction's calls need no round
   // trip of their own. Empty: record none.
   std::vector<Attempt> calls = {};
+  // The check whose verdict asks for this decision, recorded (before the calls) by the same
+  // statement when, and only when, this compare-and-set wins: a decision is never in the store
+  // without the evidence it was taken on. Not recorded otherwise: the caller writes it back.
+  std::optional<Attempt> check = std::nullopt;
 };
 
 // Result of the compare-and-set decision.

@@ -26,11 +26,12 @@ class MemoryStore final : public store::LeaseStore {
   std::vector<Transaction> claim_due(const store::ClaimRequest&) override { return {txn}; }
   int start_calls_requests = 0;
 
-  // Like PgStore: the calls of a decision we won go to the trail with it.
+  // Like PgStore: the check and the calls of a decision we won go to the trail with it.
   std::vector<store::DecideResult> decide_all(const std::vector<store::DecideRequest>& requests) override {
     std::vector<store::DecideResult> results;
     for (const auto& r : requests) {
       auto result = decide_one(r.lease.owner, r.decision);
+      if (result.decided_by_us && r.check) trail.push_back(*r.check);
       if (result.decided_by_us) result.attempt_ids = record_started(r.calls);
       results.push_back(std::move(result));
     }
@@ -239,9 +240,11 @@ TEST_F(ReconcileTest, AbsentOrderIsCancelledOnEveryBranch) {
   EXPECT_TRUE(report.decided_now);
   EXPECT_EQ(store.txn.status, Status::Cancelled);
   ASSERT_EQ(store.trail.size(), 3u);
-  EXPECT_EQ(store.trail[2].action, AttemptAction::Check)
-      << "written back with the decision's result, after the calls started";
-  EXPECT_EQ(store.trail[2].outcome, AttemptOutcome{CheckVerdict::Absent});
+  EXPECT_EQ(store.trail[0].action, AttemptAction::Check) << "recorded with the decision, before its calls";
+  EXPECT_EQ(store.trail[0].outcome, AttemptOutcome{CheckVerdict::Absent});
+  for (const auto& write : store.writes) {
+    for (const auto& attempt : write.attempts) EXPECT_NE(attempt.action, AttemptAction::Check) << "and only there";
+  }
   EXPECT_EQ(transport->count("/rollback/ORD-1"), 1);
   EXPECT_EQ(transport->count("/unlock/ORD-1"), 1);
 }
@@ -255,8 +258,9 @@ TEST_F(ReconcileTest, CommittedOrderIsConfirmedAndAParticipantWithoutConfirmIsAN
   EXPECT_EQ(transport->count("/confirm/ORD-1"), 1);
   EXPECT_EQ(transport->count("coupon.test"), 0);
   ASSERT_EQ(store.trail.size(), 3u);
-  EXPECT_EQ(store.trail[1].branch_no, 1);
-  EXPECT_EQ(store.trail[1].outcome, AttemptOutcome{CallProgress::Skipped});
+  EXPECT_EQ(store.trail[0].outcome, AttemptOutcome{CheckVerdict::Committed});
+  EXPECT_EQ(store.trail[2].branch_no, 1);
+  EXPECT_EQ(store.trail[2].outcome, AttemptOutcome{CallProgress::Skipped});
   ASSERT_EQ(report.calls.size(), 1u) << "a skipped action is no call";
   EXPECT_EQ(report.calls[0].branch_no, 0);
   EXPECT_EQ(report.calls[0].action, Decision::Confirm);
@@ -305,7 +309,7 @@ TEST_F(ReconcileTest, ADecisionWonRecordsItsCallsWithItAndNeedsNoRoundTripOfThei
   transport->before_answer = [&] { trail_when_sent = store.trail.size(); };
   ASSERT_EQ(reconcile().result, ReconcileResult::Finished);
   EXPECT_EQ(store.start_calls_requests, 0);
-  EXPECT_EQ(trail_when_sent, 2u) << "both calls in the trail before the first is sent";
+  EXPECT_EQ(trail_when_sent, 3u) << "the check and both calls in the trail before the first call is sent";
   ASSERT_EQ(lease_checks.size(), 2u);
   EXPECT_EQ(lease_checks[1], 10s) << "recorded with the decision only if the lease outlasts the calls";
 }
@@ -318,6 +322,8 @@ TEST_F(ReconcileTest, ADecisionTakenByTheOrderServiceStartsItsCallsSeparately) {
   ASSERT_EQ(store.trail.size(), 3u);
   EXPECT_EQ(store.trail[0].action, AttemptAction::Confirm);
   EXPECT_EQ(store.trail[1].action, AttemptAction::Confirm);
+  EXPECT_EQ(store.trail[2].outcome, AttemptOutcome{CheckVerdict::Absent})
+      << "a check whose decision was not taken goes with the write-back";
 }
 
 TEST_F(ReconcileTest, ALeaseTooShortForTheCallsDecidesButDefersTheCalls) {
@@ -468,14 +474,16 @@ TEST_F(ReconcileTest, EveryCallIsInTheTrailBeforeItIsSentAndItsAnswerCompletesTh
     for (const auto& attempt : store.trail) outcomes_when_sent.push_back(attempt.outcome);
   };
   EXPECT_EQ(reconcile().result, ReconcileResult::Requeued);
-  EXPECT_EQ(outcomes_when_sent, std::vector<AttemptOutcome>(4, kCallStarted))
-      << "two sends, each seeing both calls started";
+  const std::vector<AttemptOutcome> seen_by_each_send{CheckVerdict::Absent, kCallStarted, kCallStarted};
+  std::vector<AttemptOutcome> seen_by_both = seen_by_each_send;
+  seen_by_both.insert(seen_by_both.end(), seen_by_each_send.begin(), seen_by_each_send.end());
+  EXPECT_EQ(outcomes_when_sent, seen_by_both) << "two sends, each seeing the check and both calls started";
   ASSERT_EQ(store.trail.size(), 3u) << "the answers complete the started rows, none is appended";
-  EXPECT_EQ(store.trail[0].outcome, AttemptOutcome{Outcome::Done});
-  EXPECT_EQ(store.trail[0].id, 1);
-  EXPECT_EQ(store.trail[1].outcome, AttemptOutcome{Outcome::Retry});
-  EXPECT_EQ(store.trail[1].http_status, 503);
-  EXPECT_EQ(store.trail[2].action, AttemptAction::Check);
+  EXPECT_EQ(store.trail[0].action, AttemptAction::Check);
+  EXPECT_EQ(store.trail[1].outcome, AttemptOutcome{Outcome::Done});
+  EXPECT_EQ(store.trail[1].id, 2);
+  EXPECT_EQ(store.trail[2].outcome, AttemptOutcome{Outcome::Retry});
+  EXPECT_EQ(store.trail[2].http_status, 503);
 }
 
 TEST_F(ReconcileTest, ALeaseLostJustBeforeTheCallsSendsAndRecordsNothing) {

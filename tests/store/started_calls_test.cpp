@@ -197,7 +197,63 @@ class CallsWithTheDecision : public StartedCallsTest {
   DecideRequest cancel_with_calls(const std::string& xid, const Lease& lease) {
     return {xid, lease, Decision::Cancel, {call_of(xid, 0, lease.owner), call_of(xid, 1, lease.owner)}};
   }
+
+  // The same, asked for by the check that found the order absent.
+  DecideRequest cancel_on_check(const std::string& xid, const Lease& lease) {
+    DecideRequest request = cancel_with_calls(xid, lease);
+    Attempt check;
+    check.xid = xid;
+    check.action = AttemptAction::Check;
+    check.replica = lease.owner;
+    check.started_at = Clock::now() - 5ms;
+    check.request_summary = "SQL check";
+    check.outcome = CheckVerdict::Absent;
+    check.latency = 3ms;
+    request.check = check;
+    return request;
+  }
 };
+
+TEST_F(CallsWithTheDecision, ADecisionWonRecordsTheCheckItWasTakenOnBeforeItsCalls) {
+  const auto results = store_.decide_all({cancel_on_check("ORD-1", lease_as("replica-a", "ORD-1"))});
+  ASSERT_TRUE(results.at(0).decided_by_us);
+  ASSERT_EQ(results[0].attempt_ids.size(), 2u);
+  const auto trail = store_.attempts("ORD-1");
+  ASSERT_EQ(trail.size(), 3u);
+  EXPECT_EQ(trail[0].action, AttemptAction::Check);
+  EXPECT_EQ(trail[0].outcome, AttemptOutcome{CheckVerdict::Absent});
+  EXPECT_EQ(trail[0].branch_no, std::nullopt);
+  EXPECT_EQ(trail[0].request_summary, "SQL check");
+  EXPECT_EQ(trail[0].latency, 3ms);
+  EXPECT_EQ(trail[0].replica, "replica-a");
+  EXPECT_LT(trail[0].id, trail[1].id) << "the evidence before the calls it led to";
+  EXPECT_EQ(trail[1].id, results[0].attempt_ids[0]);
+  EXPECT_EQ(trail[2].id, results[0].attempt_ids[1]);
+}
+
+TEST_F(CallsWithTheDecision, ADecisionNotWonRecordsNeitherItsCheckNorItsCalls) {
+  const Lease stale{"replica-a", lease_as("replica-a", "ORD-1").token - 1};
+  EXPECT_TRUE(store_.decide_all({cancel_on_check("ORD-1", stale)}).front().lease_lost);
+  ingest_and_claim("ORD-2", "replica-a");
+  exec("SELECT compensatord.commit_transaction('ORD-2')");
+  EXPECT_FALSE(store_.decide_all({cancel_on_check("ORD-2", lease_as("replica-a", "ORD-2"))}).front().decided_by_us);
+  EXPECT_TRUE(store_.attempts("ORD-1").empty());
+  EXPECT_TRUE(store_.attempts("ORD-2").empty()) << "the reconciler writes such a check back with its result";
+}
+
+TEST_F(CallsWithTheDecision, ACheckThatIsNoCheckIsRefusedWithNothingDecided) {
+  auto request = cancel_on_check("ORD-1", lease_as("replica-a", "ORD-1"));
+  request.check->action = AttemptAction::Cancel;
+  EXPECT_THROW(store_.decide_all({request}), StoreError);
+  request = cancel_on_check("ORD-1", lease_as("replica-a", "ORD-1"));
+  request.check->outcome = Outcome::Done;
+  EXPECT_THROW(store_.decide_all({request}), StoreError);
+  request = cancel_on_check("ORD-1", lease_as("replica-a", "ORD-1"));
+  request.check->branch_no = 0;
+  EXPECT_THROW(store_.decide_all({request}), StoreError);
+  EXPECT_EQ(store_.find("ORD-1")->status, Status::Pending);
+  EXPECT_TRUE(store_.attempts("ORD-1").empty());
+}
 
 TEST_F(CallsWithTheDecision, ADecisionWonRecordsItsCallsAsStarted) {
   const auto results = store_.decide_all({cancel_with_calls("ORD-1", lease_as("replica-a", "ORD-1"))});

@@ -493,6 +493,21 @@ void add_branch_updates(JsonRows& document, const WriteBack& result) {
   }
 }
 
+// The fields of attempt `a` of `xid` in the current row, as write_back's p_attempts and kDecideSql's
+// $3 read them.
+void add_attempt_fields(JsonRows& document, const std::string& xid, const Attempt& a) {
+  document.text("xid", xid)
+      .number("branch_no", a.branch_no)
+      .text("action", to_string(a.action))
+      .text("replica", a.replica)
+      .number("started_us", to_micros(a.started_at))
+      .text("request_summary", a.request_summary)
+      .text("outcome", to_string(a.outcome))
+      .number("http_status", a.http_status)
+      .number("latency_ms", static_cast<long long>(a.latency.count()))
+      .text("error", a.error);
+}
+
 void add_attempts(JsonRows& document, std::string_view operation, const WriteBack& result) {
   for (const auto& a : result.attempts) {
     if (!a.xid.empty() && a.xid != result.xid) {
@@ -505,16 +520,7 @@ void add_attempts(JsonRows& document, std::string_view operation, const WriteBac
     }
     document.row();
     if (a.id) document.number("id", static_cast<long long>(*a.id));
-    document.text("xid", result.xid)
-        .number("branch_no", a.branch_no)
-        .text("action", to_string(a.action))
-        .text("replica", a.replica)
-        .number("started_us", to_micros(a.started_at))
-        .text("request_summary", a.request_summary)
-        .text("outcome", to_string(a.outcome))
-        .number("http_status", a.http_status)
-        .number("latency_ms", static_cast<long long>(a.latency.count()))
-        .text("error", a.error);
+    add_attempt_fields(document, result.xid, a);
   }
 }
 
@@ -589,15 +595,7 @@ void add_decision_check(JsonRows& document, std::string_view operation, const st
     throw StoreError(
         fmt::format("{}: the check of {} names branch {}", operation, shown(xid, kShownLength), *check.branch_no));
   }
-  document.row()
-      .text("xid", xid)
-      .text("replica", check.replica)
-      .number("started_us", to_micros(check.started_at))
-      .text("request_summary", check.request_summary)
-      .text("outcome", to_string(check.outcome))
-      .number("http_status", check.http_status)
-      .number("latency_ms", static_cast<long long>(check.latency.count()))
-      .text("error", check.error);
+  add_attempt_fields(document.row(), xid, check);
 }
 
 DecideDocuments decide_documents(std::string_view operation, const std::vector<DecideRequest>& requests) {

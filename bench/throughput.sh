@@ -35,7 +35,8 @@
 # REPLICA_MAX_IN_FLIGHT (MAX_IN_FLIGHT), KAFKA_N (200000), KAFKA_PARTITIONS (2),
 # KAFKA_TIMEOUT (600), RETENTION_HISTORY (1000000), RETENTION_THREADS (4), RETENTION_SLICE_SECONDS
 # (15), RETENTION_BATCH_SIZE (1000), RETENTION_PAUSE_MS (100), PG_DURABLE (1; 0 = fsync off like the tests' cluster), KEEP (1 keeps the
-# work directory with every log).
+# work directory with every log), PG_PROFILE (0; 1 loads pg_stat_statements and logs each drain's
+# statements by total time, the whole list in $work/<drain>-statements.txt: costs some speed).
 set -euo pipefail
 
 repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
@@ -74,6 +75,7 @@ retention_slice_seconds=${RETENTION_SLICE_SECONDS:-15}
 retention_batch_size=${RETENTION_BATCH_SIZE:-1000}
 retention_pause_ms=${RETENTION_PAUSE_MS:-100}
 pg_durable=${PG_DURABLE:-1}
+pg_profile=${PG_PROFILE:-0}
 readonly skus=20
 
 legacy_services="$build/demo/legacy-services"
@@ -183,7 +185,9 @@ check_tools() {
 
 start_pg() {
   log "starting a throwaway PostgreSQL (durable: PG_DURABLE=$pg_durable)"
-  dsn=$(THROWAWAY_PG_DURABLE="$pg_durable" THROWAWAY_PG_MAX_CONNECTIONS=600 \
+  local preload=""
+  [[ "$pg_profile" != 1 ]] || preload=pg_stat_statements
+  dsn=$(THROWAWAY_PG_DURABLE="$pg_durable" THROWAWAY_PG_MAX_CONNECTIONS=600 THROWAWAY_PG_PRELOAD="$preload" \
     "$repo/scripts/throwaway-pg.sh" start "$work/pg" | tail -n 1)
   log "PostgreSQL at $dsn: fsync=$(sql -c 'SHOW fsync') synchronous_commit=$(sql -c 'SHOW synchronous_commit')"
 }
@@ -361,6 +365,8 @@ drain() {
   cpu_ticks=()
   sample_cpu
   for key in "${!cpu_ticks[@]}"; do echo "$key ${cpu_ticks[$key]}"; done >"$work/$label-cpu-before.txt"
+  [[ "$pg_profile" != 1 ]] || sql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+    -c "SELECT pg_stat_statements_reset()" >/dev/null
   start=$(now_us)
   local metrics_url="" last_sample=0
   for ((i = 1; i <= replicas; i++)); do
@@ -397,6 +403,7 @@ drain() {
       "$work/compensatord-$label-"*.log | tail -n 3)"
   done
   drain_seconds=$(seconds_since "$start")
+  [[ "$pg_profile" != 1 ]] || log_statements "$label"
   local finished parked calls checks outcomes
   IFS='|' read -r finished parked <<<"$(sql -c "SELECT count(*) FILTER (WHERE status IN ('CONFIRMED', 'CANCELLED')),
       count(*) FILTER (WHERE status = 'PARKED') FROM compensatord.transactions")"
@@ -466,6 +473,15 @@ ceiling_ratio() {
   }
   awk -v t="$txn_s" -v w="$wrk_rps" -v p="$pg_tps" 'BEGIN { c = w / 2 < p ? w / 2 : p
     printf "%.1f %% of %.0f (%s)", 100 * t / c, c, (w / 2 < p ? "calls/s / 2" : "pgbench tps") }'
+}
+
+# log_statements LABEL: the drain's statements by total execution time (PG_PROFILE=1).
+log_statements() {
+  sql -F ' | ' -c "SELECT round(total_exec_time)::bigint AS ms, calls, rows,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 110) FROM pg_stat_statements
+      ORDER BY total_exec_time DESC" >"$work/$1-statements.txt"
+  log "  $1 statements (ms | calls | rows | text), the 8 longest of $(wc -l <"$work/$1-statements.txt"):"
+  head -n 8 "$work/$1-statements.txt" | while IFS= read -r line; do log "    $line"; done
 }
 
 stage_drain() {

@@ -19,6 +19,8 @@
 #                                   PostgreSQL's defaults (on), as a production server runs
 #                                   (bench/throughput.sh); default 0: all three off
 #   THROWAWAY_PG_MAX_CONNECTIONS=N  max_connections (default 200)
+#   THROWAWAY_PG_PRELOAD=LIBS       shared_preload_libraries, e.g. pg_stat_statements,auto_explain
+#                                   (default none; bench/throughput.sh's PG_PROFILE=1)
 set -euo pipefail
 
 readonly marker_name=".throwaway-pg"
@@ -119,10 +121,17 @@ server_options() {
   local dir=$1 port=$2 options
   options="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir'"
   options+=" -c max_connections=${THROWAWAY_PG_MAX_CONNECTIONS:-200}"
+  [[ -z "${THROWAWAY_PG_PRELOAD:-}" ]] || options+=" -c shared_preload_libraries=$THROWAWAY_PG_PRELOAD"
   if [[ "${THROWAWAY_PG_DURABLE:-0}" != 1 ]]; then
     options+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   fi
   echo "$options"
+}
+
+# Refuses settings that would not make a server, before anything is created.
+check_settings() {
+  [[ -z "${THROWAWAY_PG_PRELOAD:-}" || "$THROWAWAY_PG_PRELOAD" =~ ^[a-z0-9_]+(,[a-z0-9_]+)*$ ]] ||
+    die "THROWAWAY_PG_PRELOAD must be library names separated by commas, not '$THROWAWAY_PG_PRELOAD'"
 }
 
 start_server() {
@@ -162,6 +171,7 @@ resume_cluster() {
 
 start_cluster() {
   local dir=$1 bindir cluster port attempt
+  check_settings
   bindir=$(pg_bindir)
   stop_cluster "$dir"
   sweep_orphans
